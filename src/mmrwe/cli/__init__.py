@@ -1,0 +1,1 @@
+"""The ``mmrwe`` command-line interface (Typer + Rich)."""

@@ -1,0 +1,59 @@
+"""Shared CLI plumbing: consoles, progress bars and the run state (quiet, debug)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+#: Results go to stdout; messages, warnings and progress to stderr.
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+
+@dataclass
+class State:
+    """Global options of the ``mmrwe`` command."""
+
+    quiet: bool = False
+    debug: bool = False
+
+
+state = State()
+
+
+def info(message: str) -> None:
+    """A message on stderr, unless ``--quiet``."""
+    if not state.quiet:
+        stderr.print(message, highlight=False)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr (shown even with ``--quiet``)."""
+    stderr.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+
+
+@contextmanager
+def progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A Rich progress bar on a terminal; silent in pipes and under ``--quiet``.
+
+    Yields ``advance(n)``, to be passed as the ``on_progress`` callback of library functions.
+    """
+    if state.quiet or not sys.stderr.isatty():
+        yield lambda n: None
+        return
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+    )
+    with bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)

@@ -1,0 +1,1 @@
+"""``mmrwe validate COHORT``: check a cohort directory and print every problem."""

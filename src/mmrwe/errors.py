@@ -1,0 +1,46 @@
+"""The one error hierarchy of mmrwe.
+
+Every error a user can meet derives from :class:`MmrweError`; the CLI prints its message
+as one paragraph (no traceback unless ``--debug``) and exits 1. Messages are written for
+a person: what is wrong, where (file, column, row, value) and how to fix it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mmrwe.io.problems import ValidationReport
+
+
+class MmrweError(Exception):
+    """Base class of every error raised by mmrwe on purpose."""
+
+
+class InvalidDataError(MmrweError):
+    """Input data failed validation; ``report`` holds every problem found."""
+
+    def __init__(self, message: str, report: ValidationReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class ConfigError(MmrweError):
+    """A configuration (study TOML, rule override, drug map) is invalid."""
+
+
+class OutputExistsError(MmrweError):
+    """An output directory exists and ``--overwrite`` was not given."""
+
+
+class ParameterError(MmrweError, ValueError):
+    """A function was called with an invalid parameter value.
+
+    Message template (as scikit-learn): "The 'x' parameter of F must be ... Got ... instead."
+    """
+
+
+def check_parameter(ok: bool, name: str, owner: str, must: str, got: object) -> None:
+    """Raise :class:`ParameterError` in the one template unless ``ok``."""
+    if not ok:
+        raise ParameterError(f"The '{name}' parameter of {owner} must be {must}. Got {got!r} instead.")

@@ -1,0 +1,131 @@
+"""The in-memory cohort: typed Polars tables in canonical units.
+
+Column contract of :class:`Cohort` (every table also carries ``source_row``: the 1-based data
+row of the input file the row came from, header excluded; for a folder of Parquet parts, rows are
+counted across the parts in file-name order):
+
+- ``patients``: patient_id (str), diagnosis_date, last_contact_date, death_date (date),
+  sex, iss_stage, r_iss_stage, cytogenetic_risk (str), birth_year, ecog,
+  prior_lines_before_data (int; empty read as 0).
+- ``treatments``: patient_id, drug (as written), start_date, end_date (date; null = ongoing at
+  last contact), dose (float), dose_unit, route (str), start_date_imputed, end_date_imputed (bool).
+- ``labs``: patient_id, date, test, value (float in the canonical unit: serum M g/dL, urine M
+  mg/24h, FLC mg/L, marrow %; null for qualitative tests), result (``positive``/``negative`` for
+  qualitative tests, else null), unit (canonical), value_raw (str as written), value_rule (how the
+  value was read: ``number``, ``below_limit``, ``word``).
+- ``responses``: patient_id, date, response (sCR, CR, VGPR, PR, MR, SD, PD, NE).
+- ``adverse_events``: patient_id, term, onset_date, grade (1-5), grading (CTCAE or ASTCT),
+  serious (bool or null).
+
+Rows are sorted by patient_id and date so that later stages can work on patient-sorted arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from mmrwe.io.problems import ValidationReport
+
+PATIENTS_SCHEMA: dict[str, pl.DataType] = {
+    "patient_id": pl.String(),
+    "diagnosis_date": pl.Date(),
+    "last_contact_date": pl.Date(),
+    "death_date": pl.Date(),
+    "sex": pl.String(),
+    "birth_year": pl.Int32(),
+    "iss_stage": pl.String(),
+    "r_iss_stage": pl.String(),
+    "cytogenetic_risk": pl.String(),
+    "ecog": pl.Int32(),
+    "prior_lines_before_data": pl.Int32(),
+    "source_row": pl.Int64(),
+}
+
+TREATMENTS_SCHEMA: dict[str, pl.DataType] = {
+    "patient_id": pl.String(),
+    "drug": pl.String(),
+    "start_date": pl.Date(),
+    "end_date": pl.Date(),
+    "dose": pl.Float64(),
+    "dose_unit": pl.String(),
+    "route": pl.String(),
+    "start_date_imputed": pl.Boolean(),
+    "end_date_imputed": pl.Boolean(),
+    "source_row": pl.Int64(),
+}
+
+LABS_SCHEMA: dict[str, pl.DataType] = {
+    "patient_id": pl.String(),
+    "date": pl.Date(),
+    "test": pl.String(),
+    "value": pl.Float64(),
+    "result": pl.String(),
+    "unit": pl.String(),
+    "value_raw": pl.String(),
+    "value_rule": pl.String(),
+    "source_row": pl.Int64(),
+}
+
+RESPONSES_SCHEMA: dict[str, pl.DataType] = {
+    "patient_id": pl.String(),
+    "date": pl.Date(),
+    "response": pl.String(),
+    "source_row": pl.Int64(),
+}
+
+ADVERSE_EVENTS_SCHEMA: dict[str, pl.DataType] = {
+    "patient_id": pl.String(),
+    "term": pl.String(),
+    "onset_date": pl.Date(),
+    "grade": pl.Int32(),
+    "grading": pl.String(),
+    "serious": pl.Boolean(),
+    "source_row": pl.Int64(),
+}
+
+COHORT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "patients": PATIENTS_SCHEMA,
+    "treatments": TREATMENTS_SCHEMA,
+    "labs": LABS_SCHEMA,
+    "responses": RESPONSES_SCHEMA,
+    "adverse_events": ADVERSE_EVENTS_SCHEMA,
+}
+
+
+def empty_table(name: str) -> pl.DataFrame:
+    """An empty table with the typed columns of cohort table ``name``."""
+    return pl.DataFrame(schema=COHORT_SCHEMAS[name])
+
+
+@dataclass
+class Cohort:
+    """A validated cohort: typed tables, the problems found and the rows excluded.
+
+    Optional tables that were absent are empty tables with the documented columns.
+    ``attrition`` is a table ``step, patients_before, patients_excluded, patients_after,
+    rows_excluded, reason``; ``inputs`` lists each file read with its SHA-256 and row count.
+    """
+
+    patients: pl.DataFrame
+    treatments: pl.DataFrame
+    labs: pl.DataFrame = field(default_factory=lambda: empty_table("labs"))
+    responses: pl.DataFrame = field(default_factory=lambda: empty_table("responses"))
+    adverse_events: pl.DataFrame = field(default_factory=lambda: empty_table("adverse_events"))
+    report: ValidationReport = field(default_factory=ValidationReport)
+    attrition: pl.DataFrame | None = None
+    inputs: list[dict[str, object]] = field(default_factory=list)
+    present: frozenset[str] = frozenset({"patients", "treatments"})
+
+    def table(self, name: str) -> pl.DataFrame:
+        """The typed table ``name`` (one of patients, treatments, labs, responses, adverse_events)."""
+        return getattr(self, name)
+
+    @property
+    def n_patients(self) -> int:
+        return self.patients.height
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per table, as written in manifests."""
+        return {name: self.table(name).height for name in COHORT_SCHEMAS}
