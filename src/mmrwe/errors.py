@@ -43,4 +43,6 @@ class ParameterError(MmrweError, ValueError):
 def check_parameter(ok: bool, name: str, owner: str, must: str, got: object) -> None:
     """Raise :class:`ParameterError` in the one template unless ``ok``."""
     if not ok:
-        raise ParameterError(f"The '{name}' parameter of {owner} must be {must}. Got {got!r} instead.")
+        raise ParameterError(
+            f"The '{name}' parameter of {owner} must be {must}. Got {got!r} instead."
+        )

@@ -49,26 +49,19 @@ def _register() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``mmrwe`` console script."""
+    """Entry point of the ``mmrwe`` console script; returns the exit code."""
     _register()
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="mmrwe", standalone_mode=True)
+    except SystemExit as exc:  # Typer's own exits: success, usage errors (2), typer.Exit(n)
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     except MmrweError as exc:
         if state.debug:
             raise
         stderr.print(Text.assemble(("error: ", "red"), str(exc)))
         return 1
-    except typer.Exit as exc:
-        return exc.exit_code
-    except typer.Abort:
-        stderr.print("aborted")
-        return 1
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
+    except Exception as exc:
         if state.debug:
             raise
         stderr.print(

@@ -94,6 +94,20 @@ COHORT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 }
 
 
+SORT_KEYS: dict[str, list[str]] = {
+    "patients": ["patient_id"],
+    "treatments": ["patient_id", "start_date", "source_row"],
+    "labs": ["patient_id", "date", "test", "source_row"],
+    "responses": ["patient_id", "date", "source_row"],
+    "adverse_events": ["patient_id", "onset_date", "source_row"],
+}
+
+
+def sort_cohort_table(name: str, df: pl.DataFrame) -> pl.DataFrame:
+    """Sort a typed cohort table by patient and date (the order every stage relies on)."""
+    return df.sort(SORT_KEYS[name], nulls_last=True, maintain_order=True)
+
+
 def empty_table(name: str) -> pl.DataFrame:
     """An empty table with the typed columns of cohort table ``name``."""
     return pl.DataFrame(schema=COHORT_SCHEMAS[name])

@@ -150,5 +150,9 @@ class ValidationReport:
         errs = self.errors
         lines = [p.sentence() for p in errs[:limit]]
         more = self.n_errors() - len(lines)
-        tail = f" ... and {more} more error(s); run 'mmrwe validate' for the full table." if more else ""
+        tail = (
+            f" ... and {more} more error(s); run 'mmrwe validate' for the full table."
+            if more
+            else ""
+        )
         return f"{self.n_errors()} error(s) in the cohort: " + " | ".join(lines) + tail

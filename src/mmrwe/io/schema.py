@@ -81,7 +81,9 @@ PATIENTS = Table(
     True,
     "one row per patient",
     (
-        Column("patient_id", "string", True, "unique, non-empty; never printed in aggregate outputs"),
+        Column(
+            "patient_id", "string", True, "unique, non-empty; never printed in aggregate outputs"
+        ),
         Column("diagnosis_date", "date", True, "date of multiple myeloma diagnosis"),
         Column("last_contact_date", "date", True, "last date known alive (or the death date)"),
         Column("death_date", "date", False, "empty if alive"),
