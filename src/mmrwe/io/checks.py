@@ -174,14 +174,14 @@ def check_cohort(
 
 def _check_patients(df: pl.DataFrame, ctx: TableContext) -> pl.DataFrame:
     frame = df.rename({"source_row": "__row"})
-    dup = frame.filter(pl.col("patient_id").is_not_null() & pl.col("patient_id").is_duplicated())
+    repeated = pl.col("patient_id").is_not_null() & ~pl.col("patient_id").is_first_distinct()
     ctx.rows(
         "error",
         "duplicate_patient",
         "patient_id",
-        dup,
+        frame.filter(repeated),
         "patient_id",
-        "the patient_id is given on more than one row",
+        "the patient_id was already given on an earlier row",
         _fix("duplicate_patient"),
     )
     for code, col, cond in (

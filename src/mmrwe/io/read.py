@@ -148,6 +148,8 @@ def _type_table(raw: pl.DataFrame, spec: Table, ctx: TableContext) -> pl.DataFra
         parsed = parse_lab_values(raw.with_columns(out["test"].alias("test")), ctx)
         for col in parsed.columns:
             out[col] = parsed[col]
+    if spec.name == "patients" and "death_date" in out:
+        out["death_date"] = _impute_partial_death(raw, out)
     out["source_row"] = raw["__row"]
     schema = COHORT_SCHEMAS[spec.name]
     frame = pl.DataFrame(out)
@@ -160,9 +162,26 @@ def _type_table(raw: pl.DataFrame, spec: Table, ctx: TableContext) -> pl.DataFra
     return frame
 
 
-def _check_required(
-    raw: pl.DataFrame, col: str, parsed: pl.Series | None, ctx: TableContext
-) -> None:
+def _impute_partial_death(raw: pl.DataFrame, out: dict[str, pl.Series]) -> pl.Series:
+    """A partial death date (YYYY-MM or YYYY) is the first day of its period, or the last contact
+    when that falls later within the same period (the patient was known alive then)."""
+    text = raw.select(clean_text("death_date")).to_series()
+    frame = pl.DataFrame(
+        {"death": out["death_date"], "contact": out["last_contact_date"], "raw": text}
+    )
+    period_end = (
+        pl.when(pl.col("raw").str.contains(r"^\d{4}-\d{2}$"))
+        .then(pl.col("death").dt.month_end())
+        .when(pl.col("raw").str.contains(r"^\d{4}$"))
+        .then(pl.date(pl.col("death").dt.year(), 12, 31))
+    )
+    later = (pl.col("contact") > pl.col("death")) & (pl.col("contact") <= period_end)
+    return frame.select(
+        pl.when(later).then(pl.col("contact")).otherwise(pl.col("death")).alias("death_date")
+    ).to_series()
+
+
+def _check_required(raw: pl.DataFrame, col: str, ctx: TableContext) -> None:
     """Report rows whose required value is empty (as written, before parsing)."""
     empty = raw.select("__row", clean_text(col).alias("raw")).filter(pl.col("raw").is_null())
     ctx.rows(
