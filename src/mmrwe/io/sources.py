@@ -151,9 +151,9 @@ def read_raw(source: Source, report: ValidationReport) -> pl.DataFrame | None:
                 import duckdb
 
                 with duckdb.connect(str(f), read_only=True) as con:
-                    df = pl.from_arrow(
-                        con.execute(f'SELECT * FROM "{source.table}" ORDER BY rowid').arrow()
-                    )
+                    rel = con.sql(f'SELECT * FROM "{source.table}" ORDER BY rowid')
+                    fetch = getattr(rel, "to_arrow_table", None) or rel.arrow
+                    df = pl.from_arrow(fetch())
                     assert isinstance(df, pl.DataFrame)
         except _Unreadable:
             return None
