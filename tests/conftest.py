@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow",
+        action="store_true",
+        help="also run the large-simulation tests marked slow (always run when CI=true)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect (not skip) slow tests unless --slow, -m selects them, or CI=true."""
+    if config.getoption("--slow") or config.getoption("-m") or os.environ.get("CI") == "true":
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
 
 PATIENTS = """patient_id,diagnosis_date,last_contact_date,death_date,sex,birth_year,iss_stage,r_iss_stage,cytogenetic_risk,ecog,prior_lines_before_data
 P001,2015-03-02,2020-01-01,,F,1950,II,II,standard,1,
