@@ -18,7 +18,9 @@ NAMES = list(TABLES)
 def as_parquet(csv_dir: Path, out: Path) -> Path:
     out.mkdir()
     for name in NAMES:
-        pl.read_csv(csv_dir / f"{name}.csv", infer_schema=False).write_parquet(out / f"{name}.parquet")
+        pl.read_csv(csv_dir / f"{name}.csv", infer_schema=False).write_parquet(
+            out / f"{name}.parquet"
+        )
     return out
 
 

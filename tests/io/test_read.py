@@ -78,7 +78,14 @@ def test_documented_rules_are_counted(small_cohort: Path) -> None:
         ("patients", "P001,2015-03-02", "P001,2015", "diagnosis_date", "2015", "2015-01-01"),
         # end-type dates take the last day of the period
         ("treatments", "2016-10-01,1.3", "2016-10,1.3", "end_date", "2016-10", "2016-10-31"),
-        ("treatments", "2016-06-01,2016-10-01", "2016-06-01,2016", "end_date", "2016", "2016-12-31"),
+        (
+            "treatments",
+            "2016-06-01,2016-10-01",
+            "2016-06-01,2016",
+            "end_date",
+            "2016",
+            "2016-12-31",
+        ),
         ("patients", "2020-01-01,,F", "2020-02,,F", "last_contact_date", "2020-02", "2020-02-29"),
     ],
 )
@@ -130,7 +137,9 @@ def test_grading_defaults_to_astct_for_crs(tmp_path: Path) -> None:
     tables = dict(TABLES)
     tables["adverse_events"] += "P003,Cytokine release syndrome,2017-02-03,2,,\n"
     cohort = read_cohort(write_cohort(tmp_path / "c", tables))
-    gradings = dict(zip(cohort.adverse_events["term"], cohort.adverse_events["grading"], strict=True))
+    gradings = dict(
+        zip(cohort.adverse_events["term"], cohort.adverse_events["grading"], strict=True)
+    )
     assert gradings == {
         "peripheral neuropathy": "CTCAE",
         "neutropenia": "CTCAE",
@@ -151,7 +160,9 @@ def test_tables_are_sorted_by_patient_and_date(tmp_path: Path) -> None:
 
 def test_optional_tables_may_be_absent(tmp_path: Path) -> None:
     cohort = read_cohort(
-        write_cohort(tmp_path / "c", {"patients": TABLES["patients"], "treatments": TABLES["treatments"]})
+        write_cohort(
+            tmp_path / "c", {"patients": TABLES["patients"], "treatments": TABLES["treatments"]}
+        )
     )
     assert cohort.labs.height == 0
     assert "value" in cohort.labs.columns

@@ -1,1 +1,18 @@
-"""lines stage."""
+"""Lines of therapy from drug exposures (IMWG consensus, Rajkumar 2011), with an audit trail.
+
+- :func:`derive_lines_of_therapy` → ``lines``, ``line_exposures``, ``unmapped_drugs``, ``attrition``;
+- :func:`derive_refractoriness` adds refractory and exposure flags at each line's start;
+- :class:`LineRules` holds every rule parameter with its source.
+"""
+
+from mmrwe.lines.derive import LinesOfTherapy, derive_lines_of_therapy
+from mmrwe.lines.refractory import REFRACTORY_COLUMNS, derive_refractoriness
+from mmrwe.lines.rules import LineRules
+
+__all__ = [
+    "REFRACTORY_COLUMNS",
+    "LineRules",
+    "LinesOfTherapy",
+    "derive_lines_of_therapy",
+    "derive_refractoriness",
+]

@@ -1,0 +1,562 @@
+"""``derive_lines_of_therapy``: lines of therapy from drug exposures, with an audit trail.
+
+Data flow (every step a table): treatments → vocabulary mapping → exposures (days as integers,
+ongoing ends filled with the last contact) → line starts (the compiled state machine of
+:mod:`mmrwe.lines.kernel`) → lines (ends, flags, regimen names, the rule that opened each) and
+``line_exposures`` (every exposure split at line boundaries, rule 9).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from mmrwe.io.cohort import Cohort
+from mmrwe.lines import kernel as K
+from mmrwe.lines.rules import LineRules
+from mmrwe.vocab import (
+    Vocabulary,
+    load_vocabulary,
+    map_drugs,
+    name_maintenance,
+    name_regimens,
+    read_drug_map,
+)
+
+EPOCH = dt.date(1970, 1, 1)
+ASCT_NAME = "autologous stem cell transplant"
+LEUKAPHERESIS_NAME = "leukapheresis"
+#: patients per partition: memory is bounded by the partition, not the cohort
+DEFAULT_PARTITION = 200_000
+
+LINE_COLUMNS = [
+    "patient_id",
+    "line",
+    "start_date",
+    "end_date",
+    "end_reason",
+    "regimen",
+    "maintenance",
+    "drugs",
+    "drug_classes",
+    "includes_asct",
+    "includes_car_t",
+    "infusion_date",
+    "prior_lines",
+    "start_rule",
+    "start_rule_code",
+]
+EXPOSURE_COLUMNS = [
+    "patient_id",
+    "line",
+    "drug",
+    "drug_class",
+    "start_date",
+    "end_date",
+    "role",
+    "source_row",
+]
+
+
+@dataclass
+class LinesOfTherapy:
+    """Result of :func:`derive_lines_of_therapy`: documented tables (``docs/lines.md``)."""
+
+    lines: pl.DataFrame
+    line_exposures: pl.DataFrame
+    unmapped_drugs: pl.DataFrame
+    attrition: pl.DataFrame
+
+
+def derive_lines_of_therapy(
+    cohort: Cohort,
+    rules: LineRules | None = None,
+    *,
+    drug_map: str | Path | pl.DataFrame | None = None,
+    vocabulary: Vocabulary | None = None,
+    partition_size: int = DEFAULT_PARTITION,
+    on_progress: Callable[[int], None] | None = None,
+) -> LinesOfTherapy:
+    """Derive lines of therapy by the IMWG consensus rules (Rajkumar 2011), rules 1-10.
+
+    ``drug_map`` is a user drug map (a CSV path ``name, generic_name, class``, or the table
+    :func:`mmrwe.vocab.read_drug_map` returns). ``lines`` has one row per patient and line; ``line_exposures`` one row per exposure and line
+    it falls in. Refractoriness flags are added by :func:`mmrwe.lines.derive_refractoriness`.
+    Patients are processed in partitions of ``partition_size`` so memory stays bounded.
+    """
+    rules = rules or LineRules()
+    vocabulary = vocabulary or load_vocabulary()
+    if drug_map is not None:
+        if not isinstance(drug_map, pl.DataFrame):
+            drug_map = read_drug_map(drug_map, vocabulary)
+        vocabulary = vocabulary.with_drug_map(drug_map)
+    mapped, unmapped = map_drugs(cohort.treatments, vocabulary)
+    patients = cohort.patients.select(
+        "patient_id", "last_contact_date", "death_date", "prior_lines_before_data"
+    )
+    lines_parts, exposure_parts = [], []
+    ids = patients["patient_id"]
+    for lo in range(0, max(patients.height, 1), partition_size):
+        part_ids = ids.slice(lo, partition_size)
+        part = mapped.filter(pl.col("patient_id").is_in(part_ids.implode()))
+        part_patients = patients.slice(lo, partition_size)
+        lines, exposures = _derive_partition(part, part_patients, rules, vocabulary)
+        lines_parts.append(lines)
+        exposure_parts.append(exposures)
+        if on_progress:
+            on_progress(part_patients.height)
+    lines = pl.concat(lines_parts)
+    line_exposures = pl.concat(exposure_parts)
+    attrition = _attrition(cohort, mapped, lines)
+    return LinesOfTherapy(lines, line_exposures, unmapped, attrition)
+
+
+def _days(col: str) -> pl.Expr:
+    return pl.col(col).cast(pl.Int64)
+
+
+def _exposures(mapped: pl.DataFrame, patients: pl.DataFrame, rules: LineRules) -> pl.DataFrame:
+    """Mapped treatments as exposures with integer days, kinds and rule-5/6 drug flags."""
+    g = pl.col("generic_name")
+    kind = (
+        pl.when(g == ASCT_NAME)
+        .then(K.ASCT)
+        .when(pl.col("drug_class") == "CAR-T")
+        .then(K.CAR_T)
+        .when(g == LEUKAPHERESIS_NAME)
+        .then(K.LEUKAPHERESIS)
+        .when(pl.col("anti_myeloma"))
+        .then(K.THERAPY)
+        .when(pl.col("drug_class") == "steroid")
+        .then(-1)  # steroids: listed in the line they fall in, never open or close one
+    )
+    point = kind.is_in([K.ASCT, K.CAR_T, K.LEUKAPHERESIS])
+    return (
+        mapped.filter(g.is_not_null())
+        .with_columns(kind.alias("kind"))
+        .filter(pl.col("kind").is_not_null())
+        .join(patients, on="patient_id", how="inner")
+        .with_columns(
+            pl.when(point)
+            .then(pl.col("start_date"))
+            .otherwise(
+                pl.min_horizontal(
+                    pl.col("end_date").fill_null(pl.col("last_contact_date")),
+                    pl.col("last_contact_date"),
+                )
+            )
+            .alias("end_date")
+        )
+        .with_columns(
+            pl.max_horizontal("end_date", "start_date").alias("end_date"),
+            g.is_in(list(rules.conditioning_drugs)).alias("is_conditioning"),
+            g.is_in(list(rules.mobilisation_drugs)).alias("is_mobilisation"),
+            g.is_in(list(rules.lymphodepletion_drugs)).alias("is_lymphodepletion"),
+        )
+        .sort(["patient_id", "start_date", "kind", "generic_name", "source_row"])
+    )
+
+
+def _derive_partition(
+    mapped: pl.DataFrame, patients: pl.DataFrame, rules: LineRules, vocabulary: Vocabulary
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    exposures = _exposures(mapped, patients, rules)
+    therapy = exposures.filter(pl.col("kind") >= 0).with_row_index("row")
+    drug_codes = therapy.select(pl.col("generic_name").rank("dense") - 1).to_series().to_numpy()
+    pid = therapy["patient_id"].to_numpy()
+    bounds = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1], True]) if len(pid) else np.array([0])
+    patient_of_segment = (
+        therapy["patient_id"].gather(bounds[:-1]) if len(pid) else pl.Series([], dtype=pl.String)
+    )
+    out = K.open_lines(
+        bounds.astype(np.int64),
+        therapy.select(_days("start_date")).to_series().to_numpy(),
+        therapy.select(_days("end_date")).to_series().to_numpy(),
+        drug_codes.astype(np.int64),
+        therapy["kind"].to_numpy().astype(np.int64),
+        therapy["is_conditioning"].to_numpy(),
+        therapy["is_mobilisation"].to_numpy(),
+        therapy["is_lymphodepletion"].to_numpy(),
+        int(drug_codes.max()) + 1 if len(drug_codes) else 1,
+        rules.regimen_window_days,
+        rules.gap_days,
+        rules.asct_window_days,
+        rules.conditioning_days,
+        rules.mobilisation_days,
+        rules.maintenance_window_days,
+        rules.bridging_window_days,
+        rules.lymphodepletion_days,
+        rules.leukapheresis_window_days,
+    )
+    seg, start, rule, trigger, value, infusion_row, detail, tag, anchor = out
+    therapy = therapy.with_columns(pl.Series("tag", tag), pl.Series("anchor", anchor).cast(pl.Date))
+    trig = therapy.select("generic_name", "start_date").gather(trigger) if len(trigger) else None
+    starts = pl.DataFrame(
+        {
+            "patient_id": patient_of_segment.gather(seg)
+            if len(seg)
+            else pl.Series([], dtype=pl.String),
+            "start_date": pl.Series(start).cast(pl.Date),
+            "start_rule_code": pl.Series(rule, dtype=pl.Int64),
+            "rule_value": pl.Series(value, dtype=pl.Int64),
+            "trigger_drug": trig["generic_name"]
+            if trig is not None
+            else pl.Series([], dtype=pl.String),
+            "trigger_date": trig["start_date"]
+            if trig is not None
+            else pl.Series([], dtype=pl.Date),
+            "start_detail": pl.Series(detail, dtype=pl.Int64),
+        }
+    )
+    lines = _line_frame(starts, patients)
+    steroids = exposures.filter(pl.col("kind") < 0).with_columns(
+        pl.lit(0, pl.Int64).alias("tag"), pl.col("start_date").alias("anchor")
+    )
+    pieces = _split_exposures(
+        pl.concat([therapy.drop("row"), steroids], how="diagonal_relaxed"), lines
+    )
+    lines = _describe_lines(lines, pieces, rules, vocabulary)
+    line_exposures = pieces.select(
+        "patient_id",
+        "line",
+        pl.col("generic_name").alias("drug"),
+        "drug_class",
+        "start_date",
+        "end_date",
+        pl.col("tag")
+        .replace_strict(
+            {0: "", 1: "conditioning/mobilisation", 2: "lymphodepletion", 3: "bridging"}
+        )
+        .alias("role"),
+        "source_row",
+    ).sort(["patient_id", "line", "start_date", "drug", "source_row"])
+    return lines, line_exposures
+
+
+def _line_frame(starts: pl.DataFrame, patients: pl.DataFrame) -> pl.DataFrame:
+    """Line numbers and ends (rule 8): the day before the next line, death, or last contact."""
+    return (
+        starts.join(patients, on="patient_id", how="left")
+        .with_columns(
+            (pl.int_range(pl.len()).over("patient_id") + 1 + pl.col("prior_lines_before_data"))
+            .cast(pl.Int64)
+            .alias("line"),
+            pl.col("start_date").shift(-1).over("patient_id").alias("next_start"),
+        )
+        .with_columns(
+            pl.when(pl.col("next_start").is_not_null())
+            .then(pl.col("next_start") - pl.duration(days=1))
+            .when(pl.col("death_date").is_not_null())
+            .then(pl.col("death_date"))
+            .otherwise(pl.col("last_contact_date"))
+            .alias("end_date"),
+            pl.when(pl.col("next_start").is_not_null())
+            .then(pl.lit("next_line"))
+            .when(pl.col("death_date").is_not_null())
+            .then(pl.lit("death"))
+            .otherwise(pl.lit("last_contact"))
+            .alias("end_reason"),
+            (pl.col("line") - 1).alias("prior_lines"),
+        )
+    )
+
+
+def _split_exposures(exposures: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+    """Rule 9: every exposure day in exactly one line; lymphodepletion goes whole to its CAR-T line."""
+    bounds = lines.select("patient_id", "line", "start_date", "end_date").rename(
+        {"start_date": "line_start", "end_date": "line_end"}
+    )
+    first = bounds.group_by("patient_id").agg(pl.col("line_start").min().alias("first_start"))
+    ex = (
+        exposures.join(first, on="patient_id", how="inner")
+        .with_columns(
+            pl.when(pl.col("tag") == 2)
+            .then(pl.col("anchor"))
+            .otherwise(pl.max_horizontal("start_date", "first_start"))
+            .alias("from_day"),
+            pl.when(pl.col("tag") == 2)
+            .then(pl.col("anchor"))
+            .otherwise(pl.col("end_date"))
+            .alias("to_day"),
+        )
+        .filter(pl.col("from_day") <= pl.col("to_day"))
+        .with_row_index("exposure")
+    )
+    lookup = bounds.select("patient_id", "line", "line_start").sort(["patient_id", "line_start"])
+    first_line = (
+        ex.sort("from_day")
+        .join_asof(
+            lookup,
+            left_on="from_day",
+            right_on="line_start",
+            by="patient_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .select("exposure", pl.col("line").alias("line_from"))
+    )
+    last_line = (
+        ex.sort("to_day")
+        .join_asof(
+            lookup,
+            left_on="to_day",
+            right_on="line_start",
+            by="patient_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .select("exposure", pl.col("line").alias("line_to"))
+    )
+    pieces = (
+        ex.join(first_line, on="exposure")
+        .join(last_line, on="exposure")
+        .with_columns(pl.int_ranges("line_from", pl.col("line_to") + 1).alias("line"))
+        .explode("line")
+        .join(bounds, on=["patient_id", "line"], how="left")
+        .with_columns(
+            pl.when(pl.col("tag") == 2)
+            .then(pl.col("start_date"))
+            .otherwise(pl.max_horizontal("start_date", "line_start"))
+            .alias("start_date"),
+            pl.when(pl.col("tag") == 2)
+            .then(pl.col("end_date"))
+            .otherwise(pl.min_horizontal("end_date", "line_end"))
+            .alias("end_date"),
+            (pl.col("start_date") >= pl.col("line_start")).alias("started_in_line"),
+        )
+    )
+    return pieces.drop("exposure", "line_from", "line_to", "from_day", "to_day", "first_start")
+
+
+def _describe_lines(
+    lines: pl.DataFrame, pieces: pl.DataFrame, rules: LineRules, vocabulary: Vocabulary
+) -> pl.DataFrame:
+    """Drugs, classes, flags, regimen and maintenance names, and the opening rule in words."""
+    is_drug = (pl.col("drug_class") != "procedure") & (pl.col("kind") != K.LEUKAPHERESIS)
+    window_end = pl.col("line_start") + pl.duration(days=rules.regimen_window_days)
+    first_asct = (
+        pieces.filter(pl.col("kind") == K.ASCT)
+        .group_by("patient_id", "line")
+        .agg(pl.col("start_date").min().alias("first_asct"))
+    )
+    p = pieces.join(first_asct, on=["patient_id", "line"], how="left")
+    in_regimen = (
+        is_drug
+        & (pl.col("tag") == 0)
+        & (
+            ((pl.col("kind") == K.THERAPY) & (pl.col("start_date") <= window_end))
+            | (
+                (pl.col("kind") < 0)
+                & (pl.col("first_asct").is_null() | (pl.col("start_date") < pl.col("first_asct")))
+            )
+            | (pl.col("kind") == K.CAR_T)
+        )
+    )
+    in_maintenance = (
+        (pl.col("kind") == K.THERAPY)
+        & (pl.col("tag") == 0)
+        & pl.col("first_asct").is_not_null()
+        & (pl.col("start_date") > pl.col("first_asct"))
+        & pl.col("started_in_line")
+    )
+    agg = p.group_by("patient_id", "line").agg(
+        pl.col("generic_name").filter(is_drug).unique().sort().alias("drug_list"),
+        pl.col("drug_class").filter(is_drug).unique().sort().alias("class_list"),
+        (pl.col("kind") == K.ASCT).any().alias("includes_asct"),
+        (pl.col("kind") == K.CAR_T).any().alias("includes_car_t"),
+        pl.col("start_date").filter(pl.col("kind") == K.CAR_T).min().alias("infusion_date"),
+        pl.col("generic_name").filter(in_regimen).unique().sort().alias("regimen_drugs"),
+        pl.col("generic_name").filter(in_maintenance).unique().sort().alias("maintenance_drugs"),
+        pl.col("generic_name")
+        .filter(pl.col("kind") == K.CAR_T)
+        .unique()
+        .sort()
+        .alias("car_t_drugs"),
+    )
+    agg = agg.with_columns(
+        pl.when(pl.col("includes_car_t"))
+        .then(pl.col("car_t_drugs"))
+        .otherwise(pl.col("regimen_drugs"))
+        .alias("regimen_drugs")
+    )
+    agg = agg.with_columns(
+        pl.when(pl.col("regimen_drugs").list.len() == 0)
+        .then(pl.lit(None, pl.String))
+        .otherwise(pl.col("regimen_drugs").list.join(";"))
+        .alias("regimen_key"),
+        pl.col("maintenance_drugs").list.join(";").alias("maintenance_key"),
+    )
+    agg = agg.with_columns(
+        name_regimens(agg["regimen_key"], vocabulary).alias("regimen"),
+        _name_each(agg["maintenance_key"], lambda s: name_maintenance(s, vocabulary)).alias(
+            "maintenance"
+        ),
+    ).with_columns(
+        pl.when(pl.col("regimen").is_null() & pl.col("includes_asct"))
+        .then(pl.lit("ASCT"))
+        .otherwise(pl.col("regimen"))
+        .alias("regimen")
+    )
+    out = lines.join(agg, on=["patient_id", "line"], how="left").with_columns(
+        pl.col("drug_list").list.join(";").fill_null("").alias("drugs"),
+        pl.col("class_list").list.join(";").fill_null("").alias("drug_classes"),
+        pl.col("includes_asct").fill_null(False),
+        pl.col("includes_car_t").fill_null(False),
+        pl.col("maintenance").fill_null(""),
+        _start_rule(rules).alias("start_rule"),
+    )
+    return out.select(LINE_COLUMNS).sort(["patient_id", "line"])
+
+
+def _name_each(keys: pl.Series, name: Callable[[list[str]], str]) -> pl.Series:
+    """Name each distinct ``;``-joined drug set once and map the names back."""
+    names = {k: name([d for d in k.split(";") if d]) for k in keys.drop_nulls().unique()}
+    return keys.replace_strict(names, default="", return_dtype=pl.String)
+
+
+def _start_rule(rules: LineRules) -> pl.Expr:
+    """The rule that opened each line, in words."""
+    drug = pl.col("trigger_drug")
+    date = pl.col("trigger_date").dt.strftime("%Y-%m-%d")
+    n = pl.col("rule_value").cast(pl.String)
+    code = pl.col("start_rule_code")
+    car_t_from = pl.col("start_detail").replace_strict(
+        {
+            K.CAR_T_AT_INFUSION: "the infusion",
+            K.CAR_T_AT_LEUKAPHERESIS: "the leukapheresis",
+            K.CAR_T_AT_BRIDGING: "the first bridging therapy",
+        },
+        return_dtype=pl.String,
+    )
+    return (
+        pl.when(code == K.RULE_FIRST)
+        .then(
+            pl.concat_str(
+                pl.lit("first anti-myeloma therapy: "), drug, pl.lit(" started on "), date
+            )
+        )
+        .when(code == K.RULE_NEW_DRUG)
+        .then(
+            pl.concat_str(
+                drug,
+                pl.lit(" started "),
+                n,
+                pl.lit(
+                    f" days after line start, outside the {rules.regimen_window_days}-day regimen window (rule 2)"
+                ),
+            )
+        )
+        .when(code == K.RULE_GAP)
+        .then(
+            pl.concat_str(
+                drug,
+                pl.lit(" started on "),
+                date,
+                pl.lit(" after a gap of "),
+                n,
+                pl.lit(
+                    f" days since all anti-myeloma exposure ended, more than {rules.gap_days} (rule 4)"
+                ),
+            )
+        )
+        .when(code == K.RULE_ASCT)
+        .then(
+            pl.concat_str(
+                pl.lit("ASCT on "),
+                date,
+                pl.lit(", "),
+                n,
+                pl.lit(
+                    f" days after the previous line's start, beyond the {rules.asct_window_days}-day transplant window (rule 5)"
+                ),
+            )
+        )
+        .when(code == K.RULE_ASCT_PREP)
+        .then(
+            pl.concat_str(
+                drug,
+                pl.lit(" started on "),
+                date,
+                pl.lit(" to prepare an ASCT "),
+                n,
+                pl.lit(
+                    f" days after the previous line's start, beyond the {rules.asct_window_days}-day transplant window (rule 5)"
+                ),
+            )
+        )
+        .when(code == K.RULE_CAR_T)
+        .then(
+            pl.concat_str(
+                pl.lit("CAR-T "),
+                drug,
+                pl.lit(" infused on "),
+                date,
+                pl.lit("; the line starts at "),
+                car_t_from,
+                pl.lit(", "),
+                n,
+                pl.lit(" days before the infusion (rule 6)"),
+            )
+        )
+    )
+
+
+def _attrition(cohort: Cohort, mapped: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+    """Patients and rows that do not enter any line, with their reasons."""
+    n = cohort.patients.height
+    with_lines = lines["patient_id"].n_unique()
+    unmapped_rows = mapped.filter(pl.col("generic_name").is_null()).height
+    not_therapy = mapped.filter(
+        pl.col("generic_name").is_not_null()
+        & ~pl.col("anti_myeloma")
+        & (pl.col("drug_class") != "steroid")
+    ).height
+    rows = [
+        (
+            n,
+            0,
+            n,
+            unmapped_rows,
+            "treatment rows whose drug is not in the vocabulary or drug map (listed in unmapped_drugs; not therapy, rule 10)",
+        ),
+        (
+            n,
+            0,
+            n,
+            not_therapy,
+            "treatment rows of supportive drugs and procedures that are not anti-myeloma therapy",
+        ),
+        (
+            n,
+            n - with_lines,
+            with_lines,
+            0,
+            "patients without any anti-myeloma therapy (no line of therapy)",
+        ),
+    ]
+    return pl.DataFrame(
+        [
+            {
+                "step": i + 1,
+                "patients_before": a,
+                "patients_excluded": b,
+                "patients_after": c,
+                "rows_excluded": r,
+                "reason": why,
+            }
+            for i, (a, b, c, r, why) in enumerate(rows)
+        ],
+        schema={
+            "step": pl.Int64,
+            "patients_before": pl.Int64,
+            "patients_excluded": pl.Int64,
+            "patients_after": pl.Int64,
+            "rows_excluded": pl.Int64,
+            "reason": pl.String,
+        },
+    )

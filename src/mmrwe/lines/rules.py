@@ -1,0 +1,101 @@
+"""The rules of line-of-therapy derivation, as one frozen configuration object.
+
+Defaults follow the IMWG consensus on uniform reporting (Rajkumar SV et al., Blood
+2011;117:4691-4695: a line is one or more complete cycles of a single agent, a combination, or a
+planned sequential therapy such as induction, transplant, consolidation and maintenance) and
+Rajkumar SV et al., Blood 2015;126:921-922, with the windows used by real-world claims and EHR
+algorithms. Every day count is inclusive: "within 28 days" means a start 28 days after the line
+start joins the regimen and one 29 days after does not.
+
+A study configuration overrides them in its ``[lines]`` TOML section.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LineRules(BaseModel):
+    """Parameters of rules 1-10 (``docs/lines.md``). Days are calendar days, inclusive."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    regimen_window_days: int = Field(
+        28,
+        ge=0,
+        description="Rule 1. Anti-myeloma drugs started at most this many days after a line's start "
+        "belong to its regimen (one 28-day cycle; Rajkumar 2011).",
+    )
+    gap_days: int = Field(
+        90,
+        ge=0,
+        description="Rule 4. When the next start is more than this many days after the latest end of "
+        "all anti-myeloma exposures so far, it opens a new line, even for the same drugs "
+        "(retreatment).",
+    )
+    asct_window_days: int = Field(
+        365,
+        ge=0,
+        description="Rule 5. An autologous transplant at most this many days after a line's start is "
+        "part of that line (planned sequential therapy; Rajkumar 2011).",
+    )
+    conditioning_days: int = Field(
+        14,
+        ge=0,
+        description="Rule 5. Conditioning drugs started at most this many days before an ASCT belong "
+        "to the transplant.",
+    )
+    mobilisation_days: int = Field(
+        60,
+        ge=0,
+        description="Rule 5. Mobilisation drugs started at most this many days before an ASCT belong "
+        "to the transplant.",
+    )
+    maintenance_window_days: int = Field(
+        120,
+        ge=0,
+        description="Rule 5. Consolidation or maintenance started at most this many days after the "
+        "last ASCT of a line belongs to that line, whatever its drugs.",
+    )
+    bridging_window_days: int = Field(
+        60,
+        ge=0,
+        description="Rule 6. Anti-myeloma drugs started at most this many days before a CAR-T "
+        "infusion are bridging therapy and belong to the CAR-T line.",
+    )
+    lymphodepletion_days: int = Field(
+        14,
+        ge=0,
+        description="Rule 6. Lymphodepleting drugs started at most this many days before a CAR-T "
+        "infusion belong to it and do not move the line's start.",
+    )
+    leukapheresis_window_days: int = Field(
+        120,
+        ge=0,
+        description="Rule 6. A leukapheresis at most this many days before a CAR-T infusion starts "
+        "the CAR-T line (vein-to-vein times in published cohorts are 1-3 months; mmrwe default).",
+    )
+    car_t_index: str = Field(
+        "infusion",
+        pattern="^(infusion|line_start)$",
+        description="Rule 6. Date from which CAR-T response and endpoints are measured: the "
+        "infusion (as published CAR-T cohorts) or the line start.",
+    )
+    conditioning_drugs: tuple[str, ...] = Field(
+        ("melphalan", "busulfan"),
+        description="Rule 5. Generic names of conditioning drugs.",
+    )
+    mobilisation_drugs: tuple[str, ...] = Field(
+        ("cyclophosphamide", "plerixafor", "filgrastim", "pegfilgrastim", "lenograstim"),
+        description="Rule 5. Generic names of stem-cell mobilisation drugs.",
+    )
+    lymphodepletion_drugs: tuple[str, ...] = Field(
+        ("fludarabine", "cyclophosphamide"),
+        description="Rule 6. Generic names of lymphodepleting drugs.",
+    )
+    refractory_window_days: int = Field(
+        60,
+        ge=0,
+        description="Refractoriness: progression on a drug or at most this many days after its last "
+        "dose (IMWG; Rajkumar 2011).",
+    )
