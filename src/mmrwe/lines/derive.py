@@ -193,7 +193,7 @@ def _derive_partition(
         rules.lymphodepletion_days,
         rules.leukapheresis_window_days,
     )
-    seg, start, rule, trigger, value, infusion_row, detail, tag, anchor = out
+    seg, start, rule, trigger, value, _infusion_row, detail, tag, anchor = out
     therapy = therapy.with_columns(pl.Series("tag", tag), pl.Series("anchor", anchor).cast(pl.Date))
     trig = therapy.select("generic_name", "start_date").gather(trigger) if len(trigger) else None
     starts = pl.DataFrame(
