@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from mmrwe.io.attrition import attrition_table
 from mmrwe.io.cohort import sort_cohort_table
 from mmrwe.io.parse import TableContext
 from mmrwe.io.problems import ValidationReport
@@ -128,16 +129,7 @@ def check_cohort(
         "patient_id", "diagnosis_date", "last_contact_date", "death_date"
     ).unique("patient_id", keep="first", maintain_order=True)
     n = patients.height
-    attrition = [
-        {
-            "step": 1,
-            "patients_before": n,
-            "patients_excluded": 0,
-            "patients_after": n,
-            "rows_excluded": 0,
-            "reason": "patients in the input cohort",
-        }
-    ]
+    attrition = [(n, 0, 0, "patients in the input cohort")]
     out = {"patients": patients}
     for table, date_col in EVENT_DATE.items():
         df = typed[table]
@@ -151,25 +143,15 @@ def check_cohort(
             df = _default_grading(df)
         out[table] = df
         attrition.append(
-            {
-                "step": len(attrition) + 1,
-                "patients_before": n,
-                "patients_excluded": 0,
-                "patients_after": n,
-                "rows_excluded": excluded,
-                "reason": f"{table} rows dated after the patient's last contact (outside follow-up)",
-            }
+            (
+                n,
+                0,
+                excluded,
+                f"{table} rows dated after the patient's last contact (outside follow-up)",
+            )
         )
     out = {name: sort_cohort_table(name, df) for name, df in out.items()}
-    schema = {
-        "step": pl.Int64(),
-        "patients_before": pl.Int64(),
-        "patients_excluded": pl.Int64(),
-        "patients_after": pl.Int64(),
-        "rows_excluded": pl.Int64(),
-        "reason": pl.String(),
-    }
-    return out, pl.DataFrame(attrition, schema=schema)
+    return out, attrition_table(attrition)
 
 
 def _check_patients(df: pl.DataFrame, ctx: TableContext) -> pl.DataFrame:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from mmrwe.io.attrition import attrition_table
 from mmrwe.io.cohort import Cohort
 from mmrwe.lines import kernel as K
 from mmrwe.lines.rules import LineRules
@@ -516,47 +517,27 @@ def _attrition(cohort: Cohort, mapped: pl.DataFrame, lines: pl.DataFrame) -> pl.
         & ~pl.col("anti_myeloma")
         & (pl.col("drug_class") != "steroid")
     ).height
-    rows = [
-        (
-            n,
-            0,
-            n,
-            unmapped_rows,
-            "treatment rows whose drug is not in the vocabulary or drug map (listed in unmapped_drugs; not therapy, rule 10)",
-        ),
-        (
-            n,
-            0,
-            n,
-            not_therapy,
-            "treatment rows of supportive drugs and procedures that are not anti-myeloma therapy",
-        ),
-        (
-            n,
-            n - with_lines,
-            with_lines,
-            0,
-            "patients without any anti-myeloma therapy (no line of therapy)",
-        ),
-    ]
-    return pl.DataFrame(
+    return attrition_table(
         [
-            {
-                "step": i + 1,
-                "patients_before": a,
-                "patients_excluded": b,
-                "patients_after": c,
-                "rows_excluded": r,
-                "reason": why,
-            }
-            for i, (a, b, c, r, why) in enumerate(rows)
-        ],
-        schema={
-            "step": pl.Int64,
-            "patients_before": pl.Int64,
-            "patients_excluded": pl.Int64,
-            "patients_after": pl.Int64,
-            "rows_excluded": pl.Int64,
-            "reason": pl.String,
-        },
+            (
+                n,
+                0,
+                unmapped_rows,
+                "treatment rows whose drug is in neither the vocabulary nor the "
+                "drug map (listed in unmapped_drugs; not therapy, rule 10)",
+            ),
+            (
+                n,
+                0,
+                not_therapy,
+                "treatment rows of supportive drugs and procedures that are not "
+                "anti-myeloma therapy",
+            ),
+            (
+                n,
+                n - with_lines,
+                0,
+                "patients without any anti-myeloma therapy (no line of therapy)",
+            ),
+        ]
     )
