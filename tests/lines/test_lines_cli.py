@@ -1,0 +1,106 @@
+"""``mmrwe lines``: outputs, manifest, refractoriness from recorded PD, config and drug map errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from mmrwe.cli.app import main
+from tests.conftest import TABLES, write_cohort
+
+OUTPUTS = ("lines", "line_exposures", "unmapped_drugs", "attrition")
+
+
+def test_writes_tables_and_manifest(small_cohort: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["lines", str(small_cohort), "--out", str(out)]) == 0
+    for name in OUTPUTS:
+        assert (out / f"{name}.parquet").exists() and (out / f"{name}.csv").exists()
+    lines = pl.read_parquet(out / "lines.parquet")
+    # P001 Rd, P002 bortezomib alone (V), P003 daratumumab then pomalidomide (line 2, 6 prior)
+    assert lines.select("patient_id", "line", "regimen").rows() == [
+        ("P001", 1, "Rd"),
+        ("P002", 1, "V"),
+        ("P003", 2, "D"),
+        ("P003", 3, "P"),
+    ]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "recorded PD" in manifest["progression_source"]
+    assert manifest["config"]["lines"]["regimen_window_days"] == 28
+    assert {i["file"] for i in manifest["inputs"]} >= {"patients.csv", "treatments.csv"}
+    assert manifest["outputs"]["lines"] == 4
+    attrition = pl.read_parquet(out / "attrition.parquet")
+    assert attrition["patients_after"].to_list()[:-1] == attrition["patients_before"].to_list()[1:]
+
+
+def test_two_runs_give_identical_tables(small_cohort: Path, tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main(["lines", str(small_cohort), "--out", str(a)]) == 0
+    assert main(["lines", str(small_cohort), "--out", str(b)]) == 0
+    for name in OUTPUTS:
+        for ext in ("parquet", "csv"):
+            assert (a / f"{name}.{ext}").read_bytes() == (b / f"{name}.{ext}").read_bytes()
+
+
+def test_existing_output_refused_unless_overwrite(
+    small_cohort: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["lines", str(small_cohort), "--out", str(out)]) == 1
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["lines", str(small_cohort), "--out", str(out), "--overwrite"]) == 0
+
+
+def test_recorded_pd_makes_refractory(tmp_path: Path) -> None:
+    tables = dict(TABLES)
+    # P003 progresses on daratumumab (recorded PD) before pomalidomide starts
+    tables["responses"] += "P003,2020-06-15,PD\n"
+    out = tmp_path / "out"
+    assert main(["lines", str(write_cohort(tmp_path / "c", tables)), "--out", str(out)]) == 0
+    lines = pl.read_parquet(out / "lines.parquet").filter(pl.col("patient_id") == "P003")
+    assert lines["anti_cd38_refractory"].to_list() == [False, True]
+
+
+def test_config_overrides_and_errors(small_cohort: Path, tmp_path: Path, capsys) -> None:
+    good = tmp_path / "study.toml"
+    good.write_text("[lines]\ngap_days = 20\n")
+    out = tmp_path / "out"
+    assert main(["lines", str(small_cohort), "--out", str(out), "--config", str(good)]) == 0
+    assert json.loads((out / "manifest.json").read_text())["config"]["lines"]["gap_days"] == 20
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[lines]\ngap_days = "ninety"\nregimen_window = 21\n')
+    assert (
+        main(["lines", str(small_cohort), "--out", str(tmp_path / "o2"), "--config", str(bad)]) == 1
+    )
+    err = capsys.readouterr().err
+    assert "[lines.gap_days]" in err and "[lines.regimen_window]" in err  # both reported at once
+
+
+def test_drug_map_extends_vocabulary(tmp_path: Path) -> None:
+    tables = dict(TABLES)
+    tables["treatments"] += "P001,XR-4411,2015-09-01,2015-10-01,,,\n"
+    cohort = write_cohort(tmp_path / "c", tables)
+    out1, out2 = tmp_path / "o1", tmp_path / "o2"
+    assert main(["lines", str(cohort), "--out", str(out1)]) == 0
+    assert pl.read_parquet(out1 / "unmapped_drugs.parquet")["drug"].to_list() == ["XR-4411"]
+    drug_map = tmp_path / "map.csv"
+    drug_map.write_text("name,generic_name,class\nXR-4411,xr-4411,investigational\n")
+    assert main(["lines", str(cohort), "--out", str(out2), "--drug-map", str(drug_map)]) == 0
+    assert pl.read_parquet(out2 / "unmapped_drugs.parquet").height == 0
+    p1 = pl.read_parquet(out2 / "lines.parquet").filter(pl.col("patient_id") == "P001")
+    assert p1.height == 2  # the investigational agent started months into Rd opens line 2
+
+
+def test_invalid_cohort_exits_1_naming_the_row(tmp_path: Path, capsys) -> None:
+    tables = dict(TABLES)
+    tables["treatments"] = tables["treatments"].replace("P003,dara", "P099,dara")
+    assert (
+        main(["lines", str(write_cohort(tmp_path / "c", tables)), "--out", str(tmp_path / "o")])
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert "treatments.csv" in err and "row 4" in err and "P099" in err
+    assert not (tmp_path / "o").exists()
