@@ -1,0 +1,73 @@
+"""Read + validate throughput of the native cohort format on a simulated cohort.
+
+    python benchmarks/bench_io.py [--patients 200000] [--cohort DIR]
+
+Prints rows per table, the time of ``read_cohort`` (read, type, convert units, run every check,
+sort), rows per second, peak memory, the time DuckDB takes just to read the same Parquet files
+(the floor) and the projection to 1,000,000 patients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from mmrwe.io.read import read_cohort
+from mmrwe.io.schema import TABLES
+from mmrwe.simulate import simulate_cohort
+
+
+def parquet_glob(cohort: Path, table: str) -> str | None:
+    if (cohort / table).is_dir():
+        return str(cohort / table / "*.parquet")
+    if (cohort / f"{table}.parquet").exists():
+        return str(cohort / f"{table}.parquet")
+    return None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--patients", type=int, default=200_000)
+    ap.add_argument("--cohort", type=Path, default=None)
+    args = ap.parse_args()
+    tmp = tempfile.TemporaryDirectory()
+    cohort_dir = args.cohort
+    if cohort_dir is None:
+        cohort_dir = Path(tmp.name) / "cohort"
+        t = time.perf_counter()
+        simulate_cohort(cohort_dir, n_patients=args.patients, seed=11)
+        print(f"simulated {args.patients:,} patients in {time.perf_counter() - t:.1f} s")
+
+    con = duckdb.connect()
+    t = time.perf_counter()
+    for table in TABLES:
+        glob = parquet_glob(cohort_dir, table)
+        if glob:
+            con.sql(f"SELECT * FROM read_parquet('{glob}')").to_arrow_table()
+    t_duck = time.perf_counter() - t
+
+    t = time.perf_counter()
+    cohort = read_cohort(cohort_dir)
+    t_read = time.perf_counter() - t
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    counts = cohort.row_counts()
+    total_rows = sum(counts.values())
+    n = cohort.n_patients
+    for table, rows in counts.items():
+        print(f"{table:<16} {rows:>14,} rows")
+    print(
+        f"read_cohort (read + validate + sort)  {t_read:>8.2f} s  {total_rows / t_read:>12,.0f} rows/s"
+    )
+    print(f"DuckDB read of the same files         {t_duck:>8.2f} s  (ratio {t_read / t_duck:.1f}x)")
+    print(f"problems found                        {len(cohort.report.problems):>8,}")
+    print(f"projected to 1,000,000 patients       {t_read * 1_000_000 / n:>8.1f} s")
+    print(f"peak resident memory                  {peak_gb:>8.2f} GB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Line-of-therapy derivation speed on simulated treatments, beside DuckDB's read-and-sort floor.
+
+    python benchmarks/bench_lines.py [--patients 200000] [--cohort DIR]
+
+Prints the time of ``derive_lines_of_therapy`` (vocabulary mapping, compiled state machine,
+exposure splitting, regimen naming) and of refractoriness on the cohort's treatments, the time
+DuckDB takes to read the same treatments and sort them by patient and date, their ratio, peak
+memory, and the projection to 1,000,000 patients. Issue target: 1,000,000 patients in under 60 s
+and 8 GB, and at most 3x DuckDB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from mmrwe.io.read import read_cohort
+from mmrwe.lines import derive_lines_of_therapy, derive_refractoriness
+from mmrwe.simulate import simulate_cohort
+
+
+def treatments_glob(cohort: Path) -> str:
+    if (cohort / "treatments").is_dir():
+        return str(cohort / "treatments" / "*.parquet")
+    return str(cohort / "treatments.parquet")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--patients", type=int, default=200_000)
+    ap.add_argument("--cohort", type=Path, default=None, help="an existing simulated cohort")
+    args = ap.parse_args()
+    tmp = tempfile.TemporaryDirectory()
+    cohort_dir = args.cohort
+    if cohort_dir is None:
+        cohort_dir = Path(tmp.name) / "cohort"
+        t = time.perf_counter()
+        simulate_cohort(cohort_dir, n_patients=args.patients, seed=7)
+        print(f"simulated {args.patients:,} patients in {time.perf_counter() - t:.1f} s")
+    cohort = read_cohort(cohort_dir)
+    n = cohort.n_patients
+    rows = cohort.treatments.height
+
+    con = duckdb.connect()
+    t = time.perf_counter()
+    con.sql(
+        f"SELECT * FROM read_parquet('{treatments_glob(cohort_dir)}') ORDER BY patient_id, start_date"
+    ).to_arrow_table()
+    t_duck = time.perf_counter() - t
+
+    derive_lines_of_therapy(
+        cohort.__class__(cohort.patients.head(50), cohort.treatments.head(500))
+    )  # compile
+    t = time.perf_counter()
+    result = derive_lines_of_therapy(cohort)
+    t_lines = time.perf_counter() - t
+    progression = cohort.responses.filter(pl.col("response") == "PD").select("patient_id", "date")
+    t = time.perf_counter()
+    derive_refractoriness(result.lines, result.line_exposures, progression)
+    t_ref = time.perf_counter() - t
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+    total = t_lines + t_ref
+    print(f"patients                      {n:>12,}")
+    print(f"treatment rows                {rows:>12,}")
+    print(f"lines derived                 {result.lines.height:>12,}")
+    print(f"derive_lines_of_therapy       {t_lines:>10.2f} s")
+    print(f"derive_refractoriness         {t_ref:>10.2f} s")
+    print(f"DuckDB read + sort treatments {t_duck:>10.2f} s")
+    print(f"ratio (lines + refractoriness) / DuckDB  {total / t_duck:>6.2f}x   (target <= 3x)")
+    print(
+        f"projected to 1,000,000 patients          {total * 1_000_000 / n:>6.1f} s (target < 60 s)"
+    )
+    print(f"peak resident memory (whole process)     {peak_gb:>6.2f} GB")
+
+
+if __name__ == "__main__":
+    main()
