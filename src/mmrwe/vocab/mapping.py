@@ -1,0 +1,73 @@
+"""Map the drugs of a treatments table to the vocabulary, and report what is not in it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from mmrwe.errors import InvalidDataError
+from mmrwe.vocab.drug_map import read_drug_map
+from mmrwe.vocab.normalize import normalize_drug_expr
+from mmrwe.vocab.tables import Vocabulary, load_vocabulary
+
+#: Columns :func:`map_drugs` adds to a treatments table.
+MAPPED_COLUMNS = ("generic_name", "drug_class", "anti_myeloma", "role")
+UNMAPPED_COLUMNS = ("drug", "rows", "patients")
+
+
+def map_drugs(
+    treatments: pl.DataFrame,
+    vocabulary: Vocabulary | None = None,
+    drug_map: pl.DataFrame | str | Path | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Add ``generic_name, drug_class, anti_myeloma, role`` to ``treatments``; list unmapped names.
+
+    ``treatments`` needs the columns ``patient_id`` and ``drug`` (as written). Names are matched
+    on their normalised key (:func:`mmrwe.vocab.normalize_drug`) in one join over the distinct
+    names; a ``drug_map`` (path or the table of :func:`read_drug_map`) extends the vocabulary
+    first. Rows whose name is not in the vocabulary keep a null ``generic_name`` and
+    ``anti_myeloma = false``: they are never guessed and are not therapy (rule 10).
+
+    Returns ``(mapped, unmapped_drugs)``: the treatments in their original row order with the
+    added columns (existing columns of those names are replaced), and one row per distinct
+    unmapped name as written, ``drug, rows, patients``, sorted by rows (descending) then drug.
+    """
+    missing = [c for c in ("patient_id", "drug") if c not in treatments.columns]
+    if missing:
+        raise InvalidDataError(
+            f"treatments: missing column(s) {', '.join(missing)} needed to map drugs. "
+            "Fix: pass the treatments table of the cohort (columns patient_id, drug, start_date, ...)."
+        )
+    vocabulary = load_vocabulary() if vocabulary is None else vocabulary
+    if drug_map is not None:
+        table = (
+            drug_map if isinstance(drug_map, pl.DataFrame) else read_drug_map(drug_map, vocabulary)
+        )
+        vocabulary = vocabulary.with_drug_map(table)
+    lookup = vocabulary.names.select("key", "generic_name").join(
+        vocabulary.drugs.select("generic_name", "drug_class", "anti_myeloma", "role"),
+        on="generic_name",
+        how="left",
+    )
+    distinct = (
+        treatments.select(pl.col("drug").cast(pl.String))
+        .unique()
+        .with_columns(key=normalize_drug_expr(pl.col("drug")))
+        .join(lookup, on="key", how="left")
+        .drop("key")
+    )
+    mapped = (
+        treatments.drop([c for c in MAPPED_COLUMNS if c in treatments.columns])
+        .with_columns(pl.col("drug").cast(pl.String))
+        .join(distinct, on="drug", how="left", nulls_equal=True, maintain_order="left")
+        .with_columns(pl.col("anti_myeloma").fill_null(False))
+    )
+    unmapped = (
+        mapped.filter(pl.col("generic_name").is_null())
+        .group_by("drug")
+        .agg(rows=pl.len().cast(pl.Int64), patients=pl.col("patient_id").n_unique().cast(pl.Int64))
+        .sort(["rows", "drug"], descending=[True, False], nulls_last=True)
+        .select(UNMAPPED_COLUMNS)
+    )
+    return mapped, unmapped
