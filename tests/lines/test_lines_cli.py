@@ -19,11 +19,11 @@ def test_writes_tables_and_manifest(small_cohort: Path, tmp_path: Path) -> None:
     for name in OUTPUTS:
         assert (out / f"{name}.parquet").exists() and (out / f"{name}.csv").exists()
     lines = pl.read_parquet(out / "lines.parquet")
-    # P001 Rd, P002 bortezomib alone (V), P003 daratumumab then pomalidomide (line 2, 6 prior)
+    # P001 Rd, P002 bortezomib alone (V), P003 (1 line before the data) daratumumab, then P
     assert lines.select("patient_id", "line", "regimen").rows() == [
         ("P001", 1, "Rd"),
         ("P002", 1, "V"),
-        ("P003", 2, "D"),
+        ("P003", 2, "daratumumab"),
         ("P003", 3, "P"),
     ]
     manifest = json.loads((out / "manifest.json").read_text())
