@@ -7,7 +7,6 @@ messages.
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,11 +36,6 @@ class Source:
             return self.label
         assert self.base is not None
         return str(self.files[i].relative_to(self.base))
-
-    def locate(self, row: int) -> tuple[str, int]:
-        """File label and row within that file of the 1-based global ``row``."""
-        i = max(bisect.bisect_right(self.offsets, row - 1) - 1, 0)
-        return self.file_label(i), row - self.offsets[i]
 
 
 def discover(path: Path) -> tuple[dict[str, Source], ValidationReport]:
