@@ -36,4 +36,5 @@ def simulate_command(
             overwrite=overwrite,
             on_progress=advance,
         )
-    info(f"wrote {summary}")
+    rows = ", ".join(f"{n:,} {t}" for t, n in summary.rows.items() if not t.startswith("truth/"))
+    info(f"wrote {summary.n_patients:,} simulated patients ({rows}) and their truth to {out}")
