@@ -14,6 +14,10 @@ from mmrwe.io.cohort import Cohort
 from mmrwe.io.output import refuse_existing
 from mmrwe.io.read import read_cohort
 from mmrwe.io.schema import TABLES
+from mmrwe.lines import derive_lines_of_therapy
+
+#: counts below this are printed as <11 (aggregate output; CMS cell-size rule)
+SMALL_CELL = 11
 
 
 @app.command("demo")
@@ -23,7 +27,8 @@ def demo_command(
     seed: int = typer.Option(42, "--seed", help="Random seed."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
 ) -> None:
-    """Simulate a calibrated cohort, read and validate it, and print a summary."""
+    """Simulate a calibrated cohort, read and validate it, derive lines of therapy, and print a
+    summary."""
     from mmrwe.simulate import simulate_cohort
 
     refuse_existing(out, overwrite)
@@ -37,11 +42,39 @@ def demo_command(
     with progress("reading and validating", len(TABLES)) as advance:
         cohort = read_cohort(cohort_dir, on_progress=advance)
     stdout.print(cohort_summary(cohort))
+    with progress("deriving lines of therapy", cohort.n_patients) as advance:
+        lines = derive_lines_of_therapy(cohort, on_progress=advance).lines
+    stdout.print(lines_summary(lines))
     n_warn = len(cohort.report.warnings)
     info(
         f"validation: no errors, {n_warn} warning(s) (the simulator writes partial dates as real "
         f"data has them); run 'mmrwe validate {cohort_dir}' to list them"
     )
+
+
+def count(n: int, threshold: int = SMALL_CELL) -> str:
+    """A count as printed in aggregate output: below the small-cell threshold as ``<11``."""
+    return f"<{threshold}" if 0 < n < threshold else f"{n:,}"
+
+
+def lines_summary(lines: pl.DataFrame, top: int = 3) -> Table:
+    """Patients starting each line and their most frequent regimens (no identifiers)."""
+    table = Table(title="Lines of therapy (IMWG rules)", header_style="bold")
+    table.add_column("line", justify="right")
+    table.add_column("patients", justify="right")
+    table.add_column(f"most frequent regimens (top {top})")
+    by_line = lines.group_by("line").agg(pl.len().alias("n")).sort("line")
+    for line, n in by_line.filter(pl.col("line") <= 6).iter_rows():
+        regimens = (
+            lines.filter(pl.col("line") == line)
+            .group_by("regimen")
+            .agg(pl.len().alias("n"))
+            .sort(["n", "regimen"], descending=[True, False])
+            .head(top)
+        )
+        text = ", ".join(f"{r} {count(k)}" for r, k in regimens.iter_rows())
+        table.add_row(str(line), count(n), text)
+    return table
 
 
 def cohort_summary(cohort: Cohort) -> Table:
