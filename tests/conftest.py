@@ -17,13 +17,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect (not skip) slow tests unless --slow, -m selects them, or CI=true."""
-    if config.getoption("--slow") or config.getoption("-m") or os.environ.get("CI") == "true":
-        return
-    slow = [item for item in items if item.get_closest_marker("slow")]
-    if slow:
-        config.hook.pytest_deselected(items=slow)
-        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+    """Deselect (never skip) opt-in tests unless chosen.
+
+    ``slow`` (large simulations): run with --slow, -m slow, or when CI=true.
+    ``r`` (reruns R to regenerate reference values): run with -m r.
+    """
+    if config.getoption("-m"):
+        return  # an explicit marker expression decides
+    opt_in = {"r"}
+    if not (config.getoption("--slow") or os.environ.get("CI") == "true"):
+        opt_in.add("slow")
+    keep, dropped = [], []
+    for item in items:
+        (dropped if any(item.get_closest_marker(m) for m in opt_in) else keep).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 PATIENTS = """patient_id,diagnosis_date,last_contact_date,death_date,sex,birth_year,iss_stage,r_iss_stage,cytogenetic_risk,ecog,prior_lines_before_data
 P001,2015-03-02,2020-01-01,,F,1950,II,II,standard,1,

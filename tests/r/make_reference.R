@@ -68,6 +68,7 @@ specs <- list(
   list("lung_wfrac", "lung2", NA, "w_frac", NA, c(90, 365, 730, 1100), c(365, 730)),
   list("lung_wint", "lung2", NA, "w_int", "sex", c(90, 365, 730, 1100), c(365)),
   list("lung_entry", "lung2", "entry", NA, "sex", c(1, 90, 365, 730), c(365)),
+  list("lung_entry_wfrac", "lung2", "entry", "w_frac", "sex", c(1, 90, 365, 730), c(365)),
   list("vet_trt", "vet", NA, NA, "trt", c(30, 100, 365, 1000), c(100, 365)),
   list("vet_cell", "vet", NA, NA, "celltype", c(30, 100, 365), c(100)),
   list("ova_rx", "ova", NA, NA, "rx", c(100, 365, 730, 1300), c(365, 730)),
@@ -96,17 +97,21 @@ for (s in specs) {
     say(paste("survfit", name, ct, cl), fit)
     sm <- summary(fit, censored = TRUE)
     grp <- if (is.null(sm$strata)) rep("", length(sm$time)) else sub("^g=", "", as.character(sm$strata))
-    curve_rows[[length(curve_rows) + 1]] <- data.frame(
+    if (cl == 0.95) curve_rows[[length(curve_rows) + 1]] <- data.frame(  # whole curves: 95% only
       analysis = name, conf_type = ct, conf_level = cl, group = grp, time = sm$time,
       n_risk = sm$n.risk, n_event = sm$n.event, n_censor = sm$n.censor, surv = sm$surv,
       std_err = num(sm$std.err), lower = num(sm$lower), upper = num(sm$upper))
     st <- summary(fit, times = s[[6]], extend = TRUE)
     say(paste("summary(times=, extend=TRUE)", name, ct, cl), st)
     grp <- if (is.null(st$strata)) rep("", length(st$time)) else sub("^g=", "", as.character(st$strata))
+    # R's n.risk is that of the next exit time >= t; with delayed entry the number at risk
+    # at t itself, #{entry < t <= T}, can be smaller (entries in [t, next exit)): count it too.
+    ent <- if (is.na(ecol)) rep(-Inf, nrow(d)) else d[[ecol]]
+    n_def <- mapply(function(gg, tt) sum(w[g == gg & ent < tt & d$time >= tt]), grp, st$time)
     at_rows[[length(at_rows) + 1]] <- data.frame(
       analysis = name, conf_type = ct, conf_level = cl, group = grp, time = st$time,
       surv = st$surv, std_err = num(st$std.err), lower = num(st$lower), upper = num(st$upper),
-      n_risk = st$n.risk)
+      n_risk = st$n.risk, n_risk_at_t = unname(n_def))
     q <- quantile(fit, probs = c(0.1, 0.25, 0.5, 0.75, 0.9))
     say(paste("quantile", name, ct, cl), q)
     qm <- as.matrix(q$quantile); lm <- as.matrix(q$lower); um <- as.matrix(q$upper)

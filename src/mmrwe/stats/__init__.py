@@ -1,1 +1,25 @@
-"""stats stage."""
+"""Survival statistics that agree with R's ``survival`` package (Therneau).
+
+Estimators follow the scikit-learn/lifelines style: settings in ``__init__``, ``fit`` returns
+``self``, results in attributes ending in ``_`` and a Polars ``summary_`` table. See
+``docs/statistics.md`` for what each computes and which R call it matches.
+"""
+
+from mmrwe.stats.confint import CONF_TYPES, survival_confint
+from mmrwe.stats.cox import CoxPH
+from mmrwe.stats.km import KaplanMeier, median_followup
+from mmrwe.stats.logrank import LogRankTest
+from mmrwe.stats.proportions import clopper_pearson, proportion_table
+from mmrwe.stats.quantile import find_quantile
+
+__all__ = [
+    "CONF_TYPES",
+    "CoxPH",
+    "KaplanMeier",
+    "LogRankTest",
+    "clopper_pearson",
+    "find_quantile",
+    "median_followup",
+    "proportion_table",
+    "survival_confint",
+]
