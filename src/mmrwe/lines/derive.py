@@ -113,7 +113,7 @@ def derive_lines_of_therapy(
             on_progress(part_patients.height)
     lines = pl.concat(lines_parts)
     line_exposures = pl.concat(exposure_parts)
-    attrition = _attrition(cohort, mapped, lines)
+    attrition = _attrition(cohort, mapped, lines, line_exposures)
     return LinesOfTherapy(lines, line_exposures, unmapped, attrition)
 
 
@@ -135,8 +135,15 @@ def _exposures(mapped: pl.DataFrame, patients: pl.DataFrame, rules: LineRules) -
         .then(K.THERAPY)
         .when(pl.col("drug_class") == "steroid")
         .then(-1)  # steroids: listed in the line they fall in, never open or close one
+        .when(
+            g.is_in(
+                [*rules.mobilisation_drugs, *rules.conditioning_drugs, *rules.lymphodepletion_drugs]
+            )
+        )
+        .then(K.PREP)  # G-CSF, plerixafor, fludarabine: only before an ASCT or CAR-T (rules 5-6)
     )
-    point = kind.is_in([K.ASCT, K.CAR_T, K.LEUKAPHERESIS])
+    # procedures happen on one day: ASCT, CAR-T infusion, leukapheresis, allogeneic transplant
+    point = kind.is_in([K.ASCT, K.CAR_T, K.LEUKAPHERESIS]) | (pl.col("drug_class") == "procedure")
     return (
         mapped.filter(g.is_not_null())
         .with_columns(kind.alias("kind"))
@@ -159,7 +166,31 @@ def _exposures(mapped: pl.DataFrame, patients: pl.DataFrame, rules: LineRules) -
             g.is_in(list(rules.mobilisation_drugs)).alias("is_mobilisation"),
             g.is_in(list(rules.lymphodepletion_drugs)).alias("is_lymphodepletion"),
         )
+        .pipe(_episodes, rules.gap_days)
         .sort(["patient_id", "start_date", "kind", "generic_name", "source_row"])
+    )
+
+
+def _episodes(exposures: pl.DataFrame, gap_days: int) -> pl.DataFrame:
+    """``episode_start``: the first start of the run of records of the same drug, each starting
+    at most ``gap_days`` after the previous ones ended (one record per cycle is one episode)."""
+    by = ["patient_id", "generic_name"]
+    return (
+        exposures.sort([*by, "start_date", "source_row"])
+        .with_columns(
+            pl.col("end_date").cum_max().shift(1).over(by).alias("_prev_end"),
+        )
+        .with_columns(
+            (
+                pl.col("_prev_end").is_null()
+                | ((pl.col("start_date") - pl.col("_prev_end")).dt.total_days() > gap_days)
+            )
+            .cum_sum()
+            .over(by)
+            .alias("_episode")
+        )
+        .with_columns(pl.col("start_date").min().over([*by, "_episode"]).alias("episode_start"))
+        .drop("_prev_end", "_episode")
     )
 
 
@@ -178,6 +209,7 @@ def _derive_partition(
         bounds.astype(np.int64),
         therapy.select(_days("start_date")).to_series().to_numpy(),
         therapy.select(_days("end_date")).to_series().to_numpy(),
+        therapy.select(_days("episode_start")).to_series().to_numpy(),
         drug_codes.astype(np.int64),
         therapy["kind"].to_numpy().astype(np.int64),
         therapy["is_conditioning"].to_numpy(),
@@ -218,9 +250,8 @@ def _derive_partition(
     steroids = exposures.filter(pl.col("kind") < 0).with_columns(
         pl.lit(0, pl.Int64).alias("tag"), pl.col("start_date").alias("anchor")
     )
-    pieces = _split_exposures(
-        pl.concat([therapy.drop("row"), steroids], how="diagonal_relaxed"), lines
-    )
+    kept = therapy.drop("row").filter((pl.col("kind") != K.PREP) | pl.col("tag").is_in([1, 2]))
+    pieces = _split_exposures(pl.concat([kept, steroids], how="diagonal_relaxed"), lines)
     lines = _describe_lines(lines, pieces, rules, vocabulary)
     line_exposures = pieces.select(
         "patient_id",
@@ -338,7 +369,10 @@ def _describe_lines(
     lines: pl.DataFrame, pieces: pl.DataFrame, rules: LineRules, vocabulary: Vocabulary
 ) -> pl.DataFrame:
     """Drugs, classes, flags, regimen and maintenance names, and the opening rule in words."""
-    is_drug = (pl.col("drug_class") != "procedure") & (pl.col("kind") != K.LEUKAPHERESIS)
+    is_drug = (pl.col("drug_class") != "procedure") & ~pl.col("kind").is_in(
+        [K.LEUKAPHERESIS, K.PREP]
+    )
+    before_asct = pl.col("first_asct").is_null() | (pl.col("start_date") < pl.col("first_asct"))
     window_end = pl.col("line_start") + pl.duration(days=rules.regimen_window_days)
     first_asct = (
         pieces.filter(pl.col("kind") == K.ASCT)
@@ -350,11 +384,8 @@ def _describe_lines(
         is_drug
         & (pl.col("tag") == 0)
         & (
-            ((pl.col("kind") == K.THERAPY) & (pl.col("start_date") <= window_end))
-            | (
-                (pl.col("kind") < 0)
-                & (pl.col("first_asct").is_null() | (pl.col("start_date") < pl.col("first_asct")))
-            )
+            ((pl.col("kind") == K.THERAPY) & (pl.col("start_date") <= window_end) & before_asct)
+            | ((pl.col("kind") < 0) & before_asct)
             | (pl.col("kind") == K.CAR_T)
         )
     )
@@ -378,6 +409,12 @@ def _describe_lines(
         .unique()
         .sort()
         .alias("car_t_drugs"),
+        pl.col("generic_name")
+        .filter(pl.col("drug_class") == "procedure")
+        .unique()
+        .sort()
+        .str.join(";")
+        .alias("procedure_key"),
     )
     agg = agg.with_columns(
         pl.when(pl.col("includes_car_t"))
@@ -398,10 +435,8 @@ def _describe_lines(
             "maintenance"
         ),
     ).with_columns(
-        pl.when(pl.col("regimen").is_null() & pl.col("includes_asct"))
-        .then(pl.lit("ASCT"))
-        .otherwise(pl.col("regimen"))
-        .alias("regimen")
+        # a line made only of a procedure (salvage ASCT, allogeneic transplant) is named after it
+        pl.coalesce("regimen", name_regimens(agg["procedure_key"], vocabulary)).alias("regimen")
     )
     out = lines.join(agg, on=["patient_id", "line"], how="left").with_columns(
         pl.col("drug_list").list.join(";").fill_null("").alias("drugs"),
@@ -507,31 +542,38 @@ def _start_rule(rules: LineRules) -> pl.Expr:
     )
 
 
-def _attrition(cohort: Cohort, mapped: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
-    """Patients and rows that do not enter any line, with their reasons."""
+def _attrition(
+    cohort: Cohort, mapped: pl.DataFrame, lines: pl.DataFrame, line_exposures: pl.DataFrame
+) -> pl.DataFrame:
+    """Patients and treatment rows that do not enter any line, with their reasons."""
     n = cohort.patients.height
     with_lines = lines["patient_id"].n_unique()
-    unmapped_rows = mapped.filter(pl.col("generic_name").is_null()).height
-    not_therapy = mapped.filter(
-        pl.col("generic_name").is_not_null()
-        & ~pl.col("anti_myeloma")
-        & (pl.col("drug_class") != "steroid")
-    ).height
+    in_lines = line_exposures.select("patient_id", "source_row").unique()
+    outside = mapped.join(in_lines, on=["patient_id", "source_row"], how="anti")
+    unmapped = outside.filter(pl.col("generic_name").is_null()).height
+    steroid = outside.filter(pl.col("drug_class") == "steroid").height
+    other = outside.height - unmapped - steroid
     return attrition_table(
         [
             (
                 n,
                 0,
-                unmapped_rows,
+                unmapped,
                 "treatment rows whose drug is in neither the vocabulary nor the "
                 "drug map (listed in unmapped_drugs; not therapy, rule 10)",
             ),
             (
                 n,
                 0,
-                not_therapy,
-                "treatment rows of supportive drugs and procedures that are not "
-                "anti-myeloma therapy",
+                steroid,
+                "steroid rows outside every line (steroids alone are not a line, rule 3)",
+            ),
+            (
+                n,
+                0,
+                other,
+                "treatment rows of supportive drugs and procedures that belong to no "
+                "line (e.g. G-CSF not before a transplant, a leukapheresis without CAR-T)",
             ),
             (
                 n,

@@ -16,6 +16,8 @@ THERAPY = 0  # an anti-myeloma drug (counts for rules 1, 2, 4)
 ASCT = 1  # autologous stem cell transplant (rule 5)
 CAR_T = 2  # CAR-T infusion (rule 6)
 LEUKAPHERESIS = 3  # cell collection before CAR-T (rule 6)
+PREP = 4  # a non-anti-myeloma mobilisation, conditioning or lymphodepleting drug (G-CSF,
+# plerixafor, fludarabine): it matters only before an ASCT or a CAR-T infusion (rules 5 and 6)
 
 # rules that open a line (codes written to ``start_rule_code``)
 RULE_FIRST = 0  # the first anti-myeloma therapy
@@ -36,6 +38,7 @@ def open_lines(
     bounds: np.ndarray,
     start: np.ndarray,
     end: np.ndarray,
+    episode_start: np.ndarray,
     drug: np.ndarray,
     kind: np.ndarray,
     is_conditioning: np.ndarray,
@@ -54,7 +57,10 @@ def open_lines(
 ) -> tuple[np.ndarray, ...]:
     """Decide the line starts of every patient.
 
-    ``bounds[p]:bounds[p+1]`` are patient ``p``'s rows. Returns arrays, one element per line:
+    ``bounds[p]:bounds[p+1]`` are patient ``p``'s rows. ``episode_start`` is the start of the
+    row's episode of the same drug (records of one drug less than ``gap_days`` apart, such as one
+    record per cycle): bridging and mobilisation are judged on when a drug was first started, not
+    on its latest cycle record. Returns arrays, one element per line:
     patient index, start day, rule code, trigger row, rule value (days), CAR-T infusion row (-1),
     CAR-T start detail; and per row the role tag (0 none, 1 conditioning/mobilisation, 2
     lymphodepletion, 3 bridging) and the anchor day that places the row in a line (its start,
@@ -84,6 +90,10 @@ def open_lines(
         n_asct = 0
         for i in range(lo, hi):
             if kind[i] == CAR_T:
+                if n_car > 0:
+                    prev = car_rows[n_car - 1]
+                    if drug[prev] == drug[i] and start[i] - start[prev] <= regimen_window:
+                        continue  # the same product recorded again: part of the open CAR-T line
                 car_rows[n_car] = i
                 n_car += 1
             elif kind[i] == ASCT:
@@ -102,12 +112,12 @@ def open_lines(
                     if sj < s:
                         s = sj
                         detail = CAR_T_AT_LEUKAPHERESIS
-                elif kind[j] == THERAPY and sj < inf:
+                elif (kind[j] == THERAPY or kind[j] == PREP) and sj < inf:
                     lymph = is_lymphodepletion[j] and sj >= inf - lymphodepletion_days
                     if lymph:
                         tag[j] = 2
                         anchor[j] = inf
-                    elif sj >= inf - bridging_window:
+                    elif kind[j] == THERAPY and episode_start[j] >= inf - bridging_window:
                         tag[j] = 3
                         if sj < s:
                             s = sj
@@ -118,14 +128,14 @@ def open_lines(
         # --- rule 5: conditioning and mobilisation attached to the ASCT they precede ----------
         prep_for = np.full(hi - lo, -1, np.int64)  # the ASCT day a row prepares, or -1
         for j in range(lo, hi):
-            if n_asct == 0 or kind[j] != THERAPY or tag[j] != 0:
+            if n_asct == 0 or (kind[j] != THERAPY and kind[j] != PREP) or tag[j] != 0:
                 continue
             if not (is_conditioning[j] or is_mobilisation[j]):
                 continue
             for a in range(lo, hi):
                 if kind[a] != ASCT or start[a] < start[j]:
                     continue
-                days = start[a] - start[j]
+                days = start[a] - episode_start[j]
                 if (is_conditioning[j] and days <= conditioning_days) or (
                     is_mobilisation[j] and days <= mobilisation_days
                 ):
@@ -143,6 +153,8 @@ def open_lines(
             si = start[i]
             if tag[i] == 2:
                 continue  # lymphodepletion belongs to its CAR-T line and opens nothing
+            if k == PREP and tag[i] != 1:
+                continue  # G-CSF or plerixafor not before an ASCT: supportive care
             opened = False
             rule = -1
             value = 0
@@ -220,7 +232,7 @@ def open_lines(
                         in_line[drug[j]] = True
             if k == ASCT:
                 last_asct = si
-            if k == THERAPY or k == ASCT or k == CAR_T:
+            if k == THERAPY or k == ASCT or k == CAR_T:  # PREP drugs are not myeloma therapy
                 in_line[drug[i]] = True
                 if end[i] > max_end:
                     max_end = end[i]

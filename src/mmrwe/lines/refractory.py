@@ -1,6 +1,7 @@
 """Refractoriness and exposure at each line's start (IMWG; Rajkumar SV et al., Blood 2011).
 
-A patient is refractory to a drug when the disease progressed while on it or at most
+A patient is refractory to a drug when the disease progressed while on it (after its first day:
+a progression dated on the day a drug starts is the one that led to it) or at most
 ``refractory_window_days`` (60) after its last dose, or when the line containing it failed to
 reach at least a minimal response (applied only when best responses per line are given). Flags at
 a line's start are cumulative over all *earlier* lines and use only progression dated on or before
@@ -54,10 +55,13 @@ def derive_refractoriness(
     next_start = starts.with_columns(
         pl.col("line_start").shift(-1).over("patient_id").alias("next_start")
     ).select("patient_id", "line", "next_start")
+    # the first day of each exposure (its pieces share source_row): a progression dated on the day
+    # a drug starts is the progression that led to it, not progression on it
+    exposure_start = pl.col("start_date").min().over("patient_id", "source_row", "drug")
     ex = (
-        line_exposures.join(next_start, on=["patient_id", "line"], how="left").filter(
-            pl.col("next_start").is_not_null()
-        )  # only exposures with a later line matter
+        line_exposures.with_columns(exposure_start.alias("exposure_start"))
+        .join(next_start, on=["patient_id", "line"], how="left")
+        .filter(pl.col("next_start").is_not_null())  # only exposures with a later line matter
     )
     window = pl.duration(days=rules.refractory_window_days)
     prog = progression.select("patient_id", pl.col("date").alias("pd_date")).unique()
@@ -67,6 +71,7 @@ def derive_refractoriness(
         ex.join(prog, on="patient_id", how="inner")
         .filter(
             (pl.col("pd_date") >= pl.col("start_date"))
+            & (pl.col("pd_date") > pl.col("exposure_start"))
             & (pl.col("pd_date") <= pl.col("end_date") + window)
         )
         .select(

@@ -82,7 +82,7 @@ class LineRules(BaseModel):
         "infusion (as published CAR-T cohorts) or the line start.",
     )
     conditioning_drugs: tuple[str, ...] = Field(
-        ("melphalan", "busulfan"),
+        ("melphalan", "busulfan", "carmustine"),
         description="Rule 5. Generic names of conditioning drugs.",
     )
     mobilisation_drugs: tuple[str, ...] = Field(
