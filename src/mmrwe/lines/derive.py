@@ -99,22 +99,35 @@ def derive_lines_of_therapy(
     mapped, unmapped = map_drugs(cohort.treatments, vocabulary)
     patients = cohort.patients.select(
         "patient_id", "last_contact_date", "death_date", "prior_lines_before_data"
-    )
-    lines_parts, exposure_parts = [], []
+    ).sort("patient_id")
+    # inside the stage a patient is its rank among the sorted ids: integer sorts, joins and
+    # windows instead of string ones; the ids are put back at the end
     ids = patients["patient_id"]
+    codes = pl.DataFrame({"patient_id": ids, "_code": pl.int_range(ids.len(), eager=True)})
+    coded = (
+        mapped.join(codes, on="patient_id", how="inner")
+        .drop("patient_id")
+        .rename({"_code": "patient_id"})
+    )
+    patients = patients.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("patient_id"))
+    lines_parts, exposure_parts = [], []
     for lo in range(0, max(patients.height, 1), partition_size):
-        part_ids = ids.slice(lo, partition_size)
-        part = mapped.filter(pl.col("patient_id").is_in(part_ids.implode()))
+        part = coded.filter(pl.col("patient_id").is_between(lo, lo + partition_size - 1))
         part_patients = patients.slice(lo, partition_size)
         lines, exposures = _derive_partition(part, part_patients, rules, vocabulary)
         lines_parts.append(lines)
         exposure_parts.append(exposures)
         if on_progress:
             on_progress(part_patients.height)
-    lines = pl.concat(lines_parts)
-    line_exposures = pl.concat(exposure_parts)
+    lines = _decode(pl.concat(lines_parts), ids)
+    line_exposures = _decode(pl.concat(exposure_parts), ids)
     attrition = _attrition(cohort, mapped, lines, line_exposures)
     return LinesOfTherapy(lines, line_exposures, unmapped, attrition)
+
+
+def _decode(df: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
+    """Put the patient ids back in place of their integer codes."""
+    return df.with_columns(ids.gather(df["patient_id"]).alias("patient_id"))
 
 
 def _days(col: str) -> pl.Expr:
@@ -167,31 +180,27 @@ def _exposures(mapped: pl.DataFrame, patients: pl.DataFrame, rules: LineRules) -
             g.is_in(list(rules.lymphodepletion_drugs)).alias("is_lymphodepletion"),
         )
         .pipe(_episodes, rules.gap_days)
-        .sort(["patient_id", "start_date", "kind", "generic_name", "source_row"])
+        .sort(["patient_id", "start_date", "kind", "_drug", "source_row"])
     )
 
 
 def _episodes(exposures: pl.DataFrame, gap_days: int) -> pl.DataFrame:
     """``episode_start``: the first start of the run of records of the same drug, each starting
     at most ``gap_days`` after the previous ones ended (one record per cycle is one episode)."""
-    by = ["patient_id", "generic_name"]
-    return (
-        exposures.sort([*by, "start_date", "source_row"])
-        .with_columns(
-            pl.col("end_date").cum_max().shift(1).over(by).alias("_prev_end"),
-        )
-        .with_columns(
-            (
-                pl.col("_prev_end").is_null()
-                | ((pl.col("start_date") - pl.col("_prev_end")).dt.total_days() > gap_days)
-            )
-            .cum_sum()
-            .over(by)
-            .alias("_episode")
-        )
-        .with_columns(pl.col("start_date").min().over([*by, "_episode"]).alias("episode_start"))
-        .drop("_prev_end", "_episode")
+    ex = exposures.with_columns(
+        pl.col("generic_name").rank("dense").cast(pl.Int64).alias("_drug")
+    ).sort(["patient_id", "_drug", "start_date", "source_row"])
+    pid, drug = ex["patient_id"].to_numpy(), ex["_drug"].to_numpy()
+    new_group = np.ones(len(pid), dtype=np.bool_)
+    if len(pid) > 1:
+        new_group[1:] = (pid[1:] != pid[:-1]) | (drug[1:] != drug[:-1])
+    starts = K.episode_starts(
+        new_group,
+        ex.select(_days("start_date")).to_series().to_numpy(),
+        ex.select(_days("end_date")).to_series().to_numpy(),
+        gap_days,
     )
+    return ex.with_columns(pl.Series("episode_start", starts).cast(pl.Date))
 
 
 def _derive_partition(
@@ -199,11 +208,11 @@ def _derive_partition(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     exposures = _exposures(mapped, patients, rules)
     therapy = exposures.filter(pl.col("kind") >= 0).with_row_index("row")
-    drug_codes = therapy.select(pl.col("generic_name").rank("dense") - 1).to_series().to_numpy()
+    drug_codes = therapy["_drug"].to_numpy() - 1
     pid = therapy["patient_id"].to_numpy()
     bounds = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1], True]) if len(pid) else np.array([0])
     patient_of_segment = (
-        therapy["patient_id"].gather(bounds[:-1]) if len(pid) else pl.Series([], dtype=pl.String)
+        therapy["patient_id"].gather(bounds[:-1]) if len(pid) else pl.Series([], dtype=pl.Int64)
     )
     out = K.open_lines(
         bounds.astype(np.int64),
@@ -233,7 +242,7 @@ def _derive_partition(
         {
             "patient_id": patient_of_segment.gather(seg)
             if len(seg)
-            else pl.Series([], dtype=pl.String),
+            else pl.Series([], dtype=pl.Int64),
             "start_date": pl.Series(start).cast(pl.Date),
             "start_rule_code": pl.Series(rule, dtype=pl.Int64),
             "rule_value": pl.Series(value, dtype=pl.Int64),

@@ -247,3 +247,23 @@ def open_lines(
         tag,
         anchor,
     )
+
+
+@njit(cache=True)
+def episode_starts(
+    new_group: np.ndarray, start: np.ndarray, end: np.ndarray, gap_days: int
+) -> np.ndarray:
+    """Start day of each record's episode: rows sorted by patient, drug and start; a record more
+    than ``gap_days`` after every earlier record of its group ended begins a new episode."""
+    n = start.shape[0]
+    out = np.empty(n, np.int64)
+    episode = 0
+    latest_end = 0
+    for i in range(n):
+        if new_group[i] or start[i] - latest_end > gap_days:
+            episode = start[i]
+            latest_end = end[i]
+        elif end[i] > latest_end:
+            latest_end = end[i]
+        out[i] = episode
+    return out
