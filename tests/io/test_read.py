@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from mmrwe.io import read_cohort
+from mmrwe.io import read_cohort, validate_cohort
 from tests.conftest import TABLES, write_cohort
 
 
@@ -167,3 +167,88 @@ def test_optional_tables_may_be_absent(tmp_path: Path) -> None:
     assert cohort.labs.height == 0
     assert "value" in cohort.labs.columns
     assert cohort.present == frozenset({"patients", "treatments"})
+
+
+def test_partial_end_date_is_capped_at_death_in_the_same_month(tmp_path: Path) -> None:
+    """Ended "2023-06", died 2023-06-15: the end is the death date, not 2023-06-30 (which would
+    be after death)."""
+    tables = {
+        "patients": "patient_id,diagnosis_date,last_contact_date,death_date\n"
+        "P1,2020-01-01,2023-06-15,2023-06-15\n",
+        "treatments": "patient_id,drug,start_date,end_date\nP1,lenalidomide,2023-01-01,2023-06\n",
+    }
+    cohort = read_cohort(write_cohort(tmp_path / "c", tables))
+    assert cohort.report.ok
+    assert cohort.treatments["end_date"].to_list() == [dt.date(2023, 6, 15)]
+    assert cohort.treatments["end_date_imputed"].to_list() == [True]
+    assert cohort.report.counts["partial_date_at_last_contact:treatments.end_date"] == 1
+
+
+@pytest.mark.parametrize(
+    ("contact", "death", "end", "expected", "moved"),
+    [
+        # alive, last seen mid-month: capped at the last contact (no ends_after_last_contact)
+        ("2023-06-15", "", "2023-06", "2023-06-15", 1),
+        # year given: capped when the death falls within that year
+        ("2023-06-15", "2023-06-15", "2023", "2023-06-15", 1),
+        # death in a later month: the period's last day stands
+        ("2023-08-15", "2023-08-15", "2023-06", "2023-06-30", 0),
+        # year given, death the next year: 31 December stands
+        ("2024-03-01", "2024-03-01", "2023", "2023-12-31", 0),
+    ],
+)
+def test_partial_end_date_cap_applies_only_within_the_period(
+    tmp_path: Path, contact: str, death: str, end: str, expected: str, moved: int
+) -> None:
+    tables = {
+        "patients": "patient_id,diagnosis_date,last_contact_date,death_date\n"
+        f"P1,2020-01-01,{contact},{death}\n",
+        "treatments": f"patient_id,drug,start_date,end_date\nP1,len,2023-02-01,{end}\n",
+    }
+    cohort, report = validate_cohort(write_cohort(tmp_path / "c", tables))
+    assert cohort is not None
+    assert cohort.treatments["end_date"].to_list() == [dt.date.fromisoformat(expected)]
+    assert report.counts.get("partial_date_at_last_contact:treatments.end_date", 0) == moved
+    assert "after_death" not in {p.check for p in report.problems}
+
+
+def test_partial_start_dates_are_not_before_diagnosis_in_the_same_period(tmp_path: Path) -> None:
+    """Started "2020-01", diagnosed 2020-01-20: the start is the diagnosis date, not 2020-01-01;
+    likewise a lab, response or adverse event dated by month or year only."""
+    tables = {
+        "patients": "patient_id,diagnosis_date,last_contact_date,death_date\n"
+        "P1,2020-01-20,2021-06-15,\nP2,2020-03-10,2021-06-15,\n",
+        "treatments": "patient_id,drug,start_date,end_date\n"
+        "P1,len,2020-01,2020-05-01\nP2,len,2020-01,2020-05-01\n",
+        "labs": "patient_id,date,test,value,unit\nP1,2020,kappa_flc,20,mg/L\n",
+        "responses": "patient_id,date,response\nP1,2020-01,PR\n",
+    }
+    cohort = read_cohort(write_cohort(tmp_path / "c", tables))
+    starts = dict(
+        zip(cohort.treatments["patient_id"], cohort.treatments["start_date"], strict=True)
+    )
+    assert starts == {"P1": dt.date(2020, 1, 20), "P2": dt.date(2020, 1, 1)}  # P2: other month
+    assert cohort.labs["date"].to_list() == [dt.date(2020, 1, 20)]
+    assert cohort.responses["date"].to_list() == [dt.date(2020, 1, 20)]
+    counts = cohort.report.counts
+    assert counts["partial_date_at_diagnosis:treatments.start_date"] == 1
+    assert counts["partial_date_at_diagnosis:labs.date"] == 1
+    assert counts["partial_date_at_diagnosis:responses.date"] == 1
+    # P2's treatment really started before diagnosis as written: still reported
+    assert [p.check for p in cohort.report.warnings].count("before_diagnosis") == 1
+
+
+def test_censored_free_light_chain_keeps_its_limit(tmp_path: Path) -> None:
+    """'<x' still follows the documented rule for FLC (the limit, flagged); words do not."""
+    tables = dict(TABLES)
+    tables["labs"] = tables["labs"].replace("8.0,mg/L", "<0.5,mg/dL")
+    row = lab(read_cohort(write_cohort(tmp_path / "c", tables)), "P002", "lambda_flc", "2016-06-01")
+    assert (row["value"], row["value_rule"]) == (pytest.approx(5.0), "below_limit")
+    assert row["value_raw"] == "<0.5"
+
+
+def test_value_raw_kept_only_where_not_a_plain_number(small_cohort: Path) -> None:
+    labs = read_cohort(small_cohort).labs
+    kept = labs.filter(pl.col("value_raw").is_not_null())
+    assert sorted(kept["value_raw"].to_list()) == ["<0.1", "<5", "not detected", "positive"]
+    assert labs.filter(pl.col("value_rule") == "number")["value_raw"].null_count() == 5

@@ -9,10 +9,16 @@ counted across the parts in file-name order):
   prior_lines_before_data (int; empty read as 0).
 - ``treatments``: patient_id, drug (as written), start_date, end_date (date; null = ongoing at
   last contact), dose (float), dose_unit, route (str), start_date_imputed, end_date_imputed (bool).
-- ``labs``: patient_id, date, test, value (float in the canonical unit: serum M g/dL, urine M
-  mg/24h, FLC mg/L, marrow %; null for qualitative tests), result (``positive``/``negative`` for
-  qualitative tests, else null), unit (canonical), value_raw (str as written), value_rule (how the
-  value was read: ``number``, ``below_limit``, ``word``).
+- ``labs``: patient_id, date, test (Enum of the native test names), value (float in the
+  canonical unit: serum M g/dL, urine M mg/24h, FLC mg/L, marrow %; null for qualitative tests),
+  result (Enum ``negative``/``positive``: qualitative tests and M-protein words, else null), unit
+  (Enum, canonical; ``""`` for qualitative tests), value_raw (str as written, kept only where the
+  value was not a plain number: censored values, words and unreadable values; null for plain
+  numbers, whose text ``value`` already holds), value_rule (Enum: how the value was read:
+  ``number``, ``below_limit``, ``above_limit``, ``word``).
+
+Low-cardinality lab columns are ``pl.Enum`` (one byte a row instead of a string): they compare
+with string literals (``pl.col("test") == "kappa_flc"``) and sort in the order of their text.
 - ``responses``: patient_id, date, response (sCR, CR, VGPR, PR, MR, SD, PD, NE).
 - ``adverse_events``: patient_id, term, onset_date, grade (1-5), grading (CTCAE or ASTCT),
   serious (bool or null).
@@ -27,6 +33,16 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from mmrwe.io.problems import ValidationReport
+from mmrwe.io.schema import LAB_TESTS
+
+#: Lab tests, in the order of their text (sorting by test sorts as text would).
+LAB_TEST_DTYPE = pl.Enum(sorted(LAB_TESTS))
+#: Canonical lab units ("" for qualitative tests).
+LAB_UNIT_DTYPE = pl.Enum(sorted(set(LAB_TESTS.values())))
+#: How a lab value was read.
+VALUE_RULE_DTYPE = pl.Enum(["above_limit", "below_limit", "number", "word"])
+#: A qualitative result.
+LAB_RESULT_DTYPE = pl.Enum(["negative", "positive"])
 
 PATIENTS_SCHEMA: dict[str, pl.DataType] = {
     "patient_id": pl.String(),
@@ -59,12 +75,12 @@ TREATMENTS_SCHEMA: dict[str, pl.DataType] = {
 LABS_SCHEMA: dict[str, pl.DataType] = {
     "patient_id": pl.String(),
     "date": pl.Date(),
-    "test": pl.String(),
+    "test": LAB_TEST_DTYPE,
     "value": pl.Float64(),
-    "result": pl.String(),
-    "unit": pl.String(),
+    "result": LAB_RESULT_DTYPE,
+    "unit": LAB_UNIT_DTYPE,
     "value_raw": pl.String(),
-    "value_rule": pl.String(),
+    "value_rule": VALUE_RULE_DTYPE,
     "source_row": pl.Int64(),
 }
 

@@ -11,14 +11,24 @@ Documented rules (``docs/data-model.md``), each counted in the validation report
 - words: see :data:`ABSENT_WORDS` and :data:`PRESENT_WORDS`; M-protein "absent" words are 0 with
   result ``negative``, "present" words (``trace``) are 0 with result ``positive`` (detectable but
   not quantifiable); qualitative tests (IFE, clonal marrow cells) take ``positive``/``negative``;
+  a word for a free light chain or marrow plasma cells is an error (no rule gives it a number);
+- numbers are finite decimal numbers (``NaN``, ``inf``, ``1e400`` are errors);
 - anything else is an error naming the row.
+
+Every text rule runs on the distinct spellings of a column (a few thousand), never on each of
+millions of rows: rows are coded by their distinct value once, and the rules' results are
+gathered back by code with NumPy.
 """
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import polars as pl
 
-from mmrwe.io.parse import TableContext, clean_text
+from mmrwe.io.cohort import LAB_RESULT_DTYPE, LAB_TEST_DTYPE, LAB_UNIT_DTYPE, VALUE_RULE_DTYPE
+from mmrwe.io.parse import DECIMAL, TableContext, encode, gather
 from mmrwe.io.schema import LAB_TESTS, QUALITATIVE_TESTS, UNIT_FACTORS
 
 M_PROTEIN_TESTS = ("serum_m_protein", "urine_m_protein")
@@ -57,150 +67,263 @@ PRESENT_WORDS = (
     "clonal",
 )
 
-_NUMBER = r"[+]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_BELOW = re.compile(rf"^(?:<=|<|≤)\s*({DECIMAL})$")
+_ABOVE = re.compile(rf"^(?:>=|>|≥)\s*({DECIMAL})$")
+_PLAIN = re.compile(rf"^{DECIMAL}$")
+
+#: Canonical test names, in the order of their text (so that sorting by test sorts as text).
+TESTS: tuple[str, ...] = tuple(LAB_TEST_DTYPE.categories.to_list())
+TEST_DTYPE = LAB_TEST_DTYPE
+UNIT_DTYPE = LAB_UNIT_DTYPE
+RULES: tuple[str, ...] = tuple(VALUE_RULE_DTYPE.categories.to_list())
+RULE_DTYPE = VALUE_RULE_DTYPE
+RESULT_DTYPE = LAB_RESULT_DTYPE
+
+# How a result is written (codes of classify_value's kinds).
+NUMBER, BELOW, ABOVE, ABSENT, PRESENT, BAD = range(6)
+_KINDS = {"number": NUMBER, "below": BELOW, "above": ABOVE, "absent": ABSENT, "present": PRESENT}
+_TEST_CLASS = {t: 0 if t in QUALITATIVE_TESTS else 1 if t in M_PROTEIN_TESTS else 2 for t in TESTS}
+QUALITATIVE, M_PROTEIN, OTHER_QUANT = 0, 1, 2
 
 
-def normalise_unit(col: str) -> pl.Expr:
+def gather_codes(codes: np.ndarray, table: np.ndarray, missing: object) -> np.ndarray:
+    """``table[codes]`` with ``missing`` where ``codes`` is -1."""
+    return np.append(table, np.asarray([missing], dtype=table.dtype))[codes]
+
+
+def enum_series(name: str, codes: np.ndarray, dtype: pl.Enum) -> pl.Series:
+    """An Enum column from category indices (-1 for null)."""
+    s = pl.Series(name, codes.astype(np.int32)).cast(pl.UInt32, strict=False)
+    return s.cat.to(dtype).alias(name)
+
+
+def unit_key(text: str) -> str:
     """Unit text lower-cased without spaces (``mg/24 h`` → ``mg/24h``, ``percent`` → ``%``)."""
-    u = pl.col(col).cast(pl.String).str.to_lowercase().str.replace_all(r"\s+", "")
-    u = (
-        u.str.replace(r"^(percent|pct)$", "%")
-        .str.replace(r"/24hr?s?$", "/24h")
-        .str.replace(r"/d$", "/24h")
-    )
-    return pl.when(u.is_null()).then(pl.lit("")).otherwise(u)
+    u = re.sub(r"\s+", "", text.lower())
+    u = re.sub(r"^(percent|pct)$", "%", u)
+    return re.sub(r"/(24hr?s?|d)$", "/24h", u)
 
 
-def _unit_table() -> pl.DataFrame:
-    rows = [
-        (test, unit, factor)
-        for test, units in UNIT_FACTORS.items()
-        for unit, factor in units.items()
-    ]
-    return pl.DataFrame(rows, schema=["test", "unit_key", "factor"], orient="row")
+def classify_value(text: str) -> tuple[str, float | None]:
+    """How a result is written: (``number``|``below``|``above``|``absent``|``present``|``bad``,
+    its number). Numbers must be finite decimals (``NaN``, ``inf``, ``1e400`` are ``bad``)."""
+    t = text.strip()
+    if _PLAIN.match(t):
+        x = float(t)
+        return ("number", x) if np.isfinite(x) else ("bad", None)
+    for kind, pattern in (("below", _BELOW), ("above", _ABOVE)):
+        m = pattern.match(t)
+        if m:
+            x = float(m.group(1))
+            return (kind, x) if np.isfinite(x) else ("bad", None)
+    low = t.lower()
+    if low in ABSENT_WORDS:
+        return "absent", None
+    if low in PRESENT_WORDS:
+        return "present", None
+    return "bad", None
 
 
-def parse_lab_values(df: pl.DataFrame, ctx: TableContext) -> pl.DataFrame:
-    """Typed labs from a raw labs frame whose ``test`` column is already canonical (or null).
+def canonical_test(name: str) -> str | None:
+    """The native test name (case, spaces and hyphens forgiven), or ``None``."""
+    key = re.sub(r"[\s\-]+", "_", name.strip().lower())
+    return key if key in LAB_TESTS else None
 
-    Returns columns ``value, result, unit, value_raw, value_rule`` aligned with ``df``.
+
+def parse_lab_test(raw: pl.DataFrame, ctx: TableContext) -> np.ndarray:
+    """Index into :data:`TESTS` of each row's test (-1 empty, -2 unknown); unknown tests are
+    errors naming the accepted ones. Empty tests are errors too."""
+    codes, values = encode(raw["test"])
+    _report_empty(raw, "test", codes < 0, ctx)
+    table = np.array([TESTS.index(t) if (t := canonical_test(v)) else -2 for v in values], np.int8)
+    test = gather_codes(codes, table, -1)
+    unknown = test == -2
+    if unknown.any():
+        ctx.rows(
+            "error",
+            "unknown_lab_test",
+            "test",
+            raw.select("__row", gather(codes, pl.Series(values)).alias("v")).filter(
+                pl.Series(unknown)
+            ),
+            "v",
+            "the lab test is not one of the native format's tests",
+            "use one of " + ", ".join(LAB_TESTS) + " (map local test names before loading)",
+        )
+    return test
+
+
+def parse_lab_values(
+    raw: pl.DataFrame, test: np.ndarray, ctx: TableContext
+) -> dict[str, pl.Series]:
+    """Typed lab results from a raw labs chunk and its test indices (empty values are errors).
+
+    Returns the columns ``test, value, result, unit, value_raw, value_rule`` aligned with
+    ``raw``; ``value_raw`` is kept only where the value was not a plain number.
     """
-    has_unit = "unit" in df.columns
-    frame = df.select(
-        "__row",
-        "test",
-        clean_text("value").alias("value_raw"),
-        (normalise_unit("unit") if has_unit else pl.lit("")).alias("unit_key"),
-        (clean_text("unit") if has_unit else pl.lit(None, pl.String)).alias("unit_raw"),
+    n = raw.height
+    codes, values = encode(raw["value"])
+    _report_empty(raw, "value", codes < 0, ctx)
+    classes = [classify_value(v) for v in values]
+    kind = gather_codes(codes, np.array([_KINDS.get(k, BAD) for k, _ in classes], np.int8), -1)
+    x = gather_codes(
+        codes, np.array([np.nan if v is None else v for _, v in classes], float), np.nan
     )
-    raw = pl.col("value_raw")
-    low = raw.str.to_lowercase()
-    qualitative = pl.col("test").is_in(list(QUALITATIVE_TESTS))
-    m_protein = pl.col("test").is_in(list(M_PROTEIN_TESTS))
-    plain = raw.cast(pl.Float64, strict=False)
-    below = raw.str.extract(rf"^(?:<=|<|≤)\s*({_NUMBER})$", 1).cast(pl.Float64, strict=False)
-    above = raw.str.extract(rf"^(?:>=|>|≥)\s*({_NUMBER})$", 1).cast(pl.Float64, strict=False)
-    absent = low.is_in(list(ABSENT_WORDS))
-    present = low.is_in(list(PRESENT_WORDS))
-    frame = frame.with_columns(
-        pl.when(qualitative)
-        .then(pl.when(absent).then(pl.lit("word")).when(present).then(pl.lit("word")))
-        .when(plain.is_not_null())
-        .then(pl.lit("number"))
-        .when(below.is_not_null())
-        .then(pl.lit("below_limit"))
-        .when(above.is_not_null())
-        .then(pl.lit("above_limit"))
-        .when(absent | (present & m_protein))
-        .then(pl.lit("word"))
-        .alias("value_rule"),
-        pl.when(qualitative)
-        .then(None)
-        .when(plain.is_not_null())
-        .then(plain)
-        .when(below.is_not_null())
-        .then(pl.when(m_protein).then(0.0).otherwise(below))
-        .when(above.is_not_null())
-        .then(above)
-        .when(absent | (present & m_protein))
-        .then(0.0)
-        .alias("number"),
-        pl.when(absent)
-        .then(pl.lit("negative"))
-        .when(present)
-        .then(pl.lit("positive"))
-        .alias("result"),
-    )
-    known = pl.col("test").is_not_null() & pl.col("value_raw").is_not_null()
-    bad_qual = frame.filter(known & qualitative & pl.col("value_rule").is_null())
-    ctx.rows(
-        "error",
-        "bad_lab_value",
-        "value",
-        bad_qual,
-        "value_raw",
-        "a qualitative result must be positive or negative",
-        "write positive or negative (accepted words: "
-        + ", ".join(ABSENT_WORDS + PRESENT_WORDS)
-        + ")",
-    )
-    bad_quant = frame.filter(known & ~qualitative & pl.col("value_rule").is_null())
-    ctx.rows(
-        "error",
-        "bad_lab_value",
-        "value",
-        bad_quant,
-        "value_raw",
-        "the result is neither a number, a censored number (<0.1) nor a known word",
-        "write a number with a decimal point (e.g. 0.5), '<0.1', or 'not detected'",
-    )
-    ctx.rows(
-        "error",
-        "negative_value",
-        "value",
-        frame.filter(pl.col("number") < 0),
-        "value_raw",
-        "a laboratory quantity cannot be negative",
-        "correct the value",
-    )
-    for rule in ("below_limit", "above_limit", "word"):
-        ctx.report.count(f"lab_value:{rule}", frame.filter(pl.col("value_rule") == rule).height)
 
-    units = _unit_table()
-    frame = frame.join(units, on=["test", "unit_key"], how="left", maintain_order="left")
-    quant_known = pl.col("test").is_not_null() & ~qualitative
-    missing_unit = frame.filter(quant_known & (pl.col("unit_key") == ""))
-    ctx.rows(
-        "error",
-        "missing_unit",
-        "unit",
-        missing_unit,
-        "test",
-        "the unit is missing for a quantitative test",
-        "give the unit: g/dL or g/L (serum M), mg/24h or g/24h (urine M), mg/L or mg/dL (FLC), % (marrow)",
+    if "unit" in raw.columns:
+        ucodes, uvalues = encode(raw["unit"])
+        keys = [unit_key(u) for u in uvalues]
+    else:
+        ucodes, uvalues, keys = np.full(n, -1, np.int32), [], []
+    vocab = sorted({u for units in UNIT_FACTORS.values() for u in units})  # includes ""
+    unit_id = gather_codes(
+        ucodes,
+        np.array([vocab.index(k) if k in vocab else -2 for k in keys], np.int8),
+        vocab.index(""),
     )
-    unknown_unit = frame.filter(
-        quant_known & (pl.col("unit_key") != "") & pl.col("factor").is_null()
-    )
-    for test in unknown_unit["test"].unique().sort().to_list():
-        sub = unknown_unit.filter(pl.col("test") == test)
+    factors = np.full((len(TESTS) + 2, len(vocab) + 2), np.nan)  # rows/cols -2, -1 stay NaN
+    for t, units in UNIT_FACTORS.items():
+        for u, f in units.items():
+            factors[TESTS.index(t), vocab.index(u)] = f
+
+    tclass = gather_codes(test.clip(-1), np.array([_TEST_CLASS[t] for t in TESTS], np.int8), -1)
+    qual, mprot, other = tclass == QUALITATIVE, tclass == M_PROTEIN, tclass == OTHER_QUANT
+    quant = mprot | other
+    word = (kind == ABSENT) | (kind == PRESENT)
+    rule = np.full(n, -1, np.int8)
+    rule[quant & (kind == NUMBER)] = RULES.index("number")
+    rule[quant & (kind == BELOW)] = RULES.index("below_limit")
+    rule[quant & (kind == ABOVE)] = RULES.index("above_limit")
+    rule[(qual | mprot) & word] = RULES.index("word")
+    number = np.where(quant & ((kind == NUMBER) | (kind == ABOVE) | (kind == BELOW)), x, np.nan)
+    number[mprot & ((kind == BELOW) | word)] = 0.0
+    result = np.where(word & (qual | mprot), np.where(kind == ABSENT, 0, 1), -1)
+
+    text = pl.Series(values, dtype=pl.String)
+    value_raw = gather(np.where(kind == NUMBER, -1, codes), text).alias("value_raw")
+    known = (test >= 0) & (kind >= 0)
+    bad = known & (rule < 0)
+    negative = number < 0
+    factor = factors[test, unit_id]
+    missing = quant & (unit_id == vocab.index(""))
+    unknown = quant & ~missing & np.isnan(factor)
+    frame = pl.DataFrame()
+    if bad.any() or negative.any() or missing.any() or unknown.any():
+        frame = pl.DataFrame(
+            {
+                "__row": raw["__row"],
+                "value_raw": gather(codes, text),
+                "test": test,
+                "unit_raw": gather(ucodes, pl.Series(uvalues, dtype=pl.String)),
+            }
+        )
+    _report_values(frame, bad, qual, other & word, ctx)
+    if negative.any():
+        ctx.rows(
+            "error",
+            "negative_value",
+            "value",
+            frame.filter(pl.Series(negative)),
+            "value_raw",
+            "a laboratory quantity cannot be negative",
+            "correct the value",
+        )
+    for name in ("below_limit", "above_limit", "word"):
+        ctx.report.count(f"lab_value:{name}", int((rule == RULES.index(name)).sum()))
+
+    _report_units(frame, missing, unknown, ctx)
+    canon_units = sorted(set(LAB_TESTS.values()))
+    unit_of_test = np.array([canon_units.index(LAB_TESTS[t]) for t in TESTS], np.int8)
+    value = number * factor
+    return {
+        "test": enum_series("test", test.clip(-1), TEST_DTYPE),
+        "value": pl.Series("value", value, nan_to_null=True),
+        "result": enum_series("result", result, RESULT_DTYPE),
+        "unit": enum_series("unit", gather_codes(test.clip(-1), unit_of_test, -1), UNIT_DTYPE),
+        "value_raw": value_raw,
+        "value_rule": enum_series("value_rule", rule, RULE_DTYPE),
+    }
+
+
+def _report_empty(raw: pl.DataFrame, col: str, empty: np.ndarray, ctx: TableContext) -> None:
+    if empty.any():
+        ctx.rows(
+            "error",
+            "empty_value",
+            col,
+            raw.select("__row").filter(pl.Series(empty)),
+            None,
+            f"the required value '{col}' is empty",
+            f"fill in '{col}' or remove the row",
+        )
+
+
+def _report_values(
+    frame: pl.DataFrame, bad: np.ndarray, qual: np.ndarray, word: np.ndarray, ctx: TableContext
+) -> None:
+    """Errors for results no documented rule reads."""
+    for mask, what, fix in (
+        (
+            bad & qual,
+            "a qualitative result must be positive or negative",
+            "write positive or negative (accepted words: "
+            + ", ".join(ABSENT_WORDS + PRESENT_WORDS)
+            + ")",
+        ),
+        (
+            bad & word,
+            "a word is read only for M-protein and qualitative tests; a free light chain or "
+            "marrow plasma-cell result must be a number or a censored number",
+            "write the measured number, or '<x' with the limit of detection (e.g. '<0.5')",
+        ),
+        (
+            bad & ~qual & ~word,
+            "the result is neither a finite number, a censored number (<0.1) nor a known word",
+            "write a number with a decimal point (e.g. 0.5), '<0.1', or 'not detected'",
+        ),
+    ):
+        if mask.any():
+            ctx.rows(
+                "error",
+                "bad_lab_value",
+                "value",
+                frame.filter(pl.Series(mask)),
+                "value_raw",
+                what,
+                fix,
+            )
+
+
+def _report_units(
+    frame: pl.DataFrame, missing: np.ndarray, unknown: np.ndarray, ctx: TableContext
+) -> None:
+    """Errors for quantitative results without a unit, or with a unit not accepted."""
+    if missing.any():
+        ctx.rows(
+            "error",
+            "missing_unit",
+            "unit",
+            frame.filter(pl.Series(missing)).with_columns(
+                pl.col("test").replace_strict(dict(enumerate(TESTS)), return_dtype=pl.String)
+            ),
+            "test",
+            "the unit is missing for a quantitative test",
+            "give the unit: g/dL or g/L (serum M), mg/24h or g/24h (urine M), mg/L or mg/dL (FLC), % (marrow)",
+        )
+    if not unknown.any():
+        return
+    sub = frame.filter(pl.Series(unknown))
+    for t in sorted(sub["test"].unique().to_list()):
+        test = TESTS[t]
         ctx.rows(
             "error",
             "unknown_unit",
             "unit",
-            sub,
+            sub.filter(pl.col("test") == t),
             "unit_raw",
             f"the unit is not one accepted for {test}",
             f"use {' or '.join(_accepted_units()[test])}",
         )
-    canonical = pl.col("test").replace_strict(LAB_TESTS, default=None)
-    return frame.select(
-        (pl.col("number") * pl.col("factor")).alias("value"),
-        pl.col("result"),
-        canonical.alias("unit"),
-        pl.col("value_raw"),
-        pl.col("value_rule"),
-    )
 
 
 def _accepted_units() -> dict[str, list[str]]:

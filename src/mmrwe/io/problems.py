@@ -56,6 +56,7 @@ class ValidationReport:
     omitted: dict[tuple[str, str, str | None], int] = field(default_factory=dict)
     #: Counts of values read by a documented rule (partial dates, censored lab values, words).
     counts: dict[str, int] = field(default_factory=dict)
+    _listed: dict[tuple[str, str, str | None], int] = field(default_factory=dict, repr=False)
 
     def add(self, problem: Problem) -> None:
         self.problems.append(problem)
@@ -71,10 +72,14 @@ class ValidationReport:
         what: str,
         fix: str,
     ) -> int:
-        """Add one problem per failing row (the first MAX_ROWS_PER_CHECK listed); return the count."""
+        """Add one problem per failing row and return the count. At most MAX_ROWS_PER_CHECK rows
+        are listed per (check, file, column) over all calls (a file read in chunks lists no
+        more than one read at once); the rest are counted in ``omitted``."""
+        key = (check, file, column)
         n = 0
         for row, value in zip(rows, values, strict=True):
-            if n < MAX_ROWS_PER_CHECK:
+            if self._listed.get(key, 0) < MAX_ROWS_PER_CHECK:
+                self._listed[key] = self._listed.get(key, 0) + 1
                 self.add(
                     Problem(
                         severity,
@@ -87,11 +92,14 @@ class ValidationReport:
                         fix,
                     )
                 )
+            else:
+                self.omitted[key] = self.omitted.get(key, 0) + 1
             n += 1
-        if n > MAX_ROWS_PER_CHECK:
-            key = (check, file, column)
-            self.omitted[key] = self.omitted.get(key, 0) + n - MAX_ROWS_PER_CHECK
         return n
+
+    def room(self, check: str, file: str, column: str | None) -> int:
+        """How many more rows of (check, file, column) would be listed."""
+        return max(MAX_ROWS_PER_CHECK - self._listed.get((check, file, column), 0), 0)
 
     def count(self, key: str, n: int) -> None:
         """Record that ``n`` values were read by the documented rule ``key``."""
@@ -104,6 +112,8 @@ class ValidationReport:
             self.omitted[k] = self.omitted.get(k, 0) + v
         for k, v in other.counts.items():
             self.count(k, v)
+        for k, v in other._listed.items():
+            self._listed[k] = self._listed.get(k, 0) + v
 
     @property
     def errors(self) -> list[Problem]:

@@ -5,22 +5,34 @@ Checks and their severities are listed in :data:`mmrwe.io.checks.CHECKS` and
 ``docs/validation.md``. Errors stop a run (:class:`~mmrwe.errors.InvalidDataError`); warnings are
 reported and the data used as documented. Rows outside a patient's follow-up are excluded and
 counted in the ``attrition`` table.
+
+Patients are read first; every other table is then read, typed and checked against them chunk by
+chunk (a Parquet part, or a slice of :data:`~mmrwe.io.sources.CHUNK_ROWS` rows), so memory holds
+one chunk of raw text at a time and the typed results.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import polars as pl
 
-from mmrwe.errors import InvalidDataError
-from mmrwe.io.checks import check_cohort
-from mmrwe.io.cohort import COHORT_SCHEMAS, Cohort, empty_table
-from mmrwe.io.labs import parse_lab_values
+from mmrwe.errors import InvalidDataError, check_parameter
+from mmrwe.io.attrition import attrition_table
+from mmrwe.io.checks import (
+    EVENT_DATE,
+    check_events,
+    check_patients,
+    finish_table,
+    followup_table,
+    sort_chunk,
+)
+from mmrwe.io.cohort import COHORT_SCHEMAS, Cohort, empty_table, sort_cohort_table
+from mmrwe.io.labs import parse_lab_test, parse_lab_values
 from mmrwe.io.parse import (
     TableContext,
-    clean_text,
+    clean_series,
     parse_bool,
     parse_code,
     parse_date,
@@ -29,13 +41,17 @@ from mmrwe.io.parse import (
 )
 from mmrwe.io.problems import Problem, ValidationReport
 from mmrwe.io.schema import TABLES, Table
-from mmrwe.io.sources import discover, input_hashes, read_raw
+from mmrwe.io.sources import Source, discover, input_hashes, iter_raw
+
+#: Optional tables (read unless ``tables`` says otherwise).
+OPTIONAL_TABLES = tuple(name for name, spec in TABLES.items() if not spec.required)
 
 
 def read_cohort(
     path: str | Path,
     *,
     strict: bool = True,
+    tables: Iterable[str] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> Cohort:
     """Read and validate the cohort at ``path`` (a directory or a DuckDB file).
@@ -43,9 +59,11 @@ def read_cohort(
     Returns a :class:`Cohort` of typed tables in canonical units, sorted by patient and date,
     with the validation report and the attrition table. With ``strict`` (the default) any error
     raises :class:`InvalidDataError` whose message names the first problems (file, column, row,
-    value, fix) and whose ``report`` holds all of them.
+    value, fix) and whose ``report`` holds all of them. ``tables`` names the optional tables to
+    read and check (default: all of labs, responses, adverse_events); patients and treatments are
+    always read. A table not asked for is neither read nor checked and is empty in the cohort.
     """
-    cohort, report = validate_cohort(path, on_progress=on_progress)
+    cohort, report = validate_cohort(path, tables=tables, on_progress=on_progress)
     if strict and (cohort is None or not report.ok):
         raise InvalidDataError(report.summary(), report)
     if cohort is None:  # not strict, but nothing usable could be read
@@ -54,50 +72,209 @@ def read_cohort(
 
 
 def validate_cohort(
-    path: str | Path, *, on_progress: Callable[[int], None] | None = None
+    path: str | Path,
+    *,
+    tables: Iterable[str] | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> tuple[Cohort | None, ValidationReport]:
-    """Run every check on the cohort at ``path``; return the cohort (if readable) and the report."""
+    """Run every check on the cohort at ``path``; return the cohort (if readable) and the report.
+
+    ``tables``: the optional tables to read and check (default all); see :func:`read_cohort`.
+    """
+    wanted = _wanted(tables)
     sources, report = discover(Path(path))
+    sources = {name: s for name, s in sources.items() if name in wanted}
+    patients = None
+    if "patients" in sources:
+        patients = _read_table(sources["patients"], TABLES["patients"], report, None)
+    if patients is not None:
+        patients = check_patients(patients, TableContext(sources["patients"], report))
+    followup = None if patients is None else followup_table(patients)
+    if on_progress:
+        on_progress(1)
     typed: dict[str, pl.DataFrame] = {}
-    for name, spec in TABLES.items():
+    n = 0 if patients is None else patients.height
+    attrition = [(n, 0, 0, "patients in the input cohort")]
+    for name in EVENT_DATE:
+        excluded = [0]
         if name in sources:
-            raw = read_raw(sources[name], report)
-            if raw is not None:
-                ctx = TableContext(sources[name], report)
-                table = _type_table(raw, spec, ctx)
-                if table is not None:
-                    typed[name] = table
+            table = _read_table(sources[name], TABLES[name], report, followup, excluded)
+            if table is not None:
+                typed[name] = table
+        attrition.append(
+            (
+                n,
+                0,
+                excluded[0],
+                f"{name} rows dated after the patient's last contact (outside follow-up)",
+            )
+        )
         if on_progress:
             on_progress(1)
-    if "patients" not in typed or "treatments" not in typed:
+    if patients is None or "treatments" not in typed:
         return None, report
     for name in TABLES:
         typed.setdefault(name, empty_table(name))
-    typed, attrition = check_cohort(typed, sources, report)
     cohort = Cohort(
-        patients=typed["patients"],
+        patients=sort_cohort_table("patients", patients),
         treatments=typed["treatments"],
         labs=typed["labs"],
         responses=typed["responses"],
         adverse_events=typed["adverse_events"],
         report=report,
-        attrition=attrition,
+        attrition=attrition_table(attrition),
         inputs=input_hashes(sources),
         present=frozenset(sources),
     )
     return cohort, report
 
 
+def _wanted(tables: Iterable[str] | None) -> set[str]:
+    required = {name for name, spec in TABLES.items() if spec.required}
+    if tables is None:
+        return set(TABLES)
+    chosen = [tables] if isinstance(tables, str) else list(tables)
+    check_parameter(
+        all(t in TABLES for t in chosen),
+        "tables",
+        "read_cohort",
+        "a list of table names among " + ", ".join(OPTIONAL_TABLES),
+        tables,
+    )
+    return required | set(chosen)
+
+
+def _read_table(
+    source: Source,
+    spec: Table,
+    report: ValidationReport,
+    followup: pl.DataFrame | None,
+    excluded: list[int] | None = None,
+) -> pl.DataFrame | None:
+    """Read, type and (with ``followup``) check one table chunk by chunk; ``None`` if unusable.
+
+    Event tables come back checked, cleaned of rows outside follow-up and sorted.
+    """
+    ctx = TableContext(source, report)
+    chunks: list[pl.DataFrame] = []
+    rows = 0
+    usable = True
+    for raw in iter_raw(source, report):
+        rows += raw.height
+        if not usable:
+            continue
+        if raw.height == 0:
+            usable = not _missing_columns(raw, spec, ctx)
+            continue
+        typed = _type_table(raw, spec, ctx)
+        if typed is None:
+            usable = False
+            continue
+        del raw
+        if followup is not None and spec.name in EVENT_DATE:
+            typed, n_out = check_events(typed, spec.name, followup, ctx)
+            typed = sort_chunk(spec.name, typed)
+            if excluded is not None:
+                excluded[0] += n_out
+        chunks.append(typed)
+    if not source.complete:
+        return None
+    if rows == 0:
+        _report_empty(spec, ctx)
+        return empty_table(spec.name) if usable else None
+    if not usable:
+        return None
+    if spec.name == "patients":
+        frame = pl.concat(chunks)
+        return frame
+    if followup is None:
+        return None
+    return finish_table(spec.name, chunks)
+
+
+def _report_empty(spec: Table, ctx: TableContext) -> None:
+    ctx.report.add(
+        Problem(
+            "error" if spec.required else "warning",
+            "empty_file",
+            ctx.source.label,
+            None,
+            None,
+            None,
+            "the table has a header but no data rows",
+            f"add the {spec.name} rows" + ("" if spec.required else ", or remove the file"),
+        )
+    )
+
+
 def _type_table(raw: pl.DataFrame, spec: Table, ctx: TableContext) -> pl.DataFrame | None:
-    """Parse every column of one raw table by its spec; ``None`` if required columns are missing."""
-    label = ctx.source.label
+    """Parse every column of one raw chunk by its spec; ``None`` if required columns are missing.
+
+    Keeps ``__row`` and, for partial dates, ``period_<column>`` (used by the follow-up checks).
+    """
+    if _missing_columns(raw, spec, ctx):
+        return None
+    labs = spec.name == "labs"
+    text_rules = {"test", "value", "unit"} if labs else set()  # cleaned by their own rules
+    raw = raw.with_columns(
+        clean_series(raw[c.name])
+        for c in spec.columns
+        if c.name in raw.columns
+        and c.kind != "date"
+        and c.name not in text_rules
+        and isinstance(raw.schema[c.name], pl.String | pl.Null | pl.Categorical | pl.Enum)
+    )
+    out: dict[str, pl.Series] = {"__row": raw["__row"]}
+    for column in spec.columns:
+        col = column.name
+        if col not in raw.columns or col in text_rules:
+            continue
+        if column.kind == "date":
+            dates, imputed, period, empty = parse_date(raw, col, ctx)
+            out[col] = dates
+            if f"{col}_imputed" in COHORT_SCHEMAS[spec.name]:
+                out[f"{col}_imputed"] = imputed.alias(f"{col}_imputed")
+            if period is not None:
+                out[period.name] = period
+            if column.required and empty is not None:
+                _check_required(raw.filter(pl.Series(empty)), col, ctx, all_empty=True)
+            continue
+        if column.required:
+            _check_required(raw, col, ctx)
+        if column.kind == "int":
+            out[col] = parse_int(raw, col, ctx, column.minimum, column.maximum)
+        elif column.kind == "float":
+            out[col] = parse_float(raw, col, ctx, column.minimum)
+        elif column.kind == "bool":
+            out[col] = parse_bool(raw, col, ctx)
+        elif column.kind == "code":
+            out[col] = parse_code(raw, col, ctx, column.codes)
+        else:
+            out[col] = raw[col].cast(pl.String).alias(col)
+    if labs:
+        out.update(parse_lab_values(raw, parse_lab_test(raw, ctx), ctx))
+    if spec.name == "patients" and "death_date" in out:
+        out["death_date"] = _impute_partial_death(raw, out)
+    frame = pl.DataFrame(out)
+    schema = COHORT_SCHEMAS[spec.name]
+    columns = [
+        (pl.col(c).cast(t) if c in frame.columns else pl.lit(None, t)).alias(c)
+        for c, t in schema.items()
+        if c != "source_row"
+    ]
+    periods = [c for c in frame.columns if c.startswith("period_")]
+    return frame.select(*columns, "__row", *periods)
+
+
+def _missing_columns(raw: pl.DataFrame, spec: Table, ctx: TableContext) -> bool:
+    """Report each required column absent from ``raw``; True if any is."""
     missing = [c for c in spec.required_columns if c not in raw.columns]
     for col in missing:
         ctx.report.add(
             Problem(
                 "error",
                 "missing_column",
-                label,
+                ctx.source.label,
                 col,
                 None,
                 None,
@@ -106,66 +283,13 @@ def _type_table(raw: pl.DataFrame, spec: Table, ctx: TableContext) -> pl.DataFra
                 + ", ".join(c for c in raw.columns if c != "__row"),
             )
         )
-    if raw.height == 0:
-        ctx.report.add(
-            Problem(
-                "error" if spec.required else "warning",
-                "empty_file",
-                label,
-                None,
-                None,
-                None,
-                "the table has a header but no data rows",
-                f"add the {spec.name} rows" + ("" if spec.required else ", or remove the file"),
-            )
-        )
-    if missing:
-        return None
-    out: dict[str, pl.Series] = {}
-    for column in spec.columns:
-        col = column.name
-        if col not in raw.columns:
-            continue
-        if column.kind == "date":
-            dates, imputed = parse_date(raw, col, ctx)
-            out[col] = dates
-            if f"{col}_imputed" in COHORT_SCHEMAS[spec.name]:
-                out[f"{col}_imputed"] = imputed.alias(f"{col}_imputed")
-        elif column.kind == "int":
-            out[col] = parse_int(raw, col, ctx, column.minimum, column.maximum)
-        elif column.kind == "float":
-            out[col] = parse_float(raw, col, ctx, column.minimum)
-        elif column.kind == "bool":
-            out[col] = parse_bool(raw, col, ctx)
-        elif column.kind == "code" and not (spec.name == "labs" and col == "test"):
-            out[col] = parse_code(raw, col, ctx, column.codes)
-        elif column.kind in ("string", "code"):
-            out[col] = raw.select(clean_text(col)).to_series().alias(col)
-        if column.required:
-            _check_required(raw, col, ctx)
-    if spec.name == "labs":
-        out["test"] = _parse_lab_test(raw, ctx)
-        parsed = parse_lab_values(raw.with_columns(out["test"].alias("test")), ctx)
-        for col in parsed.columns:
-            out[col] = parsed[col]
-    if spec.name == "patients" and "death_date" in out:
-        out["death_date"] = _impute_partial_death(raw, out)
-    out["source_row"] = raw["__row"]
-    schema = COHORT_SCHEMAS[spec.name]
-    frame = pl.DataFrame(out)
-    frame = frame.select(
-        [
-            (pl.col(c).cast(t) if c in frame.columns else pl.lit(None, t)).alias(c)
-            for c, t in schema.items()
-        ]
-    )
-    return frame
+    return bool(missing)
 
 
 def _impute_partial_death(raw: pl.DataFrame, out: dict[str, pl.Series]) -> pl.Series:
     """A partial death date (YYYY-MM or YYYY) is the first day of its period, or the last contact
     when that falls later within the same period (the patient was known alive then)."""
-    text = raw.select(clean_text("death_date")).to_series()
+    text = raw["death_date"].cast(pl.String)
     frame = pl.DataFrame(
         {"death": out["death_date"], "contact": out["last_contact_date"], "raw": text}
     )
@@ -181,9 +305,14 @@ def _impute_partial_death(raw: pl.DataFrame, out: dict[str, pl.Series]) -> pl.Se
     ).to_series()
 
 
-def _check_required(raw: pl.DataFrame, col: str, ctx: TableContext) -> None:
-    """Report rows whose required value is empty (as written, before parsing)."""
-    empty = raw.select("__row", clean_text(col).alias("raw")).filter(pl.col("raw").is_null())
+def _check_required(
+    raw: pl.DataFrame, col: str, ctx: TableContext, all_empty: bool = False
+) -> None:
+    """Report rows whose required value is empty (text already cleaned; ``all_empty``: every
+    row of ``raw`` is one)."""
+    if not all_empty and raw[col].null_count() == 0:
+        return
+    empty = raw.select("__row") if all_empty else raw.select("__row").filter(raw[col].is_null())
     ctx.rows(
         "error",
         "empty_value",
@@ -193,23 +322,3 @@ def _check_required(raw: pl.DataFrame, col: str, ctx: TableContext) -> None:
         f"the required value '{col}' is empty",
         f"fill in '{col}' or remove the row",
     )
-
-
-def _parse_lab_test(raw: pl.DataFrame, ctx: TableContext) -> pl.Series:
-    """The canonical lab test name; unknown tests are errors naming the accepted ones."""
-    tests = TABLES["labs"].column("test").codes
-    text = raw.select(
-        clean_text("test").str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
-    ).to_series()
-    mapped = text.replace_strict({t: t for t in tests}, default=None, return_dtype=pl.String)
-    bad = raw.select("__row", clean_text("test").alias("raw")).with_columns(mapped.alias("v"))
-    ctx.rows(
-        "error",
-        "unknown_lab_test",
-        "test",
-        bad.filter(pl.col("raw").is_not_null() & pl.col("v").is_null()),
-        "raw",
-        "the lab test is not one of the native format's tests",
-        "use one of " + ", ".join(tests) + " (map local test names before loading)",
-    )
-    return mapped.alias("test")

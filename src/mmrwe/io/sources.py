@@ -1,20 +1,28 @@
 """Finding and reading the raw tables of a cohort: CSV, Parquet (file or folder of parts), DuckDB.
 
 Raw tables keep the columns as stored (CSV: all text) plus ``__row``, the 1-based data row
-counted across the table's files. :class:`Source` maps a row back to its file and row for
-messages.
+counted across the table's files; :func:`iter_raw` gives them in chunks (a Parquet part, or a
+slice of about :data:`CHUNK_ROWS` rows ending where a patient's rows begin). :class:`Source` maps a
+row back to its file and row for messages.
+
+Before parsing, a CSV's field counts are checked on its bytes (``ragged_row``: a short row would
+otherwise read as empty fields, a long one fail without a row number) and column names must be
+distinct once case and spaces are forgiven (``duplicate_column``).
 """
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from mmrwe.errors import InvalidDataError
 from mmrwe.io.output import file_sha256
-from mmrwe.io.problems import Problem, ValidationReport
+from mmrwe.io.problems import MAX_ROWS_PER_CHECK, Problem, ValidationReport
 from mmrwe.io.schema import TABLES
 
 DUCKDB_SUFFIXES = (".duckdb", ".db", ".ddb")
@@ -30,6 +38,7 @@ class Source:
     offsets: list[int] = field(default_factory=list)  # rows before each file
     kind: str = "csv"  # csv | parquet | duckdb
     base: Path | None = None
+    complete: bool = False  # every file was read
 
     def file_label(self, i: int) -> str:
         if self.kind == "duckdb":
@@ -129,10 +138,17 @@ def discover(path: Path) -> tuple[dict[str, Source], ValidationReport]:
     return sources, report
 
 
-def read_raw(source: Source, report: ValidationReport) -> pl.DataFrame | None:
-    """Read one table's rows as stored, with ``__row``; ``None`` when it cannot be read."""
-    frames: list[pl.DataFrame] = []
+#: Rows typed and checked at a time: a folder of Parquet parts is processed part by part, a
+#: single file in slices of this many rows, so memory follows the slice, not the table.
+CHUNK_ROWS = 4_000_000
+
+
+def iter_raw(source: Source, report: ValidationReport) -> Iterator[pl.DataFrame]:
+    """The table's rows as stored, in chunks (one per Parquet part, or slices of a file), each
+    with ``__row`` (1-based, counted across the table's files). Problems that make a file
+    unreadable are reported and end the iteration; check ``source.complete`` afterwards."""
     source.offsets = []
+    source.complete = False
     total = 0
     for i, f in enumerate(source.files):
         label = source.file_label(i)
@@ -142,15 +158,9 @@ def read_raw(source: Source, report: ValidationReport) -> pl.DataFrame | None:
             elif source.kind == "parquet":
                 df = pl.read_parquet(f)
             else:
-                import duckdb
-
-                with duckdb.connect(str(f), read_only=True) as con:
-                    rel = con.sql(f'SELECT * FROM "{source.table}" ORDER BY rowid')
-                    fetch = getattr(rel, "to_arrow_table", None) or rel.arrow
-                    df = pl.from_arrow(fetch())
-                    assert isinstance(df, pl.DataFrame)
+                df = _read_duckdb(f, source.table)
         except _Unreadable:
-            return None
+            return
         except Exception as exc:  # a corrupt Parquet file, a locked database, ...
             report.add(
                 Problem(
@@ -164,33 +174,84 @@ def read_raw(source: Source, report: ValidationReport) -> pl.DataFrame | None:
                     "check that the file is complete and in the format its name says",
                 )
             )
-            return None
+            return
+        if not _unique_columns(df.columns, label, report):
+            return
         df = df.rename({c: c.strip().lower() for c in df.columns})
         source.offsets.append(total)
-        frames.append(
-            df.with_row_index("__row", offset=total + 1).with_columns(
-                pl.col("__row").cast(pl.Int64)
-            )
+        df = df.with_row_index("__row", offset=total + 1).with_columns(
+            pl.col("__row").cast(pl.Int64)
         )
         total += df.height
-    if not frames:
+        if df.height == 0:
+            yield df
+        start = 0
+        while start < df.height:
+            end = _slice_end(df, start)
+            yield df.slice(start, end - start)
+            start = end
+        del df
+    source.complete = True
+
+
+def _slice_end(df: pl.DataFrame, start: int) -> int:
+    """End of the slice starting at ``start``: about CHUNK_ROWS rows, moved back to where a patient's
+    rows begin (rows written patient by patient then stay together, and sorted slices join up)."""
+    end = start + CHUNK_ROWS
+    if end >= df.height or "patient_id" not in df.columns:
+        return min(end, df.height)
+    window = min(CHUNK_ROWS // 2, 100_000)
+    tail = df["patient_id"].slice(end - window, window + 1)
+    same = (tail == tail[-1]).fill_null(False).to_numpy()
+    first = int(np.flatnonzero(~same)[-1]) + 1 if (~same).any() else 0
+    return end - window + first if first > 0 else end
+
+
+def read_raw(source: Source, report: ValidationReport) -> pl.DataFrame | None:
+    """The whole table as stored, with ``__row``; ``None`` when it cannot be read."""
+    frames = list(iter_raw(source, report))
+    if not source.complete or not frames:
         return None
-    try:
-        return pl.concat(frames, how="diagonal_relaxed")
-    except Exception as exc:
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def _read_duckdb(path: Path, table: str) -> pl.DataFrame:
+    """A DuckDB table in insertion order (``rowid``); a view as the view gives it."""
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        kinds = con.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_name = ?", [table]
+        ).fetchall()
+        order = " ORDER BY rowid" if kinds and kinds[0][0] == "BASE TABLE" else ""
+        rel = con.sql(f'SELECT * FROM "{table}"{order}')
+        fetch = getattr(rel, "to_arrow_table", None) or rel.arrow
+        df = pl.from_arrow(fetch())
+    assert isinstance(df, pl.DataFrame)
+    return df
+
+
+def _unique_columns(columns: list[str], label: str, report: ValidationReport) -> bool:
+    """Report columns whose names coincide once spaces and case are forgiven."""
+    seen: dict[str, list[str]] = {}
+    for c in columns:
+        seen.setdefault(c.strip().lower(), []).append(c)
+    dups = {k: v for k, v in seen.items() if len(v) > 1}
+    for key, names in dups.items():
         report.add(
             Problem(
                 "error",
-                "unreadable_file",
-                source.label,
+                "duplicate_column",
+                label,
+                key,
                 None,
-                None,
-                None,
-                f"the parts do not share compatible columns ({exc})",
-                "write every part with the same columns and types",
+                ", ".join(names),
+                f"the column '{key}' is given {len(names)} times (names are read without case "
+                "and surrounding spaces)",
+                "keep one column of that name; rename or remove the others",
             )
         )
-        return None
+    return not dups
 
 
 class _Unreadable(Exception):
@@ -211,6 +272,11 @@ def _read_csv(path: Path, label: str, report: ValidationReport) -> pl.DataFrame:
                 "write a header row with the column names, then one row per record",
             )
         )
+        raise _Unreadable
+    header = _csv_header(path)
+    if not _unique_columns(header, label, report):
+        raise _Unreadable
+    if _ragged_rows(path, len(header), label, report):
         raise _Unreadable
     try:
         return pl.read_csv(path, infer_schema=False, encoding="utf8")
@@ -245,6 +311,97 @@ def _read_csv(path: Path, label: str, report: ValidationReport) -> pl.DataFrame:
             "save the file as UTF-8 (e.g. re-export from the source system with UTF-8 encoding)",
         )
     return df
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
+        return next(csv.reader(fh), [])
+
+
+def _ragged_rows(path: Path, n_fields: int, label: str, report: ValidationReport) -> int:
+    """Report data rows whose field count differs from the header's; return how many.
+
+    Counted on the bytes, block by block (separators and line ends inside double quotes do not
+    count, so quoted commas and line breaks are handled): about 0.3 s per 100 MB, 0.6 s when
+    the file holds quotes (Polars parses it in about 0.4 s per 100 MB).
+    """
+    counts = _fields_per_line(path)[1:]  # header excluded
+    bad = np.flatnonzero(counts != n_fields)
+    if bad.size == 0:
+        return 0
+    rows = (bad + 1).tolist()
+    lines = _lines_text(path, set(rows[:MAX_ROWS_PER_CHECK]))
+    for kind, mask in (("fewer", counts[bad] < n_fields), ("more", counts[bad] > n_fields)):
+        sel = bad[mask]
+        if sel.size == 0:
+            continue
+        report.add_rows(
+            "error",
+            "ragged_row",
+            label,
+            None,
+            (sel + 1).tolist(),
+            [lines.get(int(r) + 1) for r in sel],
+            f"the row has {kind} fields than the header's {n_fields}"
+            + (" (a truncated export?)" if kind == "fewer" else ""),
+            f"give every row exactly {n_fields} comma-separated fields (quote values that hold "
+            "commas; leave empty fields empty between commas)",
+        )
+    return int(bad.size)
+
+
+def _fields_per_line(path: Path, block: int = 1 << 24) -> np.ndarray:
+    """Number of comma-separated fields on each line of a CSV (RFC 4180 quoting)."""
+    per_line: list[np.ndarray] = []
+    carry = 0  # separators seen on the unfinished line
+    in_quote = False
+    last = b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(block):
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            quotes = data == 34
+            if in_quote or quotes.any():
+                parity = np.cumsum(quotes, dtype=np.int32) & 1
+                outside = (parity == 0) if not in_quote else (parity == 1)
+                if int(parity[-1]):
+                    in_quote = not in_quote
+            else:
+                outside = None
+            newline = data == 10
+            comma = data == 44
+            if outside is not None:
+                newline &= outside
+                comma &= outside
+            nl = np.flatnonzero(newline)
+            cm = np.flatnonzero(comma)
+            if nl.size:
+                before = np.searchsorted(cm, nl)  # separators before each line end
+                per = np.diff(before, prepend=0)
+                per[0] += carry
+                per_line.append(per)
+                carry = int(cm.size - before[-1])
+            else:
+                carry += int(cm.size)
+            last = chunk[-1:]
+    counts = np.concatenate(per_line) if per_line else np.zeros(0, dtype=np.int64)
+    if last != b"\n":  # last line without a line end
+        counts = np.append(counts, carry)
+    return counts + 1
+
+
+def _lines_text(path: Path, lines: set[int], width: int = 200) -> dict[int, str]:
+    """The text of the given 1-based data lines (header excluded), for messages."""
+    out: dict[int, str] = {}
+    if not lines:
+        return out
+    top = max(lines)
+    with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
+        for i, line in enumerate(fh):
+            if i in lines:
+                out[i] = line.rstrip("\r\n")[:width]
+            if i >= top:
+                break
+    return out
 
 
 def input_hashes(sources: dict[str, Source]) -> list[dict[str, object]]:
