@@ -16,6 +16,10 @@ from mmrwe.io.output import OutputDirectory, refuse_existing
 from mmrwe.io.read import read_cohort
 from mmrwe.io.schema import TABLES
 
+#: optional tables this command reads and validates (patients and treatments always are)
+LINES_TABLES = ("responses",)
+REQUIRED = ("patients", "treatments")
+
 PROGRESSION_SOURCE = (
     "recorded PD (responses table, response = PD); lab-derived PD is added by 'mmrwe response' "
     "and 'mmrwe run'"
@@ -43,7 +47,8 @@ def lines_command(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
 ) -> None:
     """Derive lines of therapy (IMWG, Rajkumar 2011) and write lines, line_exposures,
-    unmapped_drugs, attrition and manifest.json."""
+    unmapped_drugs, attrition and manifest.json. Reads and validates patients, treatments and
+    responses (recorded PD for refractoriness)."""
     from mmrwe.lines import derive_lines_of_therapy, derive_refractoriness
     from mmrwe.vocab import load_vocabulary, read_drug_map
 
@@ -54,7 +59,7 @@ def lines_command(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     with progress("reading and validating", len(TABLES)) as advance:
-        data = read_cohort(cohort, on_progress=advance)
+        data = read_cohort(cohort, tables=LINES_TABLES, on_progress=advance)
     timings["read_validate"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     with progress("deriving lines", data.n_patients) as advance:
@@ -71,7 +76,9 @@ def lines_command(
         output.write("unmapped_drugs", result.unmapped_drugs)
         output.write("attrition", chain_attrition(data.attrition, result.attrition))
         output.manifest["inputs"] = data.inputs
-        output.manifest["input_rows"] = data.row_counts()
+        output.manifest["input_rows"] = {
+            t: n for t, n in data.row_counts().items() if t in LINES_TABLES or t in REQUIRED
+        }
         output.manifest["config"] = study.model_dump(mode="json")
         output.manifest["drug_map"] = str(drug_map) if drug_map else None
         output.manifest["progression_source"] = PROGRESSION_SOURCE
