@@ -25,7 +25,7 @@ from mmrwe.vocab import (
     load_vocabulary,
     map_drugs,
     name_maintenance,
-    name_regimens,
+    name_regimen,
     read_drug_map,
 )
 
@@ -308,160 +308,142 @@ def _line_frame(starts: pl.DataFrame, patients: pl.DataFrame) -> pl.DataFrame:
 
 
 def _split_exposures(exposures: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
-    """Rule 9: every exposure day in exactly one line; lymphodepletion goes whole to its CAR-T line."""
-    bounds = lines.select("patient_id", "line", "start_date", "end_date").rename(
-        {"start_date": "line_start", "end_date": "line_end"}
+    """Rule 9: every exposure day in exactly one line; lymphodepletion goes whole to its CAR-T line.
+
+    Lines are sorted by patient code and start, so the line holding a day is found by a binary
+    search over ``patient * 2**32 + day`` keys, and an exposure spanning k lines becomes k pieces.
+    """
+    lines = lines.sort("patient_id", "start_date")
+    line_patient = lines["patient_id"].to_numpy().astype(np.int64)
+    line_start = lines.select(_days("start_date")).to_series().to_numpy()
+    line_end = lines.select(_days("end_date")).to_series().to_numpy()
+    line_keys = (line_patient << 32) + line_start
+    patient = exposures["patient_id"].to_numpy().astype(np.int64)
+    none = np.iinfo(np.int64).max
+    size = int(max(line_patient.max(initial=-1), patient.max(initial=-1))) + 1
+    first_start = np.full(size, none)
+    np.minimum.at(first_start, line_patient, line_start)
+
+    start = exposures.select(_days("start_date")).to_series().to_numpy()
+    end = exposures.select(_days("end_date")).to_series().to_numpy()
+    anchor = exposures.select(_days("anchor")).to_series().to_numpy()
+    lymph = exposures["tag"].to_numpy() == 2
+    first = first_start[patient]
+    has_line = first != none
+    from_day = np.where(lymph, anchor, np.maximum(start, np.where(has_line, first, 0)))
+    to_day = np.where(lymph, anchor, end)
+    keep = has_line & (from_day <= to_day)
+    idx = np.flatnonzero(keep)
+    line_from = np.searchsorted(line_keys, (patient[idx] << 32) + from_day[idx], side="right") - 1
+    line_to = np.searchsorted(line_keys, (patient[idx] << 32) + to_day[idx], side="right") - 1
+    counts = line_to - line_from + 1
+    row = np.repeat(idx, counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    line_row = np.repeat(line_from, counts) + offsets
+    piece_start = np.where(lymph[row], start[row], np.maximum(start[row], line_start[line_row]))
+    piece_end = np.where(lymph[row], end[row], np.minimum(end[row], line_end[line_row]))
+    return exposures[row].with_columns(
+        lines["line"].gather(line_row).alias("line"),
+        pl.Series("line_start", line_start[line_row]).cast(pl.Date),
+        pl.Series("started_in_line", start[row] >= line_start[line_row]),
+        pl.Series("start_date", piece_start).cast(pl.Date),
+        pl.Series("end_date", piece_end).cast(pl.Date),
     )
-    first = bounds.group_by("patient_id").agg(pl.col("line_start").min().alias("first_start"))
-    ex = (
-        exposures.join(first, on="patient_id", how="inner")
-        .with_columns(
-            pl.when(pl.col("tag") == 2)
-            .then(pl.col("anchor"))
-            .otherwise(pl.max_horizontal("start_date", "first_start"))
-            .alias("from_day"),
-            pl.when(pl.col("tag") == 2)
-            .then(pl.col("anchor"))
-            .otherwise(pl.col("end_date"))
-            .alias("to_day"),
-        )
-        .filter(pl.col("from_day") <= pl.col("to_day"))
-        .with_row_index("exposure")
-    )
-    lookup = bounds.select("patient_id", "line", "line_start").sort(["patient_id", "line_start"])
-    first_line = (
-        ex.sort("from_day")
-        .join_asof(
-            lookup,
-            left_on="from_day",
-            right_on="line_start",
-            by="patient_id",
-            strategy="backward",
-            check_sortedness=False,
-        )
-        .select("exposure", pl.col("line").alias("line_from"))
-    )
-    last_line = (
-        ex.sort("to_day")
-        .join_asof(
-            lookup,
-            left_on="to_day",
-            right_on="line_start",
-            by="patient_id",
-            strategy="backward",
-            check_sortedness=False,
-        )
-        .select("exposure", pl.col("line").alias("line_to"))
-    )
-    pieces = (
-        ex.join(first_line, on="exposure")
-        .join(last_line, on="exposure")
-        .with_columns(pl.int_ranges("line_from", pl.col("line_to") + 1).alias("line"))
-        .explode("line")
-        .join(bounds, on=["patient_id", "line"], how="left")
-        .with_columns(
-            pl.when(pl.col("tag") == 2)
-            .then(pl.col("start_date"))
-            .otherwise(pl.max_horizontal("start_date", "line_start"))
-            .alias("start_date"),
-            pl.when(pl.col("tag") == 2)
-            .then(pl.col("end_date"))
-            .otherwise(pl.min_horizontal("end_date", "line_end"))
-            .alias("end_date"),
-            (pl.col("start_date") >= pl.col("line_start")).alias("started_in_line"),
-        )
-    )
-    return pieces.drop("exposure", "line_from", "line_to", "from_day", "to_day", "first_start")
+
+
+#: bits per mask word: drug sets are aggregated as bit masks (one bit per drug code)
+_BITS = 62
 
 
 def _describe_lines(
     lines: pl.DataFrame, pieces: pl.DataFrame, rules: LineRules, vocabulary: Vocabulary
 ) -> pl.DataFrame:
-    """Drugs, classes, flags, regimen and maintenance names, and the opening rule in words."""
-    is_drug = (pl.col("drug_class") != "procedure") & ~pl.col("kind").is_in(
-        [K.LEUKAPHERESIS, K.PREP]
-    )
+    """Drugs, classes, flags, regimen and maintenance names, and the opening rule in words.
+
+    Each line's drug sets (all drugs, regimen, maintenance, CAR-T product, procedures) are
+    aggregated as bit masks over drug codes; each distinct set is then named once.
+    """
+    kind, tag = pl.col("kind"), pl.col("tag")
+    is_drug = (pl.col("drug_class") != "procedure") & ~kind.is_in([K.LEUKAPHERESIS, K.PREP])
+    first_asct = pl.col("start_date").filter(kind == K.ASCT).min().over("patient_id", "line")
+    p = pieces.with_columns(first_asct.alias("first_asct"))
     before_asct = pl.col("first_asct").is_null() | (pl.col("start_date") < pl.col("first_asct"))
     window_end = pl.col("line_start") + pl.duration(days=rules.regimen_window_days)
-    first_asct = (
-        pieces.filter(pl.col("kind") == K.ASCT)
-        .group_by("patient_id", "line")
-        .agg(pl.col("start_date").min().alias("first_asct"))
-    )
-    p = pieces.join(first_asct, on=["patient_id", "line"], how="left")
-    in_regimen = (
-        is_drug
-        & (pl.col("tag") == 0)
+    sets = {
+        "drug": is_drug,
+        "regimen": is_drug
+        & (tag == 0)
         & (
-            ((pl.col("kind") == K.THERAPY) & (pl.col("start_date") <= window_end) & before_asct)
-            | ((pl.col("kind") < 0) & before_asct)
-            | (pl.col("kind") == K.CAR_T)
-        )
-    )
-    in_maintenance = (
-        (pl.col("kind") == K.THERAPY)
-        & (pl.col("tag") == 0)
+            ((kind == K.THERAPY) & (pl.col("start_date") <= window_end) & before_asct)
+            | ((kind < 0) & before_asct)
+        ),
+        "maintenance": (kind == K.THERAPY)
+        & (tag == 0)
         & pl.col("first_asct").is_not_null()
         & (pl.col("start_date") > pl.col("first_asct"))
-        & pl.col("started_in_line")
-    )
+        & pl.col("started_in_line"),
+        "car_t": kind == K.CAR_T,
+        "procedure": pl.col("drug_class") == "procedure",
+    }
+    names = p.select(pl.col("_drug"), pl.col("generic_name"), pl.col("drug_class")).unique("_drug")
+    code_name = dict(zip(names["_drug"].to_list(), names["generic_name"].to_list(), strict=True))
+    code_class = dict(zip(names["_drug"].to_list(), names["drug_class"].to_list(), strict=True))
+    words = max(code_name, default=0) // _BITS + 1
+    bit = pl.lit(2, pl.Int64).pow(pl.col("_drug") % _BITS).cast(pl.Int64)
+    word = pl.col("_drug") // _BITS
+    mask_cols = [f"{name}_{w}" for name in sets for w in range(words)]
     agg = p.group_by("patient_id", "line").agg(
-        pl.col("generic_name").filter(is_drug).unique().sort().alias("drug_list"),
-        pl.col("drug_class").filter(is_drug).unique().sort().alias("class_list"),
-        (pl.col("kind") == K.ASCT).any().alias("includes_asct"),
-        (pl.col("kind") == K.CAR_T).any().alias("includes_car_t"),
-        pl.col("start_date").filter(pl.col("kind") == K.CAR_T).min().alias("infusion_date"),
-        pl.col("generic_name").filter(in_regimen).unique().sort().alias("regimen_drugs"),
-        pl.col("generic_name").filter(in_maintenance).unique().sort().alias("maintenance_drugs"),
-        pl.col("generic_name")
-        .filter(pl.col("kind") == K.CAR_T)
-        .unique()
-        .sort()
-        .alias("car_t_drugs"),
-        pl.col("generic_name")
-        .filter(pl.col("drug_class") == "procedure")
-        .unique()
-        .sort()
-        .str.join(";")
-        .alias("procedure_key"),
+        *[
+            pl.when(pred & (word == w)).then(bit).otherwise(0).bitwise_or().alias(f"{name}_{w}")
+            for name, pred in sets.items()
+            for w in range(words)
+        ],
+        (kind == K.ASCT).any().alias("includes_asct"),
+        (kind == K.CAR_T).any().alias("includes_car_t"),
+        pl.col("start_date").filter(kind == K.CAR_T).min().alias("infusion_date"),
     )
-    agg = agg.with_columns(
-        pl.when(pl.col("includes_car_t"))
-        .then(pl.col("car_t_drugs"))
-        .otherwise(pl.col("regimen_drugs"))
-        .alias("regimen_drugs")
-    )
-    agg = agg.with_columns(
-        pl.when(pl.col("regimen_drugs").list.len() == 0)
-        .then(pl.lit(None, pl.String))
-        .otherwise(pl.col("regimen_drugs").list.join(";"))
-        .alias("regimen_key"),
-        pl.col("maintenance_drugs").list.join(";").alias("maintenance_key"),
-    )
-    agg = agg.with_columns(
-        name_regimens(agg["regimen_key"], vocabulary).alias("regimen"),
-        _name_each(agg["maintenance_key"], lambda s: name_maintenance(s, vocabulary)).alias(
-            "maintenance"
-        ),
-    ).with_columns(
-        # a line made only of a procedure (salvage ASCT, allogeneic transplant) is named after it
-        pl.coalesce("regimen", name_regimens(agg["procedure_key"], vocabulary)).alias("regimen")
-    )
+
+    def decode(row: tuple[int, ...]) -> list[str]:
+        return sorted(
+            code_name[w * _BITS + b] for w, m in enumerate(row) for b in range(_BITS) if m >> b & 1
+        )
+
+    described: dict[str, list] = {c: [] for c in mask_cols}
+    described |= {"drugs": [], "drug_classes": [], "regimen": [], "maintenance": []}
+    distinct = agg.select(mask_cols).unique()
+    for row in distinct.iter_rows(named=True):
+        for c in mask_cols:
+            described[c].append(row[c])
+        get = {n: decode(tuple(row[f"{n}_{w}"] for w in range(words))) for n in sets}
+        regimen_drugs = get["car_t"] or get["regimen"]
+        regimen = name_regimen(regimen_drugs, vocabulary) if regimen_drugs else None
+        if not regimen and get["procedure"]:
+            regimen = name_regimen(get["procedure"], vocabulary)
+        described["drugs"].append(";".join(get["drug"]))
+        classes = sorted(
+            {
+                code_class[w * _BITS + b]
+                for w in range(words)
+                for b in range(_BITS)
+                if row[f"drug_{w}"] >> b & 1
+            }
+        )
+        described["drug_classes"].append(";".join(classes))
+        described["regimen"].append(regimen)
+        described["maintenance"].append(
+            name_maintenance(get["maintenance"], vocabulary) if get["maintenance"] else ""
+        )
+    table = pl.DataFrame(described, schema_overrides={c: pl.Int64 for c in mask_cols})
+    agg = agg.join(table, on=mask_cols, how="left")
     out = lines.join(agg, on=["patient_id", "line"], how="left").with_columns(
-        pl.col("drug_list").list.join(";").fill_null("").alias("drugs"),
-        pl.col("class_list").list.join(";").fill_null("").alias("drug_classes"),
+        pl.col("drugs").fill_null(""),
+        pl.col("drug_classes").fill_null(""),
         pl.col("includes_asct").fill_null(False),
         pl.col("includes_car_t").fill_null(False),
         pl.col("maintenance").fill_null(""),
         _start_rule(rules).alias("start_rule"),
     )
     return out.select(LINE_COLUMNS).sort(["patient_id", "line"])
-
-
-def _name_each(keys: pl.Series, name: Callable[[list[str]], str]) -> pl.Series:
-    """Name each distinct ``;``-joined drug set once and map the names back."""
-    names = {k: name([d for d in k.split(";") if d]) for k in keys.drop_nulls().unique()}
-    return keys.replace_strict(names, default="", return_dtype=pl.String)
 
 
 def _start_rule(rules: LineRules) -> pl.Expr:
@@ -557,8 +539,8 @@ def _attrition(
     """Patients and treatment rows that do not enter any line, with their reasons."""
     n = cohort.patients.height
     with_lines = lines["patient_id"].n_unique()
-    in_lines = line_exposures.select("patient_id", "source_row").unique()
-    outside = mapped.join(in_lines, on=["patient_id", "source_row"], how="anti")
+    # source_row numbers the treatments rows, so it identifies a row on its own
+    outside = mapped.filter(~pl.col("source_row").is_in(line_exposures["source_row"].implode()))
     unmapped = outside.filter(pl.col("generic_name").is_null()).height
     steroid = outside.filter(pl.col("drug_class") == "steroid").height
     other = outside.height - unmapped - steroid
