@@ -6,6 +6,9 @@ Sections override the documented defaults of each stage::
     regimen_window_days = 21
     gap_days = 60
 
+    [response]              # mmrwe.response.ResponseRules
+    assessment_window_days = 7
+
 An unknown section or field, or a value of the wrong type, is an error naming the field.
 """
 
@@ -18,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mmrwe.errors import ConfigError
 from mmrwe.lines.rules import LineRules
+from mmrwe.response.rules import ResponseRules
 
 
 class StudyConfig(BaseModel):
@@ -26,6 +30,9 @@ class StudyConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     lines: LineRules = Field(default_factory=LineRules, description="Line-of-therapy rules.")
+    response: ResponseRules = Field(
+        default_factory=ResponseRules, description="IMWG response and progression rules."
+    )
 
 
 def load_config(path: str | Path | None) -> StudyConfig:
@@ -50,5 +57,6 @@ def load_config(path: str | Path | None) -> StudyConfig:
         raise ConfigError(
             f"{path}: {len(problems)} problem(s): "
             + "; ".join(problems)
-            + ". Fix: see docs/lines.md for the fields and their permitted values."
+            + ". Fix: see docs/lines.md and docs/response.md for the fields and their permitted "
+            "values."
         ) from None

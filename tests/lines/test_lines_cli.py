@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from mmrwe.cli.app import main
+from mmrwe.errors import ConfigError
 from tests.conftest import TABLES, write_cohort
 
 OUTPUTS = ("lines", "line_exposures", "unmapped_drugs", "attrition")
@@ -104,3 +106,15 @@ def test_invalid_cohort_exits_1_naming_the_row(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert "treatments.csv" in err and "row 4" in err and "P099" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_config_response_section_is_read(tmp_path: Path) -> None:
+    from mmrwe.config import load_config
+
+    path = tmp_path / "study.toml"
+    path.write_text("[lines]\ngap_days = 60\n\n[response]\nassessment_window_days = 10\n")
+    study = load_config(path)
+    assert (study.lines.gap_days, study.response.assessment_window_days) == (60, 10)
+    path.write_text("[respons]\nassessment_window_days = 10\n")
+    with pytest.raises(ConfigError, match=r"\[respons\]"):
+        load_config(path)

@@ -1,0 +1,87 @@
+"""IMWG response speed on simulated labs, beside DuckDB's read-and-sort floor.
+
+    python benchmarks/bench_response.py [--patients 200000] [--cohort DIR]
+
+Prints the time of ``derive_assessments`` (windows, per-assessment maxima, baselines, nadirs,
+categories, confirmation, reasons) and ``derive_line_response`` on the cohort's labs and lines,
+the time DuckDB takes to read the same labs and sort them by patient, date and test, their ratio,
+peak memory, and the projection to 1,000,000 patients. Issue target: at most 3x DuckDB; memory
+bounded by the partition size (``partition_size`` patients at a time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from mmrwe.io.read import read_cohort
+from mmrwe.lines import derive_lines_of_therapy
+from mmrwe.response import derive_assessments, derive_line_response
+from mmrwe.simulate import simulate_cohort
+
+
+def labs_glob(cohort: Path) -> str:
+    if (cohort / "labs").is_dir():
+        return str(cohort / "labs" / "*.parquet")
+    return str(cohort / "labs.parquet")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--patients", type=int, default=200_000)
+    ap.add_argument("--cohort", type=Path, default=None, help="an existing simulated cohort")
+    args = ap.parse_args()
+    tmp = tempfile.TemporaryDirectory()
+    cohort_dir = args.cohort
+    if cohort_dir is None:
+        cohort_dir = Path(tmp.name) / "cohort"
+        t = time.perf_counter()
+        simulate_cohort(cohort_dir, n_patients=args.patients, seed=7)
+        print(f"simulated {args.patients:,} patients in {time.perf_counter() - t:.1f} s")
+    cohort = read_cohort(cohort_dir)
+    lines = derive_lines_of_therapy(cohort).lines
+    n = cohort.n_patients
+
+    con = duckdb.connect()
+    t = time.perf_counter()
+    sorted_labs = con.sql(
+        f"SELECT * FROM read_parquet('{labs_glob(cohort_dir)}') ORDER BY patient_id, date, test"
+    ).to_arrow_table()
+    t_duck = time.perf_counter() - t
+    del sorted_labs
+    con.close()
+    gc.collect()
+
+    few = lines.head(200)
+    derive_line_response(
+        derive_assessments(cohort.labs.head(20_000), few), few, cohort.responses, cohort.patients
+    )  # compile the kernels
+    t = time.perf_counter()
+    assessments = derive_assessments(cohort.labs, lines)
+    t_assess = time.perf_counter() - t
+    t = time.perf_counter()
+    line_response = derive_line_response(assessments, lines, cohort.responses, cohort.patients)
+    t_best = time.perf_counter() - t
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+    total = t_assess + t_best
+    print(f"patients                          {n:>12,}")
+    print(f"lab rows                          {cohort.labs.height:>12,}")
+    print(f"lines                             {lines.height:>12,}")
+    print(f"assessments                       {assessments.height:>12,}")
+    print(f"derive_assessments                {t_assess:>10.2f} s")
+    print(f"derive_line_response              {t_best:>10.2f} s  ({line_response.height:,} lines)")
+    print(f"DuckDB read + sort labs           {t_duck:>10.2f} s")
+    print(f"ratio (assessments + best) / DuckDB  {total / t_duck:>6.2f}x   (target <= 3x)")
+    print(f"projected to 1,000,000 patients      {total * 1_000_000 / n:>6.1f} s")
+    print(f"peak resident memory (whole process) {peak_gb:>6.2f} GB")
+
+
+if __name__ == "__main__":
+    main()

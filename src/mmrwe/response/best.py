@@ -1,0 +1,258 @@
+"""Best overall response and progression per line (Kumar 2016), labs and physician combined.
+
+- A line is *lab-evaluable* when a component is measurable at its baseline and it has at least
+  two evaluable assessments after the index date (or a lab PD); then labs decide the best
+  response: the best category held at two consecutive assessments before progression or the
+  next line (:func:`mmrwe.response.kernel.best_response`); ``SD`` when none is held and there is
+  no progression; ``PD`` when the line progressed without a confirmed category.
+- Otherwise the best physician-recorded response of the line (``responses`` dated after the
+  index and before the next line, up to the first recorded PD), used as recorded; otherwise
+  ``NE``.
+- Progression = the earliest of the lab PD and the recorded PD of the line.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from mmrwe.response import kernel as K
+from mmrwe.response.categories import CATEGORY_NAMES, CATEGORY_RANK
+from mmrwe.response.lines import group_pointers, line_frame
+from mmrwe.response.rules import ResponseRules
+
+LINE_RESPONSE_SCHEMA: dict[str, pl.DataType] = {
+    "patient_id": pl.String(),
+    "line": pl.Int64(),
+    "best_response": pl.String(),
+    "best_response_date": pl.Date(),
+    "first_response_date": pl.Date(),
+    "progression_date": pl.Date(),
+    "relapse_from_cr_date": pl.Date(),
+    "response_source": pl.String(),
+    "measurable_by": pl.String(),
+    "progression_source": pl.String(),
+}
+_OWNER = "derive_line_response"
+
+
+def derive_line_response(
+    assessments: pl.DataFrame,
+    lines: pl.DataFrame,
+    responses: pl.DataFrame | None = None,
+    patients: pl.DataFrame | None = None,
+    rules: ResponseRules | None = None,
+    *,
+    car_t_index: str = "infusion",
+) -> pl.DataFrame:
+    """One row per patient and line: best response, its dates, progression and their sources.
+
+    ``assessments``: the table of :func:`derive_assessments`; ``lines``: the lines table;
+    ``responses``: physician-recorded ``patient_id, date, response`` (optional); ``patients``:
+    ``patient_id, death_date`` for the unconfirmed-PD rule (optional). Columns
+    :data:`LINE_RESPONSE_SCHEMA`; ``progression_source`` is ``labs``, ``physician`` or ``none``.
+    """
+    rules = rules or ResponseRules()
+    ln = line_frame(lines, car_t_index, _OWNER).with_row_index("g")
+    death = _death_days(ln, patients)
+    recorded = _recorded(ln, responses)
+    used = ["patient_id", "line", "date", "category", "serum_m", "urine_m", "ife_serum"]
+    used += ["ife_urine", "bm_plasma_cells"]  # not the reasons: filtering them costs
+    on = assessments.select(*used, "role").filter(pl.col("role") == "on_line")
+    if not _in_order(on):
+        on = on.sort("patient_id", "line", "date")
+    keys = on.select("patient_id", "line").with_columns(
+        pl.struct("patient_id", "line").rle_id().alias("run")
+    )
+    run = keys["run"].to_numpy()
+    g_ptr = group_pointers(run)
+    first = keys.gather(g_ptr[:-1]).join(
+        ln.select("patient_id", "line", "g", "next_day"), on=["patient_id", "line"], how="left"
+    )
+    first = first.join(recorded.select("g", "rec_pd"), on="g", how="left", maintain_order="left")
+    g = first["g"].to_numpy()
+    reappear = on.select(
+        (
+            (pl.col("serum_m") > 0)
+            | (pl.col("urine_m") > 0)
+            | (pl.col("ife_serum") == "positive")
+            | (pl.col("ife_urine") == "positive")
+            | (pl.col("bm_plasma_cells") >= rules.cr_marrow_below_pct)
+        ).fill_null(False)
+    ).to_series()
+    code = (
+        on["category"].replace_strict(CATEGORY_RANK, default=K.NOT_EVALUABLE).cast(pl.Int64)
+    ).to_numpy()
+    best, best_day, first_resp, pd_day, relapse, n_eval = K.best_response(
+        g_ptr,
+        code,
+        on["date"].cast(pl.Int64).to_numpy(),
+        reappear.to_numpy(),
+        first["next_day"].to_numpy(),
+        death[g] if g.size else np.zeros(0, np.int64),
+        first["rec_pd"].cast(pl.Int64).fill_null(K.FAR).to_numpy(),
+        rules.unconfirmed_pd_window_days,
+    )
+
+    def day(x: np.ndarray) -> pl.Series:
+        return (
+            pl.Series(np.where(x == K.NO_DAY, 0, x))
+            .cast(pl.Date)
+            .scatter(np.flatnonzero(x == K.NO_DAY), None)
+        )
+
+    lab = pl.DataFrame(
+        {
+            "g": first["g"],
+            "lab_best": best,
+            "lab_best_date": day(best_day),
+            "lab_first_response": day(first_resp),
+            "lab_pd": day(pd_day),
+            "relapse_from_cr_date": day(relapse),
+            "n_eval": n_eval,
+        }
+    )
+    measurable = assessments.filter(pl.col("role") == "baseline").select(
+        "patient_id", "line", "measurable_by"
+    )
+    out = (
+        ln.join(lab, on="g", how="left")
+        .join(recorded, on="g", how="left")
+        .join(measurable, on=["patient_id", "line"], how="left")
+        .with_columns(pl.col("measurable_by").fill_null("none"), pl.col("n_eval").fill_null(0))
+    )
+    return _combine(out).sort("patient_id", "line").select(list(LINE_RESPONSE_SCHEMA))
+
+
+def _in_order(df: pl.DataFrame) -> bool:
+    """Whether rows are sorted by patient, line and date (as derive_assessments returns them)."""
+    pid, line, date = pl.col("patient_id"), pl.col("line"), pl.col("date")
+    same_pid, same_line = pid == pid.shift(), line == line.shift()
+    ok = (pid > pid.shift()) | (
+        same_pid & ((line > line.shift()) | (same_line & (date > date.shift())))
+    )
+    return bool(df.select(ok.fill_null(True).all()).item())
+
+
+def _death_days(ln: pl.DataFrame, patients: pl.DataFrame | None) -> np.ndarray:
+    if patients is None or "death_date" not in patients.columns:
+        return np.full(ln.height, K.FAR, np.int64)
+    return (
+        ln.select("patient_id")
+        .join(patients.select("patient_id", "death_date"), on="patient_id", how="left")
+        .select(pl.col("death_date").cast(pl.Int64).fill_null(K.FAR))
+        .to_series()
+        .to_numpy()
+    )
+
+
+def _recorded(ln: pl.DataFrame, responses: pl.DataFrame | None) -> pl.DataFrame:
+    """Per line (``g``): physician best response up to the first recorded PD, its date, first
+    ≥ PR date and first PD date. Records belong to a line when dated after its index date and
+    before the next line's start."""
+    schema = {
+        "g": pl.UInt32(),
+        "rec_best": pl.Int64(),
+        "rec_best_date": pl.Date(),
+        "rec_first_response": pl.Date(),
+        "rec_pd": pl.Date(),
+    }
+    if responses is None or responses.height == 0:
+        return pl.DataFrame(schema=schema)
+    idx = ln.select("patient_id", "g", "index_date", "next_start").sort("index_date")
+    rec = (
+        responses.select("patient_id", "date", "response")
+        .filter(pl.col("date").is_not_null())
+        .sort("date")
+        .join_asof(
+            idx,
+            left_on="date",
+            right_on="index_date",
+            by="patient_id",
+            strategy="backward",
+            allow_exact_matches=False,
+            check_sortedness=False,  # sorted by date overall, hence within each patient
+        )
+        .filter(
+            pl.col("g").is_not_null()
+            & (pl.col("next_start").is_null() | (pl.col("date") < pl.col("next_start")))
+        )
+        .with_columns(pl.col("response").replace_strict(CATEGORY_RANK, default=None).alias("rank"))
+        .filter(pl.col("rank").is_not_null())
+        .sort("g", "date")
+    )
+    first_pd = (
+        rec.filter(pl.col("rank") == K.PD).group_by("g").agg(pl.col("date").min().alias("rec_pd"))
+    )
+    upto = rec.join(first_pd, on="g", how="left").filter(
+        pl.col("rec_pd").is_null() | (pl.col("date") <= pl.col("rec_pd"))
+    )
+    best = upto.group_by("g").agg(
+        pl.col("rank").max().alias("rec_best"),
+        pl.col("date").filter(pl.col("rank") == pl.col("rank").max()).min().alias("rec_best_date"),
+        pl.col("date").filter(pl.col("rank") >= K.PR).min().alias("rec_first_response"),
+    )
+    return best.join(first_pd, on="g", how="left").select(list(schema)).cast(schema)
+
+
+def _combine(df: pl.DataFrame) -> pl.DataFrame:
+    """Labs or physician, progression the earlier of both (module docstring)."""
+    lab_pd, rec_pd = pl.col("lab_pd"), pl.col("rec_pd")
+    progression = pl.min_horizontal(lab_pd, rec_pd)
+    lab_ok = (pl.col("measurable_by") != "none") & ((pl.col("n_eval") >= 2) | lab_pd.is_not_null())
+    lab_code = (
+        pl.when(pl.col("lab_best") >= K.SD)
+        .then(pl.col("lab_best"))
+        .when(progression.is_not_null())
+        .then(K.PD)
+        .otherwise(K.SD)
+    )
+    names = {**CATEGORY_NAMES, K.NOT_EVALUABLE: "NE"}
+    source = (
+        pl.when(lab_ok)
+        .then(pl.lit("labs"))
+        .when(pl.col("rec_best").is_not_null())
+        .then(pl.lit("physician"))
+        .otherwise(pl.lit("none"))
+    )
+    df = df.with_columns(source.alias("response_source"), progression.alias("progression_date"))
+    labs = pl.col("response_source") == "labs"
+    phys = pl.col("response_source") == "physician"
+    code = (
+        pl.when(labs).then(lab_code).when(phys).then(pl.col("rec_best")).otherwise(K.NOT_EVALUABLE)
+    )
+    return df.with_columns(
+        code.replace_strict(names, return_dtype=pl.String).alias("best_response"),
+        pl.when(labs)
+        .then(
+            pl.when(pl.col("lab_best") >= K.SD)
+            .then(pl.col("lab_best_date"))
+            .when(progression.is_not_null())
+            .then(progression)
+        )
+        .when(phys)
+        .then(pl.col("rec_best_date"))
+        .alias("best_response_date"),
+        pl.when(labs)
+        .then(pl.col("lab_first_response"))
+        .when(phys)
+        .then(pl.col("rec_first_response"))
+        .alias("first_response_date"),
+        pl.when(lab_pd.is_not_null() & (rec_pd.is_null() | (lab_pd <= rec_pd)))
+        .then(pl.lit("labs"))
+        .when(rec_pd.is_not_null())
+        .then(pl.lit("physician"))
+        .otherwise(pl.lit("none"))
+        .alias("progression_source"),
+    )
+
+
+def progression_dates(line_response: pl.DataFrame) -> pl.DataFrame:
+    """``patient_id, date`` of every line's progression, for
+    :func:`mmrwe.lines.derive_refractoriness`."""
+    return (
+        line_response.filter(pl.col("progression_date").is_not_null())
+        .select("patient_id", pl.col("progression_date").alias("date"))
+        .unique()
+        .sort("patient_id", "date")
+    )
