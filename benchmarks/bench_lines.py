@@ -43,7 +43,7 @@ def main() -> None:
         t = time.perf_counter()
         simulate_cohort(cohort_dir, n_patients=args.patients, seed=7)
         print(f"simulated {args.patients:,} patients in {time.perf_counter() - t:.1f} s")
-    cohort = read_cohort(cohort_dir)
+    cohort = read_cohort(cohort_dir, tables=("responses",))  # what mmrwe lines reads
     n = cohort.n_patients
     rows = cohort.treatments.height
 
