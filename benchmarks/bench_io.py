@@ -12,39 +12,18 @@ size of a part, not on the number of parts; both figures are printed.
 
 from __future__ import annotations
 
-import argparse
 import resource
-import tempfile
 import time
-from pathlib import Path
 
 import duckdb
 
+from _cohort import cohort_from_args, parquet_glob
 from mmrwe.io.read import read_cohort
 from mmrwe.io.schema import TABLES
-from mmrwe.simulate import simulate_cohort
-
-
-def parquet_glob(cohort: Path, table: str) -> str | None:
-    if (cohort / table).is_dir():
-        return str(cohort / table / "*.parquet")
-    if (cohort / f"{table}.parquet").exists():
-        return str(cohort / f"{table}.parquet")
-    return None
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--patients", type=int, default=200_000)
-    ap.add_argument("--cohort", type=Path, default=None)
-    args = ap.parse_args()
-    tmp = tempfile.TemporaryDirectory()
-    cohort_dir = args.cohort
-    if cohort_dir is None:
-        cohort_dir = Path(tmp.name) / "cohort"
-        t = time.perf_counter()
-        simulate_cohort(cohort_dir, n_patients=args.patients, seed=11)
-        print(f"simulated {args.patients:,} patients in {time.perf_counter() - t:.1f} s")
+    cohort_dir, _tmp = cohort_from_args(__doc__.splitlines()[0], seed=11)
 
     t = time.perf_counter()
     cohort = read_cohort(cohort_dir)

@@ -11,38 +11,19 @@ and 8 GB, and at most 3x DuckDB.
 
 from __future__ import annotations
 
-import argparse
 import resource
-import tempfile
 import time
-from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from _cohort import cohort_from_args, parquet_glob
 from mmrwe.io.read import read_cohort
 from mmrwe.lines import derive_lines_of_therapy, derive_refractoriness
-from mmrwe.simulate import simulate_cohort
-
-
-def treatments_glob(cohort: Path) -> str:
-    if (cohort / "treatments").is_dir():
-        return str(cohort / "treatments" / "*.parquet")
-    return str(cohort / "treatments.parquet")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--patients", type=int, default=200_000)
-    ap.add_argument("--cohort", type=Path, default=None, help="an existing simulated cohort")
-    args = ap.parse_args()
-    tmp = tempfile.TemporaryDirectory()
-    cohort_dir = args.cohort
-    if cohort_dir is None:
-        cohort_dir = Path(tmp.name) / "cohort"
-        t = time.perf_counter()
-        simulate_cohort(cohort_dir, n_patients=args.patients, seed=7)
-        print(f"simulated {args.patients:,} patients in {time.perf_counter() - t:.1f} s")
+    cohort_dir, _tmp = cohort_from_args(__doc__.splitlines()[0], seed=7)
     cohort = read_cohort(cohort_dir, tables=("responses",))  # what mmrwe lines reads
     n = cohort.n_patients
     rows = cohort.treatments.height
@@ -50,7 +31,7 @@ def main() -> None:
     con = duckdb.connect()
     t = time.perf_counter()
     con.sql(
-        f"SELECT * FROM read_parquet('{treatments_glob(cohort_dir)}') ORDER BY patient_id, start_date"
+        f"SELECT * FROM read_parquet('{parquet_glob(cohort_dir, 'treatments')}') ORDER BY patient_id, start_date"
     ).to_arrow_table()
     t_duck = time.perf_counter() - t
 

@@ -11,39 +11,20 @@ bounded by the partition size (``partition_size`` patients at a time).
 
 from __future__ import annotations
 
-import argparse
 import gc
 import resource
-import tempfile
 import time
-from pathlib import Path
 
 import duckdb
 
+from _cohort import cohort_from_args, parquet_glob
 from mmrwe.io.read import read_cohort
 from mmrwe.lines import derive_lines_of_therapy
 from mmrwe.response import derive_assessments, derive_line_response
-from mmrwe.simulate import simulate_cohort
-
-
-def labs_glob(cohort: Path) -> str:
-    if (cohort / "labs").is_dir():
-        return str(cohort / "labs" / "*.parquet")
-    return str(cohort / "labs.parquet")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--patients", type=int, default=200_000)
-    ap.add_argument("--cohort", type=Path, default=None, help="an existing simulated cohort")
-    args = ap.parse_args()
-    tmp = tempfile.TemporaryDirectory()
-    cohort_dir = args.cohort
-    if cohort_dir is None:
-        cohort_dir = Path(tmp.name) / "cohort"
-        t = time.perf_counter()
-        simulate_cohort(cohort_dir, n_patients=args.patients, seed=7)
-        print(f"simulated {args.patients:,} patients in {time.perf_counter() - t:.1f} s")
+    cohort_dir, _tmp = cohort_from_args(__doc__.splitlines()[0], seed=7)
     cohort = read_cohort(cohort_dir)
     lines = derive_lines_of_therapy(cohort).lines
     n = cohort.n_patients
@@ -51,7 +32,7 @@ def main() -> None:
     con = duckdb.connect()
     t = time.perf_counter()
     sorted_labs = con.sql(
-        f"SELECT * FROM read_parquet('{labs_glob(cohort_dir)}') ORDER BY patient_id, date, test"
+        f"SELECT * FROM read_parquet('{parquet_glob(cohort_dir, 'labs')}') ORDER BY patient_id, date, test"
     ).to_arrow_table()
     t_duck = time.perf_counter() - t
     del sorted_labs
