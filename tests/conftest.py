@@ -34,6 +34,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
 
+
 PATIENTS = """patient_id,diagnosis_date,last_contact_date,death_date,sex,birth_year,iss_stage,r_iss_stage,cytogenetic_risk,ecog,prior_lines_before_data
 P001,2015-03-02,2020-01-01,,F,1950,II,II,standard,1,
 P002,2016-05-10,2019-06-30,2019-06-30,M,1948,III,III,high,2,0

@@ -100,7 +100,8 @@ def derive_assessments(
 
 
 def _prepare_labs(labs: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
-    """Labs of the patients with lines: ``pidx, day, test, value, positive, below``, sorted."""
+    """Labs of the patients with lines: ``pidx, day, test, value, positive, rule``, sorted
+    (``rule``: the value rule as :data:`mmrwe.response.kernel.EXACT`, ``BELOW`` or ``ABOVE``)."""
     lab = labs.select(
         "patient_id",
         pl.col("date").cast(pl.Int64).alias("day"),
@@ -113,7 +114,13 @@ def _prepare_labs(labs: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
         .otherwise(-1)
         .cast(pl.Int8)
         .alias("positive"),
-        (pl.col("value_rule") == "below_limit").fill_null(False).alias("below"),
+        pl.when(pl.col("value_rule") == "below_limit")
+        .then(K.BELOW)
+        .when(pl.col("value_rule") == "above_limit")
+        .then(K.ABOVE)
+        .otherwise(K.EXACT)
+        .cast(pl.Int8)
+        .alias("rule"),
     ).filter(pl.col("test").is_not_null() & pl.col("day").is_not_null())
     runs = lab.select(pl.col("patient_id").rle()).unnest("patient_id")
     pos = ids.search_sorted(runs["value"]).cast(pl.Int64)
@@ -141,12 +148,16 @@ def _partition(
     n_p = ids.len()
     lab_pat = lab["pidx"].to_numpy() - lo
     ln_pat = ln["pidx"].to_numpy() - lo
-    # --- windows close at every line start and index date ------------------------------------
+    # --- windows close at every line start and index date, and just before each baseline
+    # window opens (index − baseline_window_days), so that a result inside the baseline window
+    # never joins an assessment opened before it (whose date would fall outside the window)
+    before_baseline = pl.col("index_day") - rules.baseline_window_days - 1
     brk = (
         pl.concat(
             [
                 ln.select(pl.col("pidx") - lo, pl.col("start_date").cast(pl.Int64).alias("d")),
                 ln.select(pl.col("pidx") - lo, pl.col("index_day").alias("d")),
+                ln.select(pl.col("pidx") - lo, before_baseline.alias("d")),
             ]
         )
         .unique()
@@ -162,7 +173,7 @@ def _partition(
         lab["test"].to_numpy(),
         lab["value"].to_numpy(),
         lab["positive"].to_numpy(),
-        lab["below"].to_numpy(),
+        lab["rule"].to_numpy(),
         rules.cr_marrow_below_pct,
     )
     line_of, base, base_row, base_day = K.place(

@@ -1,14 +1,16 @@
 """Best overall response and progression per line (Kumar 2016), labs and physician combined.
 
 - A line is *lab-evaluable* when a component is measurable at its baseline and it has at least
-  two evaluable assessments after the index date (or a lab PD); then labs decide the best
-  response: the best category held at two consecutive assessments before progression or the
-  next line (:func:`mmrwe.response.kernel.best_response`); ``SD`` when none is held and there is
-  no progression; ``PD`` when the line progressed without a confirmed category.
+  two evaluable assessments after the index date (a single PD-level assessment is not enough);
+  then labs decide the best response: the best category held at two consecutive assessments
+  before progression or the next line (:func:`mmrwe.response.kernel.best_response`); ``SD``
+  when none is held and there is no progression; ``PD`` when the line progressed without a
+  confirmed category.
 - Otherwise the best physician-recorded response of the line (``responses`` dated after the
-  index and before the next line, up to the first recorded PD), used as recorded; otherwise
-  ``NE``.
-- Progression = the earliest of the lab PD and the recorded PD of the line.
+  index and before the next line, up to the progression: the first recorded PD or the lab PD),
+  used as recorded; otherwise ``NE``.
+- Progression = the earliest of the lab PD and the recorded PD of the line, whether or not
+  the line is lab-evaluable.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def derive_line_response(
     rules = rules or ResponseRules()
     ln = line_frame(lines, car_t_index, _OWNER).with_row_index("g")
     death = _death_days(ln, patients)
-    recorded = _recorded(ln, responses)
+    rec, rec_pd = _recorded(ln, responses)
     used = ["patient_id", "line", "date", "category", "serum_m", "urine_m", "ife_serum"]
     used += ["ife_urine", "bm_plasma_cells"]  # not the reasons: filtering them costs
     on = assessments.select(*used, "role").filter(pl.col("role") == "on_line")
@@ -67,9 +69,12 @@ def derive_line_response(
     run = keys["run"].to_numpy()
     g_ptr = group_pointers(run)
     first = keys.gather(g_ptr[:-1]).join(
-        ln.select("patient_id", "line", "g", "next_day"), on=["patient_id", "line"], how="left"
+        ln.select("patient_id", "line", "g", "next_day"),
+        on=["patient_id", "line"],
+        how="left",
+        maintain_order="left",  # rows stay aligned with g_ptr
     )
-    first = first.join(recorded.select("g", "rec_pd"), on="g", how="left", maintain_order="left")
+    first = first.join(rec_pd, on="g", how="left", maintain_order="left")
     g = first["g"].to_numpy()
     reappear = on.select(
         (
@@ -115,6 +120,7 @@ def derive_line_response(
     measurable = assessments.filter(pl.col("role") == "baseline").select(
         "patient_id", "line", "measurable_by"
     )
+    recorded = _recorded_best(rec, rec_pd, lab.select("g", "lab_pd"))
     out = (
         ln.join(lab, on="g", how="left")
         .join(recorded, on="g", how="left")
@@ -139,26 +145,28 @@ def _death_days(ln: pl.DataFrame, patients: pl.DataFrame | None) -> np.ndarray:
         return np.full(ln.height, K.FAR, np.int64)
     return (
         ln.select("patient_id")
-        .join(patients.select("patient_id", "death_date"), on="patient_id", how="left")
+        .join(
+            patients.select("patient_id", "death_date"),
+            on="patient_id",
+            how="left",
+            maintain_order="left",  # one value per line row, indexed by g
+        )
         .select(pl.col("death_date").cast(pl.Int64).fill_null(K.FAR))
         .to_series()
         .to_numpy()
     )
 
 
-def _recorded(ln: pl.DataFrame, responses: pl.DataFrame | None) -> pl.DataFrame:
-    """Per line (``g``): physician best response up to the first recorded PD, its date, first
-    ≥ PR date and first PD date. Records belong to a line when dated after its index date and
-    before the next line's start."""
-    schema = {
-        "g": pl.UInt32(),
-        "rec_best": pl.Int64(),
-        "rec_best_date": pl.Date(),
-        "rec_first_response": pl.Date(),
-        "rec_pd": pl.Date(),
-    }
+def _recorded(
+    ln: pl.DataFrame, responses: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Physician records per line: ``g, date, rank`` sorted, and ``g, rec_pd`` (the first
+    recorded PD). Records belong to a line when dated after its index date and before the next
+    line's start."""
+    rows = pl.DataFrame(schema={"g": pl.UInt32(), "date": pl.Date(), "rank": pl.Int64()})
+    first_pd = pl.DataFrame(schema={"g": pl.UInt32(), "rec_pd": pl.Date()})
     if responses is None or responses.height == 0:
-        return pl.DataFrame(schema=schema)
+        return rows, first_pd
     idx = ln.select("patient_id", "g", "index_date", "next_start").sort("index_date")
     rec = (
         responses.select("patient_id", "date", "response")
@@ -180,26 +188,43 @@ def _recorded(ln: pl.DataFrame, responses: pl.DataFrame | None) -> pl.DataFrame:
         .with_columns(pl.col("response").replace_strict(CATEGORY_RANK, default=None).alias("rank"))
         .filter(pl.col("rank").is_not_null())
         .sort("g", "date")
+        .select(list(rows.schema))
+        .cast(rows.schema)
     )
-    first_pd = (
-        rec.filter(pl.col("rank") == K.PD).group_by("g").agg(pl.col("date").min().alias("rec_pd"))
-    )
-    upto = rec.join(first_pd, on="g", how="left").filter(
-        pl.col("rec_pd").is_null() | (pl.col("date") <= pl.col("rec_pd"))
+    pd = rec.filter(pl.col("rank") == K.PD).group_by("g").agg(pl.col("date").min().alias("rec_pd"))
+    return rec, pd.cast(first_pd.schema)
+
+
+def _recorded_best(rec: pl.DataFrame, rec_pd: pl.DataFrame, lab_pd: pl.DataFrame) -> pl.DataFrame:
+    """Per line (``g``): physician best response up to the progression (the earlier of the
+    first recorded PD and the lab PD ``lab_pd``), its date, first ≥ PR date and ``rec_pd``."""
+    schema = {
+        "g": pl.UInt32(),
+        "rec_best": pl.Int64(),
+        "rec_best_date": pl.Date(),
+        "rec_first_response": pl.Date(),
+        "rec_pd": pl.Date(),
+    }
+    stop = pl.min_horizontal("rec_pd", "lab_pd")
+    upto = (
+        rec.join(rec_pd, on="g", how="left")
+        .join(lab_pd, on="g", how="left")
+        .filter(stop.is_null() | (pl.col("date") <= stop))
     )
     best = upto.group_by("g").agg(
         pl.col("rank").max().alias("rec_best"),
         pl.col("date").filter(pl.col("rank") == pl.col("rank").max()).min().alias("rec_best_date"),
         pl.col("date").filter(pl.col("rank") >= K.PR).min().alias("rec_first_response"),
     )
-    return best.join(first_pd, on="g", how="left").select(list(schema)).cast(schema)
+    out = best.join(rec_pd, on="g", how="full", coalesce=True)  # keep a PD after the bound
+    return out.select(list(schema)).cast(schema)
 
 
 def _combine(df: pl.DataFrame) -> pl.DataFrame:
     """Labs or physician, progression the earlier of both (module docstring)."""
     lab_pd, rec_pd = pl.col("lab_pd"), pl.col("rec_pd")
     progression = pl.min_horizontal(lab_pd, rec_pd)
-    lab_ok = (pl.col("measurable_by") != "none") & ((pl.col("n_eval") >= 2) | lab_pd.is_not_null())
+    lab_ok = (pl.col("measurable_by") != "none") & (pl.col("n_eval") >= 2)
     lab_code = (
         pl.when(pl.col("lab_best") >= K.SD)
         .then(pl.col("lab_best"))

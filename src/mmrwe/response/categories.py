@@ -73,12 +73,15 @@ def category_columns(rules: ResponseRules) -> list[pl.Expr]:
     sife, uife = pl.col("sife"), pl.col("uife")
     serum_seen = s.is_not_null() | (sife >= 0)
     urine_seen = u_measured | (uife >= 0)
+    # CR's "negative serum and urine IFE" applies to every component measured at the
+    # assessment, measurable at baseline or not: a detectable M-spike, a positive IFE or a
+    # measured component without a negative IFE blocks CR.
     ife_negative = (
         (sife != 1)
         & (uife != 1)
         & ((sife == 0) | (uife == 0))
-        & _unless(ms & serum_seen, sife == 0)
-        & _unless(mu & urine_seen, uife == 0)
+        & _unless(serum_seen, (sife == 0) & (s.fill_null(0) <= 0))
+        & _unless(urine_seen, (uife == 0) & (u.fill_null(0) <= 0))
     )
     marrow_ok = (pl.col("bm_lt") == 1) if rules.require_marrow_for_cr else (pl.col("bm_lt") != 0)
     cr_but_marrow = vgpr & ife_negative & _unless(mf, ratio_normal)

@@ -17,6 +17,8 @@ SERUM_M, URINE_M, KAPPA, LAMBDA, SERUM_IFE, URINE_IFE, BM_PC, BM_CLONAL = range(
 
 # category codes: higher is better, PD lowest, -1 not evaluable
 NOT_EVALUABLE, PD, SD, MR, PR, VGPR, CR, SCR = -1, 0, 1, 2, 3, 4, 5, 6
+# value rules of a lab result (``value_rule``): a number, ``<x`` or ``>x``
+EXACT, BELOW, ABOVE = 0, 1, 2
 NO_DAY = -(2**31)
 FAR = 2**31 - 1
 
@@ -53,13 +55,16 @@ def open_days(pat: np.ndarray, day: np.ndarray, brk_ptr: np.ndarray, brk_day: np
 
 
 @njit(cache=True)
-def aggregate(pat, aday, test, value, positive, below, marrow_limit):
+def aggregate(pat, aday, test, value, positive, rule, marrow_limit):
     """One row per (patient, assessment day) run: the highest value of each test counts.
 
     Returns patient, day, serum, urine, kappa, lambda, marrow % (NaN if missing); serum and urine
     IFE, clonal cells (1 positive, 0 negative, -1 missing; a positive M-protein word such as
     ``trace`` counts as a positive IFE); marrow below ``marrow_limit`` (1/0/-1; every marrow
-    result of the assessment must be below it, ``<5`` counts as below 5).
+    result of the assessment must be below it, ``<5`` counts as below 5; ``rule`` is each
+    result's value rule: a ``>x`` marrow result is not below the limit when ``x`` ≥ it and
+    otherwise unknown, so it cannot establish "below" and the flag stays -1 unless another
+    result is not below).
     """
     n = pat.shape[0]
     starts = np.zeros(n + 1, np.int64)
@@ -74,6 +79,7 @@ def aggregate(pat, aday, test, value, positive, below, marrow_limit):
     qty = np.full((5, k), np.nan)  # serum, urine, kappa, lambda, marrow
     qual = np.full((4, k), -1, np.int8)  # serum IFE, urine IFE, clonal, marrow below limit
     for a in range(k):
+        marrow_unknown = False
         o_pat[a] = pat[starts[a]]
         o_day[a] = aday[starts[a]]
         for i in range(starts[a], starts[a + 1]):
@@ -86,10 +92,18 @@ def aggregate(pat, aday, test, value, positive, below, marrow_limit):
                 if t <= URINE_M and positive[i] == 1:  # an M-protein word such as "trace"
                     qual[t, a] = 1
                 if t == BM_PC and not np.isnan(v):
-                    lt = v < marrow_limit or (below[i] and v <= marrow_limit)
+                    if rule[i] == ABOVE:
+                        if v >= marrow_limit:
+                            qual[3, a] = 0
+                        else:  # '>3': the value may be 5 % or more
+                            marrow_unknown = True
+                            if qual[3, a] == 1:
+                                qual[3, a] = -1
+                        continue
+                    lt = v < marrow_limit or (rule[i] == BELOW and v <= marrow_limit)
                     if not lt:
                         qual[3, a] = 0
-                    elif qual[3, a] == -1:
+                    elif qual[3, a] == -1 and not marrow_unknown:
                         qual[3, a] = 1
             else:
                 j = 0 if t == SERUM_IFE else (1 if t == URINE_IFE else 2)
@@ -224,7 +238,7 @@ def best_response(g_ptr, code, day, reappear, next_start, death, cutoff, pd_wind
     date used to bound the best response is the earlier of the lab PD and ``cutoff`` (recorded
     PD). A pair counts for the best response when both its assessments precede that date; its
     date is the first of the pair. Relapse from CR: the first assessment after a confirmed CR
-    (or sCR) pair at which M-protein reappears (``reappear``). Returns best code (-1 if no pair
+    (or sCR) pair at which M-protein reappears (``reappear``), evaluable or not. Returns best code (-1 if no pair
     and no PD), best day, first response day, lab PD day, relapse day, number of evaluable
     assessments; days ``NO_DAY`` when absent.
     """
@@ -258,10 +272,11 @@ def best_response(g_ptr, code, day, reappear, next_start, death, cutoff, pd_wind
         cr_after = FAR
         for i in range(lo, hi):
             c = code[i]
-            if c == NOT_EVALUABLE:
-                continue
+            # relapse from CR may show at an assessment without a measurable component
             if day[i] > cr_after and reappear[i] and relapse[g] == NO_DAY:
                 relapse[g] = day[i]
+            if c == NOT_EVALUABLE:
+                continue
             if prev >= 0 and day[i] < stop and code[prev] != PD and c != PD:
                 level = min(code[prev], c)
                 if level > best[g]:
