@@ -14,7 +14,6 @@ from mmrwe.io.cohort import Cohort
 from mmrwe.io.output import refuse_existing
 from mmrwe.io.read import read_cohort
 from mmrwe.io.schema import TABLES
-from mmrwe.lines import derive_lines_of_therapy
 
 #: counts below this are printed as <11 (aggregate output; CMS cell-size rule)
 SMALL_CELL = 11
@@ -29,6 +28,7 @@ def demo_command(
 ) -> None:
     """Simulate a calibrated cohort, read and validate it, derive lines of therapy, and print a
     summary."""
+    from mmrwe.lines import derive_lines_of_therapy
     from mmrwe.simulate import simulate_cohort
 
     refuse_existing(out, overwrite)

@@ -11,7 +11,7 @@ import json
 import math
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import typer
@@ -20,8 +20,9 @@ from rich.table import Table
 from mmrwe.cli.app import app
 from mmrwe.cli.common import info, stdout, warn
 from mmrwe.errors import InvalidDataError
-from mmrwe.stats import CONF_TYPES, KaplanMeier, LogRankTest
-from mmrwe.stats._input import check_entry, check_events, check_times
+
+if TYPE_CHECKING:  # the statistics (SciPy) are imported only when the command runs
+    from mmrwe.stats import KaplanMeier, LogRankTest
 
 QUANTILES = (0.25, 0.5, 0.75)
 
@@ -222,6 +223,9 @@ def km_command(
     plot: Path | None = typer.Option(None, "--plot", help="Write the figure as PNG."),
 ) -> None:
     """Kaplan–Meier curves, quantiles, survival at times, RMST and log-rank, as R's survival."""
+    from mmrwe.stats import CONF_TYPES, KaplanMeier, LogRankTest
+    from mmrwe.stats._input import check_entry, check_events, check_times
+
     assert {c.value for c in ConfTypeChoice} == set(CONF_TYPES)
     conf = conf_type.value
     at = _times(times)

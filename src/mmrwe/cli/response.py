@@ -10,12 +10,12 @@ import typer
 
 from mmrwe.cli.app import app
 from mmrwe.cli.common import info, progress
-from mmrwe.cli.lines import recorded_progression
-from mmrwe.config import load_config
+from mmrwe.cli.lines import read_and_derive_lines, recorded_progression
 from mmrwe.io.attrition import chain_attrition
 from mmrwe.io.output import OutputDirectory, refuse_existing
-from mmrwe.io.read import read_cohort
-from mmrwe.io.schema import TABLES
+
+#: optional tables this command reads and validates (patients and treatments always are)
+RESPONSE_TABLES = ("labs", "responses")
 
 PROGRESSION_SOURCE = (
     "earliest of lab-derived PD (IMWG, from the labs table) and recorded PD (responses table, "
@@ -51,28 +51,14 @@ def response_command(
     """Derive lines of therapy and IMWG response (Kumar 2016) and write lines (refractoriness
     with lab-derived PD), line_exposures, unmapped_drugs, assessments, line_response, attrition
     and manifest.json."""
-    from mmrwe.lines import derive_lines_of_therapy, derive_refractoriness
-    from mmrwe.response import ResponseRules, derive_assessments, derive_line_response
+    from mmrwe.lines import derive_refractoriness
+    from mmrwe.response import derive_assessments, derive_line_response
     from mmrwe.response.attrition import response_attrition
-    from mmrwe.vocab import load_vocabulary, read_drug_map
 
     refuse_existing(out, overwrite)
-    study = load_config(config)
-    rules: ResponseRules = getattr(study, "response", None) or ResponseRules()
+    study, data, result, timings = read_and_derive_lines(cohort, config, drug_map, RESPONSE_TABLES)
+    rules = study.response
     car_t_index = study.lines.car_t_index
-    vocabulary = load_vocabulary()
-    table_map = read_drug_map(drug_map, vocabulary) if drug_map is not None else None
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    with progress("reading and validating", len(TABLES)) as advance:
-        data = read_cohort(cohort, on_progress=advance)
-    timings["read_validate"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    with progress("deriving lines", data.n_patients) as advance:
-        result = derive_lines_of_therapy(
-            data, study.lines, drug_map=table_map, vocabulary=vocabulary, on_progress=advance
-        )
-    timings["lines"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     n_with_lines = result.lines["patient_id"].n_unique()
     with progress("assessing response", n_with_lines) as advance:
@@ -108,9 +94,7 @@ def response_command(
         )
         output.manifest["inputs"] = data.inputs
         output.manifest["input_rows"] = data.row_counts()
-        output.manifest["config"] = study.model_dump(mode="json") | {
-            "response": rules.model_dump(mode="json")
-        }
+        output.manifest["config"] = study.model_dump(mode="json")
         output.manifest["drug_map"] = str(drug_map) if drug_map else None
         output.manifest["progression_source"] = PROGRESSION_SOURCE
         output.manifest["response_sources"] = (

@@ -36,9 +36,7 @@ def validate_command(
         report.write_json(json_out)
         info(f"problems written to {json_out}")
     if result is not None:
-        counts = ", ".join(
-            f"{n:,} {t}" for t, n in result.row_counts().items() if t in result.present
-        )
+        counts = ", ".join(f"{n:,} {t}" for t, n in result.row_counts().items())
         info(f"read {counts}")
     if not report.ok:
         raise typer.Exit(1)

@@ -157,5 +157,6 @@ class Cohort:
         return self.patients.height
 
     def row_counts(self) -> dict[str, int]:
-        """Rows per table, as written in manifests."""
-        return {name: self.table(name).height for name in COHORT_SCHEMAS}
+        """Rows per table read, as written in manifests (a table absent from the input or not
+        asked for is left out, not reported as empty)."""
+        return {name: self.table(name).height for name in COHORT_SCHEMAS if name in self.present}
