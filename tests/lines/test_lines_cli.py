@@ -11,8 +11,9 @@ import pytest
 from mmrwe.cli.app import main
 from mmrwe.errors import ConfigError
 from tests.conftest import TABLES, write_cohort
+from tests.test_output_commands import OUTPUTS as COMMAND_OUTPUTS
 
-OUTPUTS = ("lines", "line_exposures", "unmapped_drugs", "attrition")
+OUTPUTS = COMMAND_OUTPUTS["lines"]
 
 
 def test_writes_tables_and_manifest(small_cohort: Path, tmp_path: Path) -> None:
@@ -35,25 +36,6 @@ def test_writes_tables_and_manifest(small_cohort: Path, tmp_path: Path) -> None:
     assert manifest["outputs"]["lines"] == 4
     attrition = pl.read_parquet(out / "attrition.parquet")
     assert attrition["patients_after"].to_list()[:-1] == attrition["patients_before"].to_list()[1:]
-
-
-def test_two_runs_give_identical_tables(small_cohort: Path, tmp_path: Path) -> None:
-    a, b = tmp_path / "a", tmp_path / "b"
-    assert main(["lines", str(small_cohort), "--out", str(a)]) == 0
-    assert main(["lines", str(small_cohort), "--out", str(b)]) == 0
-    for name in OUTPUTS:
-        for ext in ("parquet", "csv"):
-            assert (a / f"{name}.{ext}").read_bytes() == (b / f"{name}.{ext}").read_bytes()
-
-
-def test_existing_output_refused_unless_overwrite(
-    small_cohort: Path, tmp_path: Path, capsys
-) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    assert main(["lines", str(small_cohort), "--out", str(out)]) == 1
-    assert "--overwrite" in capsys.readouterr().err
-    assert main(["lines", str(small_cohort), "--out", str(out), "--overwrite"]) == 0
 
 
 def test_recorded_pd_makes_refractory(tmp_path: Path) -> None:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import polars as pl
 
-import mmrwe.cli.response  # noqa: F401  (registers the command until commands.py imports it)
 from mmrwe.cli.app import main
 from tests.conftest import TABLES, write_cohort
 from tests.response.helpers import day, write_case
+from tests.test_output_commands import OUTPUTS as COMMAND_OUTPUTS
 
-OUTPUTS = ("lines", "line_exposures", "unmapped_drugs", "assessments", "line_response", "attrition")
+OUTPUTS = COMMAND_OUTPUTS["response"]
 
 #: Rd from day 0 to 200, then pomalidomide from day 210
 TWO_LINES = [["lenalidomide", 0, 200], ["dexamethasone", 0, 200], ["pomalidomide", 210, -1]]
@@ -46,25 +46,6 @@ def test_writes_tables_and_manifest(small_cohort: Path, tmp_path: Path) -> None:
     assert assessments["reason"].null_count() == 0
     attrition = pl.read_parquet(out / "attrition.parquet")
     assert attrition["patients_after"].to_list()[:-1] == attrition["patients_before"].to_list()[1:]
-
-
-def test_two_runs_give_identical_tables(small_cohort: Path, tmp_path: Path) -> None:
-    a, b = tmp_path / "a", tmp_path / "b"
-    assert main(["response", str(small_cohort), "--out", str(a)]) == 0
-    assert main(["response", str(small_cohort), "--out", str(b)]) == 0
-    for name in OUTPUTS:
-        for ext in ("parquet", "csv"):
-            assert (a / f"{name}.{ext}").read_bytes() == (b / f"{name}.{ext}").read_bytes()
-
-
-def test_existing_output_refused_unless_overwrite(
-    small_cohort: Path, tmp_path: Path, capsys
-) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    assert main(["response", str(small_cohort), "--out", str(out)]) == 1
-    assert "--overwrite" in capsys.readouterr().err
-    assert main(["response", str(small_cohort), "--out", str(out), "--overwrite"]) == 0
 
 
 def test_lab_pd_makes_refractory_where_recorded_pd_cannot(tmp_path: Path) -> None:
