@@ -1,3 +1,3 @@
 """Imports every command module so that each registers its command on the app."""
 
-from mmrwe.cli import demo, km, lines, response, simulate, validate  # noqa: F401
+from mmrwe.cli import demo, km, lines, reconstruct, response, run, simulate, validate  # noqa: F401

@@ -1,0 +1,84 @@
+"""``mmrwe run COHORT --out DIR``: the whole analysis of a study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mmrwe.cli.app import app
+from mmrwe.cli.common import info, progress, stdout
+
+
+@app.command("run")
+def run_command(
+    cohort: Path = typer.Argument(..., help="Cohort directory or DuckDB file."),
+    out: Path = typer.Option(..., "--out", help="Output directory."),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        help="Study TOML, or the name of a shipped example (outcomes-by-line, isa-pd, ide-cel, "
+        "...). Default: outcomes by line.",
+    ),
+    drug_map: Path | None = typer.Option(
+        None, "--drug-map", help="User drug map CSV: name, generic_name, class."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
+    no_report: bool = typer.Option(False, "--no-report", help="Tables only: no figures, no HTML."),
+) -> None:
+    """Run the whole study: lines of therapy, IMWG response, endpoints per line, the analysed
+    population, summary tables (small cells suppressed), figures, report.html and
+    manifest.json."""
+    from mmrwe.io.output import refuse_existing
+    from mmrwe.study import run_study
+
+    refuse_existing(out, overwrite)
+    with progress("analysing patients", None) as advance:
+        result = run_study(
+            cohort,
+            out,
+            config=config,
+            drug_map=drug_map,
+            overwrite=overwrite,
+            report=not no_report,
+            on_stage=lambda name: info(f"{name} ..."),
+            on_progress=advance,
+        )
+    stdout.print(outcome_table(result.summaries["summary_by_line"], result.study.study.name))
+    report = out / "report.html"
+    info(f"written to {out}" + (f"; report: {report}" if report.exists() else ""))
+
+
+def outcome_table(summary_by_line, title: str):  # type: ignore[no-untyped-def]
+    """The run's headline as a terminal table: patients and median PFS/OS per group."""
+    import polars as pl
+    from rich.table import Table
+
+    table = Table(title=title, header_style="bold")
+    table.add_column("group")
+    table.add_column("patients", justify="right")
+    for endpoint in ("PFS", "OS"):
+        table.add_column(f"median {endpoint}, months (95 % CI)", justify="right")
+    wide = summary_by_line.sort("group_order")
+    for group in wide["group"].unique(maintain_order=True):
+        rows = {
+            r["endpoint"]: r for r in wide.filter(pl.col("group") == group).iter_rows(named=True)
+        }
+        cells = []
+        for endpoint in ("PFS", "OS"):
+            r = rows.get(endpoint)
+            cells.append(median_text(r) if r else "")
+        first = next(iter(rows.values()))
+        table.add_row(str(group), str(first["n_patients"]), *cells)
+    return table
+
+
+def median_text(row: dict) -> str:  # type: ignore[type-arg]
+    """'11.1 (9.0–13.2)'; 'NR' when not reached; '—' when withheld."""
+
+    def fmt(x: object) -> str:
+        return "NR" if x is None else f"{x:.1f}"
+
+    if row.get("median_months") is None and row.get("n_events") in (None, 0):
+        return "—"
+    return f"{fmt(row['median_months'])} ({fmt(row['median_lower'])}–{fmt(row['median_upper'])})"

@@ -1,0 +1,617 @@
+"""The benchmark library: published trial and real-world figures in RRMM, each with its source.
+
+The figures live in ``compare/data/benchmarks.toml`` (package data; docs/compare.md, "Benchmark
+library"). Units: medians, follow-up and landmark times in months; rates and shares as
+proportions 0–1; hazard ratios of an arm against the study's comparator arm. A figure not
+published is absent, never estimated; where a later analysis updated a figure both are kept, each
+with its source and year, and the latest is the default.
+
+>>> lib = load_benchmarks()
+>>> arm = lib.arm("ICARIA-MM", "Isa-Pd")
+>>> arm.endpoint("PFS").median.value
+11.5
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from mmrwe.errors import ConfigError, ParameterError
+
+
+# ------------------------------------------------------------------ the fixed vocabulary
+@dataclass(frozen=True)
+class Measure:
+    """A kind of published figure: its endpoint (if any), kind, unit and admissible range."""
+
+    endpoint: str | None
+    kind: str  # median, hr, rate, proportion, followup, ae
+    unit: str
+    low: float
+    high: float
+
+
+#: Time-to-event endpoints (``Arm.endpoint``).
+ENDPOINTS = ("PFS", "OS", "DOR", "TTNT")
+
+_MONTHS, _PROP = "months", "proportion"
+MEASURES: dict[str, Measure] = {
+    "median_pfs": Measure("PFS", "median", _MONTHS, 0, 240),
+    "median_os": Measure("OS", "median", _MONTHS, 0, 240),
+    "median_dor": Measure("DOR", "median", _MONTHS, 0, 240),
+    "median_ttnt": Measure("TTNT", "median", _MONTHS, 0, 240),
+    "hr_pfs": Measure("PFS", "hr", "hazard ratio", 0, 10),
+    "hr_os": Measure("OS", "hr", "hazard ratio", 0, 10),
+    "hr_ttnt": Measure("TTNT", "hr", "hazard ratio", 0, 10),
+    "rate_pfs": Measure("PFS", "rate", _PROP, 0, 1),
+    "rate_os": Measure("OS", "rate", _PROP, 0, 1),
+    "median_followup": Measure(None, "followup", _MONTHS, 0, 240),
+    "orr": Measure(None, "proportion", _PROP, 0, 1),
+    "vgpr_or_better": Measure(None, "proportion", _PROP, 0, 1),
+    "cr_or_better": Measure(None, "proportion", _PROP, 0, 1),
+    "cr": Measure(None, "proportion", _PROP, 0, 1),
+    "vgpr": Measure(None, "proportion", _PROP, 0, 1),
+    "pr": Measure(None, "proportion", _PROP, 0, 1),
+    "ae": Measure(None, "ae", _PROP, 0, 1),
+}
+
+
+@dataclass(frozen=True)
+class Characteristic:
+    """A baseline characteristic published for matching."""
+
+    label: str
+    unit: str
+    low: float
+    high: float
+
+
+#: Baseline characteristics (the MAIC table). A published median (age, prior lines) is matched
+#: as a proportion: half of the weighted cohort above it (docs/compare.md).
+BASELINE: dict[str, Characteristic] = {
+    "n": Characteristic("number of patients", "patients", 1, 1e6),
+    "median_age": Characteristic("median age", "years", 18, 100),
+    "median_prior_lines": Characteristic("median number of prior lines", "lines", 0, 20),
+    "triple_class_refractory": Characteristic("triple-class refractory share", _PROP, 0, 1),
+    "penta_refractory": Characteristic("penta-refractory share", _PROP, 0, 1),
+    "high_risk_cytogenetics": Characteristic("high-risk cytogenetics share", _PROP, 0, 1),
+    "r_iss_iii": Characteristic("R-ISS stage III share", _PROP, 0, 1),
+    "extramedullary": Characteristic("extramedullary disease share", _PROP, 0, 1),
+    "ecog_0": Characteristic("ECOG 0 share", _PROP, 0, 1),
+    "ecog_1": Characteristic("ECOG 1 share", _PROP, 0, 1),
+    "ecog_2_plus": Characteristic("ECOG >= 2 share", _PROP, 0, 1),
+    "prior_asct": Characteristic("prior autologous transplant share", _PROP, 0, 1),
+}
+
+KINDS = ("trial", "real-world")
+_STUDY_KEYS = {
+    "name",
+    "kind",
+    "source",
+    "setting",
+    "prior_lines",
+    "refractoriness",
+    "comparator",
+    "n",
+    "n_source",
+    "n_note",
+    "note",
+    "arms",
+    "baseline",
+}
+_ARM_KEYS = {"regimens", "line", "n", "n_source", "n_note", "dose", "values", "baseline"}
+_VALUE_KEYS = {
+    "measure",
+    "value",
+    "lower",
+    "upper",
+    "not_reached",
+    "source",
+    "time",
+    "event",
+    "grade",
+    "subgroup",
+    "vs",
+    "note",
+}
+_BASE_META = {"source", "notes", "scope"}
+
+
+def _num(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def _check_value(v: dict[str, Any], where: str, sources: Mapping[str, Any]) -> list[str]:
+    out = [f"{where}: unknown field '{k}'" for k in v if k not in _VALUE_KEYS]
+    m = MEASURES.get(v.get("measure", ""))
+    if m is None:
+        return [
+            *out,
+            f"{where}: unknown measure {v.get('measure')!r} (known: {', '.join(MEASURES)})",
+        ]
+    if v.get("source") not in sources:
+        out.append(f"{where}: source {v.get('source')!r} is not in [sources]")
+    for k in ("value", "lower", "upper", "time"):
+        if k in v and not _num(v[k]):
+            out.append(f"{where}: {k} {v[k]!r} is not a number")
+    if out:
+        return out
+    nr = v.get("not_reached", False)
+    if nr and (m.kind != "median" or "value" in v):
+        out.append(f"{where}: not_reached is for a median without a value")
+    if not nr and "value" not in v:
+        out.append(f"{where}: no value (give value, or not_reached = true for a median)")
+    for k in ("value", "lower", "upper"):
+        if k in v and not m.low < v[k] <= m.high and not (m.unit == _PROP and v[k] == 0):
+            out.append(f"{where}: {k} {v[k]} is outside ({m.low}, {m.high}] {m.unit}")
+    lo, est, hi = v.get("lower"), v.get("value"), v.get("upper")
+    if est is not None and ((lo is not None and lo > est) or (hi is not None and hi < est)):
+        out.append(f"{where}: the interval {lo}-{hi} does not bracket {est}")
+    if (m.kind == "rate") != ("time" in v):
+        out.append(f"{where}: a landmark rate needs `time` (months), other measures none")
+    if (m.kind == "ae") != ("event" in v):
+        out.append(f"{where}: an adverse-event rate needs `event`, other measures none")
+    return out
+
+
+def _check_baseline(b: dict[str, Any], where: str, sources: Mapping[str, Any]) -> list[str]:
+    out = []
+    if b.get("source") not in sources:
+        out.append(f"{where}: source {b.get('source')!r} is not in [sources]")
+    for k, x in b.items():
+        if k in _BASE_META:
+            continue
+        c = BASELINE.get(k)
+        if c is None:
+            out.append(f"{where}: unknown characteristic '{k}' (known: {', '.join(BASELINE)})")
+        elif not _num(x) or not c.low <= x <= c.high:
+            out.append(f"{where}: {k} {x!r} is outside [{c.low}, {c.high}] {c.unit}")
+    for k in b.get("notes", {}):
+        if k not in BASELINE:
+            out.append(f"{where}: a note for unknown characteristic '{k}'")
+    return out
+
+
+def check_library(doc: dict[str, Any]) -> list[str]:
+    """Every problem of a library document (empty when sound)."""
+    sources = doc.get("sources", {})
+    out = []
+    for k, src in sources.items():
+        if not str(src.get("citation", "")).strip() or not isinstance(src.get("year"), int):
+            out.append(f"[sources] {k}: needs a citation and an integer year")
+    studies = doc.get("studies", {})
+    if not studies:
+        out.append("no [studies]")
+    for skey, s in studies.items():
+        w = f"study '{skey}'"
+        out += [f"{w}: unknown field '{k}'" for k in s if k not in _STUDY_KEYS]
+        if not s.get("name") or s.get("kind") not in KINDS:
+            out.append(f"{w}: needs a name and a kind ({' or '.join(KINDS)})")
+        if s.get("source") not in sources:
+            out.append(f"{w}: source {s.get('source')!r} is not in [sources]")
+        arms = s.get("arms", {})
+        if not arms:
+            out.append(f"{w}: no arms")
+        if s.get("comparator") is not None and s["comparator"] not in arms:
+            out.append(f"{w}: comparator {s['comparator']!r} is not one of its arms")
+        if "n" in s and (not isinstance(s["n"], int) or s["n"] <= 0):
+            out.append(f"{w}: n {s['n']!r} must be a whole number > 0")
+        if "baseline" in s:
+            out += _check_baseline(s["baseline"], f"{w} baseline", sources)
+        for akey, a in arms.items():
+            wa = f"{w} arm '{akey}'"
+            out += [f"{wa}: unknown field '{k}'" for k in a if k not in _ARM_KEYS]
+            if "n" in a and (not isinstance(a["n"], int) or a["n"] <= 0):
+                out.append(f"{wa}: n {a['n']!r} must be a whole number > 0")
+            if not all(isinstance(r, str) and r for r in a.get("regimens", [])):
+                out.append(f"{wa}: regimens must be a list of names")
+            for i, v in enumerate(a.get("values", [])):
+                out += _check_value(v, f"{wa} value {i + 1} ({v.get('measure')})", sources)
+            if "baseline" in a:
+                out += _check_baseline(a["baseline"], f"{wa} baseline", sources)
+    return out
+
+
+__all__ = [
+    "BASELINE",
+    "ENDPOINTS",
+    "MEASURES",
+    "Arm",
+    "Endpoint",
+    "Library",
+    "Source",
+    "Study",
+    "Value",
+    "load_benchmarks",
+]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A publication: its key in the library, citation (author, journal, year, volume:page)."""
+
+    key: str
+    citation: str
+    year: int
+
+
+@dataclass(frozen=True)
+class Value:
+    """One published figure. ``value`` is None for a median not reached (``not_reached``)."""
+
+    measure: str
+    value: float | None
+    source: Source
+    lower: float | None = None
+    upper: float | None = None
+    not_reached: bool = False
+    time: float | None = None  # landmark time of a rate, months
+    event: str | None = None  # adverse event
+    grade: str | None = None  # adverse-event grade, e.g. ">= 3"; None: as published (any)
+    subgroup: str | None = None
+    vs: str | None = None  # comparator arm of a hazard ratio
+    note: str | None = None
+
+    @property
+    def unit(self) -> str:
+        return MEASURES[self.measure].unit
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """The published figures of one time-to-event endpoint of one arm (all subgroups)."""
+
+    name: str
+    arm: str
+    medians: tuple[Value, ...]
+    hazard_ratios: tuple[Value, ...]
+    rates: tuple[Value, ...]
+
+    @property
+    def median(self) -> Value | None:
+        """The latest published median of the whole arm (months), or None."""
+        return _latest(v for v in self.medians if v.subgroup is None)
+
+    @property
+    def hazard_ratio(self) -> Value | None:
+        """The latest published hazard ratio of the whole arm against its comparator, or None."""
+        return _latest(v for v in self.hazard_ratios if v.subgroup is None)
+
+
+def _latest(values: Iterable[Value]) -> Value | None:
+    """The value of the latest source; of one year, the one listed last (the update)."""
+    vs = sorted(values, key=lambda v: v.source.year)  # stable: file order within a year
+    return vs[-1] if vs else None
+
+
+def _norm(name: str) -> str:
+    """Case, spaces, hyphens and underscores ignored: ``KarMMa 3`` = ``karmma-3``."""
+    return re.sub(r"[\s_\-]+", "", str(name).strip().lower())
+
+
+def _resolve(name: str, options: Mapping[str, str], what: str, owner: str) -> str:
+    """The key ``name`` refers to (case-insensitive, key or alias), or a did-you-mean error."""
+    key = options.get(_norm(name))
+    if key is not None:
+        return key
+    keys = sorted(set(options.values()))
+    wanted = _norm(name)
+    close = [c for c in options if c.startswith(wanted) or wanted.startswith(c)]
+    close += difflib.get_close_matches(wanted, list(options), n=3, cutoff=0.6)
+    close = list(dict.fromkeys(options[c] for c in close))[:3]
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise ParameterError(
+        f"The '{what}' parameter of {owner} must be one of {', '.join(keys)}. "
+        f"Got {name!r} instead.{hint}"
+    )
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm (or line, or cohort) of a study with its published figures."""
+
+    study: str
+    study_name: str
+    key: str
+    regimens: tuple[str, ...]
+    line: int | None
+    n: int | None
+    values: tuple[Value, ...]
+    baseline: Mapping[str, float] = field(default_factory=dict)
+    baseline_source: Source | None = None
+    baseline_notes: Mapping[str, str] = field(default_factory=dict)
+    n_note: str | None = None
+    n_source: Source | None = None
+
+    @property
+    def label(self) -> str:
+        """e.g. ``KarMMa-3 (ide-cel)``: the regimen when the arm has one, else its key."""
+        return f"{self.study_name} ({self.regimens[0] if len(self.regimens) == 1 else self.key})"
+
+    def values_for(self, measure: str, subgroup: str | None = None) -> tuple[Value, ...]:
+        """Every published value of ``measure`` (whole arm unless ``subgroup``), oldest first."""
+        if measure not in MEASURES:
+            _resolve(measure, {m: m for m in MEASURES}, "measure", "Arm.values_for")
+        found = [v for v in self.values if v.measure == measure and v.subgroup == subgroup]
+        return tuple(sorted(found, key=lambda v: v.source.year))
+
+    def value(self, measure: str) -> Value | None:
+        """The latest published value of ``measure`` for the whole arm, or None."""
+        return _latest(self.values_for(measure))
+
+    def endpoint(self, name: str) -> Endpoint:
+        """The figures of a time-to-event endpoint: ``PFS``, ``OS``, ``DOR`` or ``TTNT``."""
+        ep = _resolve(name, {e.lower(): e for e in ENDPOINTS}, "endpoint", "Arm.endpoint")
+        of = [v for v in self.values if MEASURES[v.measure].endpoint == ep]
+        if not of:
+            published = sorted({MEASURES[v.measure].endpoint for v in self.values} - {None})
+            raise ParameterError(
+                f"{self.label} publishes no {ep} figures"
+                + (f"; it publishes {', '.join(published)}." if published else ".")
+                + " Choose another --endpoint or another trial arm."
+            )
+        kinds = {k: tuple(v for v in of if MEASURES[v.measure].kind == k) for k in MEASURE_KINDS}
+        return Endpoint(ep, self.key, kinds["median"], kinds["hr"], kinds["rate"])
+
+    def baseline_targets(self, names: Iterable[str]) -> dict[str, float]:
+        """Published baseline characteristics to match on (proportions 0–1; age in years).
+
+        Refuses, naming the trial and arm, a characteristic the arm does not publish.
+        """
+        out = {}
+        for raw in names:
+            name = _resolve(
+                raw, {_norm(b): b for b in BASELINE}, "characteristic", "Arm.baseline_targets"
+            )
+            if name not in self.baseline:
+                why = self.baseline_notes.get(name)
+                label = BASELINE[name].label
+                raise ParameterError(
+                    f"{self.label} publishes no {label}"
+                    + (f" ({why})" if why else "")
+                    + f"; matching on it is refused. Remove {name} from --match-on."
+                )
+            out[name] = self.baseline[name]
+        return out
+
+
+@dataclass(frozen=True)
+class Study:
+    """A trial or real-world study."""
+
+    key: str
+    name: str
+    kind: str  # "trial" or "real-world"
+    source: Source
+    arms: Mapping[str, Arm]
+    setting: str | None = None
+    prior_lines: str | None = None
+    refractoriness: str | None = None
+    comparator: str | None = None
+    n: int | None = None
+    note: str | None = None
+    baseline: Mapping[str, float] = field(default_factory=dict)
+    baseline_scope: str | None = None
+    baseline_source: Source | None = None
+
+    def arm(self, name: str) -> Arm:
+        """An arm by key or regimen name, case-insensitive (``Isa-Pd``, ``isa-pd``)."""
+        options = {_norm(k): k for k in self.arms}
+        for k, arm in self.arms.items():
+            if len(arm.regimens) == 1:
+                options.setdefault(_norm(arm.regimens[0]), k)
+        return self.arms[_resolve(name, options, "arm", f"Study.arm of {self.name}")]
+
+
+@dataclass(frozen=True)
+class Library:
+    """Every study of the library, and the sources they cite."""
+
+    studies: Mapping[str, Study]
+    sources: Mapping[str, Source]
+
+    def study(self, name: str) -> Study:
+        """A study by key or name, case-insensitive (``ICARIA-MM``, ``icaria-mm``)."""
+        options = {_norm(k): k for k in self.studies}
+        options.update({_norm(s.name): k for k, s in self.studies.items()})
+        return self.studies[_resolve(name, options, "study", "Library.study")]
+
+    def arm(self, study: str, arm: str) -> Arm:
+        return self.study(study).arm(arm)
+
+    def table(self) -> pl.DataFrame:
+        """Every published figure, one row each, with unit, source and year (for the report)."""
+        rows = []
+        for s in self.studies.values():
+            for a in s.arms.values():
+                for v in a.values:
+                    m = MEASURES[v.measure]
+                    rows.append(
+                        {
+                            "study": s.key,
+                            "study_name": s.name,
+                            "kind": s.kind,
+                            "arm": a.key,
+                            "regimens": "; ".join(a.regimens) or None,
+                            "line": a.line,
+                            "n": a.n,
+                            "measure": v.measure,
+                            "endpoint": m.endpoint,
+                            "value": v.value,
+                            "lower": v.lower,
+                            "upper": v.upper,
+                            "not_reached": v.not_reached,
+                            "unit": m.unit,
+                            "time": v.time,
+                            "event": v.event,
+                            "grade": v.grade,
+                            "subgroup": v.subgroup,
+                            "vs": v.vs,
+                            "source": v.source.key,
+                            "citation": v.source.citation,
+                            "year": v.source.year,
+                            "note": v.note,
+                        }
+                    )
+        return pl.DataFrame(rows, schema=_TABLE_SCHEMA)
+
+    def baseline_table(self) -> pl.DataFrame:
+        """Published baseline characteristics (for matching), one row each; ``arm`` is null for
+        a figure published for the whole study only (``scope`` says which patients)."""
+        rows = []
+        for s in self.studies.values():
+            holders: list[tuple[str | None, Mapping[str, float], Source | None, str | None]]
+            holders = [(None, s.baseline, s.baseline_source, s.baseline_scope)]
+            holders += [(a.key, a.baseline, a.baseline_source, None) for a in s.arms.values()]
+            for arm, base, src, scope in holders:
+                rows += [
+                    {
+                        "study": s.key,
+                        "study_name": s.name,
+                        "arm": arm,
+                        "scope": scope,
+                        "characteristic": name,
+                        "value": value,
+                        "unit": BASELINE[name].unit,
+                        "source": src.key if src else None,
+                        "citation": src.citation if src else None,
+                    }
+                    for name, value in base.items()
+                ]
+        schema = dict.fromkeys(
+            ("study", "study_name", "arm", "scope", "characteristic"), pl.String
+        ) | {"value": pl.Float64, "unit": pl.String, "source": pl.String, "citation": pl.String}
+        return pl.DataFrame(rows, schema=schema)
+
+
+MEASURE_KINDS = ("median", "hr", "rate")
+
+_TABLE_SCHEMA = {
+    "study": pl.String,
+    "study_name": pl.String,
+    "kind": pl.String,
+    "arm": pl.String,
+    "regimens": pl.String,
+    "line": pl.Int64,
+    "n": pl.Int64,
+    "measure": pl.String,
+    "endpoint": pl.String,
+    "value": pl.Float64,
+    "lower": pl.Float64,
+    "upper": pl.Float64,
+    "not_reached": pl.Boolean,
+    "unit": pl.String,
+    "time": pl.Float64,
+    "event": pl.String,
+    "grade": pl.String,
+    "subgroup": pl.String,
+    "vs": pl.String,
+    "source": pl.String,
+    "citation": pl.String,
+    "year": pl.Int64,
+    "note": pl.String,
+}
+
+
+def _build(doc: dict[str, Any]) -> Library:
+    sources = {k: Source(k, v["citation"], int(v["year"])) for k, v in doc["sources"].items()}
+    studies = {}
+    for skey, s in doc["studies"].items():
+        study_base = s.get("baseline", {})
+        arms = {}
+        for akey, a in s.get("arms", {}).items():
+            values = tuple(
+                Value(
+                    measure=v["measure"],
+                    value=None if v.get("value") is None else float(v["value"]),
+                    source=sources[v["source"]],
+                    lower=None if v.get("lower") is None else float(v["lower"]),
+                    upper=None if v.get("upper") is None else float(v["upper"]),
+                    not_reached=bool(v.get("not_reached", False)),
+                    time=None if v.get("time") is None else float(v["time"]),
+                    event=v.get("event"),
+                    grade=v.get("grade"),
+                    subgroup=v.get("subgroup"),
+                    vs=v.get("vs", s.get("comparator") if v["measure"].startswith("hr_") else None),
+                    note=v.get("note"),
+                )
+                for v in a.get("values", [])
+            )
+            base = a.get("baseline", {})
+            notes = dict(base.get("notes", {}))
+            for k, x in study_base.items():  # published for the whole study only
+                if k in BASELINE and k not in base:
+                    scope = study_base.get("scope", "the whole study")
+                    notes.setdefault(k, f"published only for {scope}: {x:g}")
+            arms[akey] = Arm(
+                study=skey,
+                study_name=s["name"],
+                key=akey,
+                regimens=tuple(a.get("regimens", [])),
+                line=a.get("line"),
+                n=a.get("n"),
+                values=values,
+                baseline={k: float(v) for k, v in base.items() if k in BASELINE},
+                baseline_source=sources[base["source"]] if "source" in base else None,
+                baseline_notes=notes,
+                n_note=a.get("n_note"),
+                n_source=sources[a.get("n_source", s["source"])] if "n" in a else None,
+            )
+        studies[skey] = Study(
+            key=skey,
+            name=s["name"],
+            kind=s["kind"],
+            source=sources[s["source"]],
+            arms=arms,
+            setting=s.get("setting"),
+            prior_lines=s.get("prior_lines"),
+            refractoriness=s.get("refractoriness"),
+            comparator=s.get("comparator"),
+            n=s.get("n"),
+            note=s.get("note"),
+            baseline={k: float(v) for k, v in study_base.items() if k in BASELINE},
+            baseline_scope=study_base.get("scope"),
+            baseline_source=sources[study_base["source"]] if "source" in study_base else None,
+        )
+    return Library(studies, sources)
+
+
+def load_benchmarks(path: str | Path | None = None) -> Library:
+    """The benchmark library shipped with mmrwe (or a TOML file in the same format).
+
+    Every figure is checked on loading (known measure, source and unit range; confidence limits
+    around their estimate); a problem raises :class:`~mmrwe.errors.ConfigError` listing all.
+    """
+    if path is None:
+        return _shipped()
+    return _load(Path(path).read_bytes(), str(path))
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> Library:
+    data = resources.files("mmrwe.compare").joinpath("data/benchmarks.toml").read_bytes()
+    return _load(data, "benchmarks.toml (shipped)")
+
+
+def _load(data: bytes, name: str) -> Library:
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"The benchmark library '{name}' is not valid TOML: {exc}") from exc
+    problems = check_library(doc)
+    if problems:
+        raise ConfigError(
+            f"The benchmark library '{name}' has {len(problems)} problem(s):\n- "
+            + "\n- ".join(problems)
+        )
+    return _build(doc)
