@@ -1,6 +1,13 @@
 """Study configuration: one TOML file, validated by pydantic, every problem reported at once.
 
-Sections override the documented defaults of each stage::
+A study file defines the study and overrides the documented defaults of each stage::
+
+    [study]                 # mmrwe.study.StudySettings: index choice, groups, cut-off, privacy
+    name = "Isa-Pd in routine care"
+    index = "first_eligible"
+
+    [population]            # mmrwe.study.Population: which lines enter, eligibility at index
+    drugs = ["isatuximab", "pomalidomide"]
 
     [lines]                 # mmrwe.lines.LineRules
     regimen_window_days = 21
@@ -8,6 +15,9 @@ Sections override the documented defaults of each stage::
 
     [response]              # mmrwe.response.ResponseRules
     assessment_window_days = 7
+
+    [endpoints]             # mmrwe.endpoints.EndpointRules
+    pfs_censor = "last_assessment"
 
 An unknown section or field, or a value of the wrong type, is an error naming the field.
 """
@@ -19,9 +29,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mmrwe.endpoints.rules import EndpointRules
 from mmrwe.errors import ConfigError
 from mmrwe.lines.rules import LineRules
 from mmrwe.response.rules import ResponseRules
+from mmrwe.study.definition import Population, StudySettings
 
 
 class StudyConfig(BaseModel):
@@ -29,22 +41,43 @@ class StudyConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    study: StudySettings = Field(
+        default_factory=StudySettings, description="The analysis: index, groups, cut-off, privacy."
+    )
+    population: Population = Field(
+        default_factory=Population, description="Which lines enter and who is eligible at index."
+    )
     lines: LineRules = Field(default_factory=LineRules, description="Line-of-therapy rules.")
     response: ResponseRules = Field(
         default_factory=ResponseRules, description="IMWG response and progression rules."
     )
+    endpoints: EndpointRules = Field(
+        default_factory=EndpointRules, description="Time-to-event endpoint rules."
+    )
+
+
+def example_studies() -> dict[str, Path]:
+    """The study definitions shipped with mmrwe (``mmrwe/study/examples``), by name."""
+    folder = Path(__file__).parent / "study" / "examples"
+    return {p.stem: p for p in sorted(folder.glob("*.toml"))}
 
 
 def load_config(path: str | Path | None) -> StudyConfig:
-    """Read a study TOML file (``None``: the defaults); raise :class:`ConfigError` listing every
-    problem with its field."""
+    """Read a study TOML file (``None``: the defaults; the name of a shipped example such as
+    ``isa-pd``: that example); raise :class:`ConfigError` listing every problem with its field."""
     if path is None:
         return StudyConfig()
     path = Path(path)
+    examples = example_studies()
+    if not path.exists() and str(path) in examples:
+        path = examples[str(path)]
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"The study configuration '{path}' does not exist.") from None
+        raise ConfigError(
+            f"The study configuration '{path}' does not exist. Give the path of a TOML file or "
+            f"the name of a shipped example: {', '.join(examples)}."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the syntax at that line.") from None
     try:
@@ -57,6 +90,5 @@ def load_config(path: str | Path | None) -> StudyConfig:
         raise ConfigError(
             f"{path}: {len(problems)} problem(s): "
             + "; ".join(problems)
-            + ". Fix: see docs/lines.md and docs/response.md for the fields and their permitted "
-            "values."
+            + ". Fix: see docs/studies.md for the fields and their permitted values."
         ) from None

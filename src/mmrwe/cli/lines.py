@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import polars as pl
 import typer
 
 from mmrwe.cli.app import app
@@ -28,16 +27,6 @@ PROGRESSION_SOURCE = (
     "recorded PD (responses table, response = PD); lab-derived PD is added by 'mmrwe response' "
     "and 'mmrwe run'"
 )
-
-
-def recorded_progression(responses: pl.DataFrame) -> pl.DataFrame:
-    """``patient_id, date`` of physician-recorded progression (response PD)."""
-    return (
-        responses.filter(pl.col("response") == "PD")
-        .select("patient_id", "date")
-        .unique()
-        .sort("patient_id", "date")
-    )
 
 
 def read_and_derive_lines(
@@ -79,7 +68,7 @@ def lines_command(
     """Derive lines of therapy (IMWG, Rajkumar 2011) and write lines, line_exposures,
     unmapped_drugs, attrition and manifest.json. Reads and validates patients, treatments and
     responses (recorded PD for refractoriness)."""
-    from mmrwe.lines import derive_refractoriness
+    from mmrwe.lines import derive_refractoriness, recorded_progression
 
     refuse_existing(out, overwrite)
     study, data, result, timings = read_and_derive_lines(cohort, config, drug_map, LINES_TABLES)

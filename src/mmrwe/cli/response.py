@@ -5,12 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import polars as pl
 import typer
 
 from mmrwe.cli.app import app
 from mmrwe.cli.common import info, progress
-from mmrwe.cli.lines import read_and_derive_lines, recorded_progression
+from mmrwe.cli.lines import read_and_derive_lines
 from mmrwe.io.attrition import chain_attrition
 from mmrwe.io.output import OutputDirectory, refuse_existing
 
@@ -21,19 +20,6 @@ PROGRESSION_SOURCE = (
     "earliest of lab-derived PD (IMWG, from the labs table) and recorded PD (responses table, "
     "response = PD); refractoriness also counts lines whose best response is below MR (SD, PD)"
 )
-
-
-def progression_for_refractoriness(
-    line_response: pl.DataFrame, responses: pl.DataFrame
-) -> pl.DataFrame:
-    """``patient_id, date`` of every lab-derived or recorded progression."""
-    from mmrwe.response import progression_dates
-
-    return (
-        pl.concat([progression_dates(line_response), recorded_progression(responses)])
-        .unique()
-        .sort("patient_id", "date")
-    )
 
 
 @app.command("response")
@@ -51,8 +37,8 @@ def response_command(
     """Derive lines of therapy and IMWG response (Kumar 2016) and write lines (refractoriness
     with lab-derived PD), line_exposures, unmapped_drugs, assessments, line_response, attrition
     and manifest.json."""
-    from mmrwe.lines import derive_refractoriness
-    from mmrwe.response import derive_assessments, derive_line_response
+    from mmrwe.lines import all_progression, derive_refractoriness, recorded_progression
+    from mmrwe.response import derive_assessments, derive_line_response, progression_dates
     from mmrwe.response.attrition import response_attrition
 
     refuse_existing(out, overwrite)
@@ -73,7 +59,7 @@ def response_command(
     lines = derive_refractoriness(
         result.lines,
         result.line_exposures,
-        progression_for_refractoriness(line_response, data.responses),
+        all_progression(progression_dates(line_response), recorded_progression(data.responses)),
         line_response.select("patient_id", "line", "best_response"),
         rules=study.lines,
     )

@@ -83,6 +83,7 @@ class OutputDirectory:
             "timings_seconds": {},
         }
         self._t0 = time.perf_counter()
+        self._parts: dict[str, tuple[Any, Any, Any]] = {}
 
     def __enter__(self) -> OutputDirectory:
         if self.staging.exists():
@@ -95,6 +96,50 @@ class OutputDirectory:
         write_table(df, self.staging, name)
         self.manifest["outputs"][name] = df.height
 
+    def append(self, name: str, df: pl.DataFrame) -> None:
+        """Append a partition of a table written in parts (the first call fixes the columns):
+        memory holds one partition, not the table. Each part is one Parquet row group."""
+        import pyarrow.parquet as pq
+
+        part = self._parts.get(name)
+        if part is None:
+            table = df.to_arrow()
+            writer = pq.ParquetWriter(
+                self.staging / f"{name}.parquet",
+                table.schema,
+                compression="zstd",
+                write_statistics=False,
+            )
+            part = self._parts[name] = (
+                writer,
+                (self.staging / f"{name}.csv").open("wb"),
+                df.schema,
+            )
+            self.manifest["outputs"][name] = 0
+            header = True
+        else:
+            df = df.select(list(part[2])).cast(part[2])  # type: ignore[arg-type]
+            header = False
+        writer, csv, _ = part
+        if df.height or header:
+            writer.write_table(df.to_arrow())
+            csv_ready(df).write_csv(
+                csv, include_header=header, date_format="%Y-%m-%d", null_value=""
+            )
+        self.manifest["outputs"][name] += df.height
+
+    def write_manifest(self) -> None:
+        """Write ``manifest.json`` as it stands (rewritten when the directory is complete)."""
+        (self.staging / "manifest.json").write_text(
+            json.dumps(self.manifest, indent=2, sort_keys=True, default=str) + "\n"
+        )
+
+    def _close_parts(self) -> None:
+        for writer, csv, _ in self._parts.values():
+            writer.close()
+            csv.close()
+        self._parts.clear()
+
     def file(self, name: str) -> Path:
         """A path inside the staging directory for a non-table output (figure, report)."""
         return self.staging / name
@@ -105,13 +150,12 @@ class OutputDirectory:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._close_parts()
         if exc_type is not None:
             shutil.rmtree(self.staging, ignore_errors=True)
             return
         self.manifest["timings_seconds"]["total"] = round(time.perf_counter() - self._t0, 3)
-        (self.staging / "manifest.json").write_text(
-            json.dumps(self.manifest, indent=2, sort_keys=True, default=str) + "\n"
-        )
+        self.write_manifest()
         if self.path.exists():
             refuse_existing(self.path, self.overwrite)
             shutil.rmtree(self.path)

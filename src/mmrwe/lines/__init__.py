@@ -6,13 +6,20 @@
 """
 
 from mmrwe.lines.derive import LinesOfTherapy, derive_lines_of_therapy
-from mmrwe.lines.refractory import REFRACTORY_COLUMNS, derive_refractoriness
+from mmrwe.lines.refractory import (
+    REFRACTORY_COLUMNS,
+    all_progression,
+    derive_refractoriness,
+    recorded_progression,
+)
 from mmrwe.lines.rules import LineRules
 
 __all__ = [
     "REFRACTORY_COLUMNS",
     "LineRules",
     "LinesOfTherapy",
+    "all_progression",
     "derive_lines_of_therapy",
     "derive_refractoriness",
+    "recorded_progression",
 ]

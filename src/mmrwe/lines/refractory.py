@@ -139,3 +139,23 @@ def _flags(starts: pl.DataFrame, evidence: pl.DataFrame, kind: str) -> pl.DataFr
     else:
         cols = [triple.alias("triple_class_exposed"), penta.alias("penta_exposed")]
     return at.select("patient_id", "line", *cols)
+
+
+def recorded_progression(responses: pl.DataFrame) -> pl.DataFrame:
+    """``patient_id, date`` of physician-recorded progression (response PD)."""
+    return (
+        responses.filter(pl.col("response") == "PD")
+        .select("patient_id", "date")
+        .unique()
+        .sort("patient_id", "date")
+    )
+
+
+def all_progression(*progressions: pl.DataFrame) -> pl.DataFrame:
+    """``patient_id, date`` of every progression of the given sources (e.g. lab-derived PD of
+    :func:`mmrwe.response.progression_dates` and :func:`recorded_progression`), once each."""
+    return (
+        pl.concat([p.select("patient_id", "date") for p in progressions])
+        .unique()
+        .sort("patient_id", "date")
+    )

@@ -46,13 +46,22 @@ def plot_km(
     conf_label: str | None = None,
     time_unit: str = "days",
     title: str | None = None,
+    medians: dict[Any, float | None] | None = None,
+    annotation: str | None = None,
+    small_cell_threshold: int = 0,
     path: Path | str | None = None,
 ) -> Figure:
     """Draw the curves of ``curve`` (one per ``group``) and return the figure.
 
-    ``conf_label`` (e.g. "95% CI, log") is shown in the legend beside the band; ``path`` saves
-    a PNG with fixed metadata, so the same data give the same bytes.
+    ``conf_label`` (e.g. "95% CI, log") is shown in the legend beside the band; ``medians``
+    (group → median time) draws dashed median lines; ``annotation`` (e.g. the hazard ratio and
+    log-rank p) is printed in the plot. With ``small_cell_threshold`` N > 0, curves stop where
+    fewer than N patients remain at risk and numbers at risk below N are printed ``<N``
+    (aggregate output: no count below the threshold is shown). ``path`` saves the figure (PNG or
+    SVG by its suffix) with fixed metadata, so the same data give the same bytes.
     """
+    if small_cell_threshold > 0 and "n_risk" in curve.columns:
+        curve = curve.filter(pl.col("n_risk") >= small_cell_threshold)
     groups = curve["group"].unique(maintain_order=True).to_list()
     n_rows = len(groups) if at_risk is not None else 0
     fig = plt.figure(figsize=(7.5, 4.6 + 0.3 * n_rows), dpi=120)
@@ -73,6 +82,13 @@ def plot_km(
         ax.fill_between(t, lo, hi, step="post", color=colour, alpha=0.15, lw=0)
         cens = c.filter(pl.col("n_censor") > 0)
         ax.plot(cens["time"], cens["surv"], "|", color=colour, ms=7, mew=1.2)
+    for i, group in enumerate(groups):
+        median = (medians or {}).get(group)
+        if median is not None:
+            colour = colours[i % len(colours)]
+            ax.plot([0, median, median], [0.5, 0.5, 0], ls="--", lw=0.8, color=colour)
+    if annotation:
+        ax.text(0.02, 0.04, annotation, transform=ax.transAxes, fontsize=8.5, va="bottom")
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0)
     ax.set_ylabel("Survival probability")
@@ -87,14 +103,37 @@ def plot_km(
     if title:
         ax.set_title(title, fontsize=11)
     if at_risk is not None:
-        _risk_table(fig, ax, at_risk, groups, colours, by)
+        _risk_table(fig, ax, at_risk, groups, colours, by, small_cell_threshold)
     if path is not None:
-        fig.savefig(path, format="png", metadata={"Software": None})
+        save_figure(fig, path)
     return fig
 
 
+def save_figure(fig: Figure, path: Path | str) -> None:
+    """Save as PNG or SVG (by the suffix) with fixed metadata: same figure, same bytes."""
+    path = Path(path)
+    if path.suffix.lower() == ".svg":
+        with plt.rc_context({"svg.hashsalt": "mmrwe", "svg.fonttype": "none"}):
+            fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None})
+    else:
+        fig.savefig(path, format="png", metadata={"Software": None})
+
+
+def at_risk_text(n: float, threshold: int = 0) -> str:
+    """A number at risk as printed: ``<N`` below the small-cell threshold (never 0 < n < N)."""
+    if 0 < n < threshold:
+        return f"<{threshold}"
+    return f"{n:.0f}" if n == round(n) else f"{n:.1f}"
+
+
 def _risk_table(
-    fig: Figure, ax: Any, at_risk: pl.DataFrame, groups: list[Any], colours: tuple, by: str | None
+    fig: Figure,
+    ax: Any,
+    at_risk: pl.DataFrame,
+    groups: list[Any],
+    colours: tuple,
+    by: str | None,
+    threshold: int = 0,
 ) -> None:
     """Numbers at risk, #{entry < t <= T}, under the axis at the tick times."""
     times = sorted(at_risk["time"].unique().to_list())
@@ -112,4 +151,4 @@ def _risk_table(
         for t, n in zip(rows["time"], rows["n_risk"], strict=True):
             x = ax.transData.transform((t, 0))[0]
             fx = fig.transFigure.inverted().transform((x, 0))[0]
-            fig.text(fx, y, f"{n:.0f}" if n == round(n) else f"{n:.1f}", fontsize=8, ha="center")
+            fig.text(fx, y, at_risk_text(n, threshold), fontsize=8, ha="center")

@@ -1,0 +1,226 @@
+"""The whole analysis of a study, patient partition by patient partition.
+
+Every patient-level stage is a function from the tables of one partition of patients to tables
+(lines → response → refractoriness → endpoints → population); partitions are independent, so
+memory is bounded by the partition size and the same functions could run in a distributed
+engine. Patient-level results are handed to a ``sink`` partition by partition (the run writes
+them out); what the summaries need (the analysed lines with their endpoints, responses and
+adverse events) is kept and returned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from mmrwe.io.attrition import ATTRITION_SCHEMA
+from mmrwe.io.cohort import COHORT_SCHEMAS, Cohort
+from mmrwe.vocab import Vocabulary
+
+if TYPE_CHECKING:  # the study package is imported by mmrwe.config
+    from mmrwe.config import StudyConfig
+
+#: patients per partition of the run (memory is bounded by it)
+DEFAULT_PARTITION = 100_000
+
+#: patient-level tables every partition produces, in the order they are written
+PATIENT_TABLES = ("lines", "line_exposures", "assessments", "line_response", "endpoints", "adtte")
+
+Sink = Callable[[str, pl.DataFrame], None]
+
+
+@dataclass
+class AnalysedPopulation:
+    """What the summaries read: the analysed lines and their patient-level results."""
+
+    analysis_lines: pl.DataFrame
+    endpoints: pl.DataFrame
+    line_response: pl.DataFrame
+    adverse_events: pl.DataFrame
+    patients: pl.DataFrame
+    unmapped_drugs: pl.DataFrame
+    attrition: pl.DataFrame
+    counts: dict[str, int]
+    timings: dict[str, float]
+
+
+def cohort_partitions(cohort: Cohort, size: int) -> Iterator[Cohort]:
+    """Consecutive partitions of at most ``size`` patients (every table sliced by patient)."""
+    ids = cohort.patients["patient_id"]
+    for lo in range(0, max(ids.len(), 1), size):
+        part_ids = ids.slice(lo, size)
+        if part_ids.is_empty():
+            yield cohort
+            return
+        first, last = part_ids[0], part_ids[-1]
+        tables = {}
+        for name in COHORT_SCHEMAS:
+            table = cohort.table(name)
+            column = table["patient_id"]
+            start = column.search_sorted(first, side="left")
+            stop = column.search_sorted(last, side="right")
+            tables[name] = table.slice(start, stop - start)
+        yield dataclasses.replace(cohort, **tables)
+
+
+def sum_attrition(tables: list[pl.DataFrame]) -> pl.DataFrame:
+    """Partitions' attrition tables of the same steps added up step by step."""
+    stacked = pl.concat([t.select(list(ATTRITION_SCHEMA)) for t in tables])
+    return (
+        stacked.group_by("step", maintain_order=True)
+        .agg(
+            pl.col("patients_before", "patients_excluded", "patients_after", "rows_excluded").sum(),
+            pl.col("reason").first(),
+        )
+        .sort("step")
+        .select(list(ATTRITION_SCHEMA))
+    )
+
+
+def analyse_partition(
+    cohort: Cohort,
+    study: StudyConfig,
+    vocabulary: Vocabulary,
+    timings: dict[str, float] | None = None,
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Patient-level tables of one partition, its analysed lines, unmapped drugs and attrition.
+
+    ``timings`` (optional) accumulates the seconds of each stage."""
+    from mmrwe.endpoints import derive_endpoints, to_adtte
+    from mmrwe.io.attrition import chain_attrition
+    from mmrwe.lines import (
+        all_progression,
+        derive_lines_of_therapy,
+        derive_refractoriness,
+        recorded_progression,
+    )
+    from mmrwe.response import derive_assessments, derive_line_response, progression_dates
+    from mmrwe.response.attrition import response_attrition
+    from mmrwe.study.select import select_population
+
+    clock = _Clock(timings)
+    car_t_index = study.lines.car_t_index
+    result = derive_lines_of_therapy(cohort, study.lines, vocabulary=vocabulary)
+    clock("lines")
+    assessments = derive_assessments(
+        cohort.labs, result.lines, study.response, car_t_index=car_t_index
+    )
+    line_response = derive_line_response(
+        assessments,
+        result.lines,
+        cohort.responses,
+        cohort.patients,
+        study.response,
+        car_t_index=car_t_index,
+    )
+    clock("response")
+    progression = all_progression(
+        progression_dates(line_response), recorded_progression(cohort.responses)
+    )
+    lines = derive_refractoriness(
+        result.lines,
+        result.line_exposures,
+        progression,
+        line_response.select("patient_id", "line", "best_response"),
+        rules=study.lines,
+    )
+    clock("refractoriness")
+    endpoints = derive_endpoints(
+        lines,
+        result.line_exposures,
+        line_response,
+        assessments,
+        cohort.responses,
+        cohort.patients,
+        study.endpoints,
+        car_t_index=car_t_index,
+        data_cutoff=study.study.data_cutoff,
+    )
+    adtte = to_adtte(endpoints)
+    clock("endpoints")
+    analysis_lines, selection = select_population(
+        lines, cohort.patients, study.study, study.population, car_t_index=car_t_index
+    )
+    attrition = chain_attrition(
+        result.attrition,
+        response_attrition(cohort.labs, result.lines, line_response),
+        selection,
+    )
+    clock("population")
+    tables = {
+        "lines": lines,
+        "line_exposures": result.line_exposures,
+        "assessments": assessments,
+        "line_response": line_response,
+        "endpoints": endpoints,
+        "adtte": adtte,
+    }
+    return tables, analysis_lines, result.unmapped_drugs, attrition
+
+
+class _Clock:
+    """Adds the seconds since the previous call to ``timings[stage]``."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings, self.t = timings, time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        now = time.perf_counter()
+        if self.timings is not None:
+            self.timings[stage] = self.timings.get(stage, 0.0) + now - self.t
+        self.t = now
+
+
+def analyse_cohort(
+    cohort: Cohort,
+    study: StudyConfig,
+    vocabulary: Vocabulary,
+    sink: Sink,
+    *,
+    partition_size: int = DEFAULT_PARTITION,
+    on_progress: Callable[[int], None] | None = None,
+) -> AnalysedPopulation:
+    """Run every patient-level stage partition by partition; hand each partition's patient-level
+    tables to ``sink``; return what the summaries need."""
+    analysed, endpoints, responses, events, unmapped, attrition = [], [], [], [], [], []
+    counts = dict.fromkeys(PATIENT_TABLES, 0)
+    timings: dict[str, float] = {}
+    for part in cohort_partitions(cohort, partition_size):
+        tables, analysis_lines, unmapped_part, attrition_part = analyse_partition(
+            part, study, vocabulary, timings
+        )
+        for name in PATIENT_TABLES:
+            sink(name, tables[name])
+            counts[name] += tables[name].height
+        keys = analysis_lines.select("patient_id", "line")
+        analysed.append(analysis_lines)
+        endpoints.append(tables["endpoints"].join(keys, on=["patient_id", "line"], how="semi"))
+        responses.append(tables["line_response"].join(keys, on=["patient_id", "line"], how="semi"))
+        events.append(part.adverse_events.join(keys, on="patient_id", how="semi"))
+        unmapped.append(unmapped_part)
+        attrition.append(attrition_part)
+        if on_progress is not None:
+            on_progress(part.n_patients)
+    unmapped_drugs = (
+        pl.concat(unmapped)
+        .group_by("drug")
+        .agg(pl.col("rows", "patients").sum())
+        .sort(["rows", "drug"], descending=[True, False])
+    )
+    ids = pl.concat(analysed).select("patient_id").unique()
+    return AnalysedPopulation(
+        analysis_lines=pl.concat(analysed),
+        endpoints=pl.concat(endpoints),
+        line_response=pl.concat(responses),
+        adverse_events=pl.concat(events),
+        patients=cohort.patients.join(ids, on="patient_id", how="semi"),
+        unmapped_drugs=unmapped_drugs,
+        attrition=sum_attrition(attrition),
+        counts=counts,
+        timings=timings,
+    )

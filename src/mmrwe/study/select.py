@@ -1,0 +1,261 @@
+"""The analysed population: index lines chosen by a study definition, with attrition.
+
+:func:`select_population` turns the ``lines`` table (with refractoriness) and ``patients`` into
+``analysis_lines``: the ``lines`` columns of the analysed lines plus ``index_date`` (line start;
+CAR-T lines: the infusion when ``car_t_index = "infusion"``), ``group`` and ``group_order`` (the
+analysis group of every summary), ``age_at_index`` (index year − birth year),
+``years_since_diagnosis``, ``prior_asct`` (an earlier line included an autologous transplant),
+the characteristics recorded at diagnosis (``sex``, ``iss_stage``, ``r_iss_stage``,
+``cytogenetic_risk``, ``ecog``) and one ``subgroup_<name>`` column per requested subgroup. Every
+criterion is one attrition step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+
+from mmrwe.io.attrition import attrition_table
+from mmrwe.study.definition import REFRACTORY_FLAGS, Population, StudySettings
+
+DAYS_PER_YEAR = 365.25
+
+#: columns ``analysis_lines`` adds to the ``lines`` columns (then one ``subgroup_<name>`` each)
+ANALYSIS_COLUMNS = (
+    "index_date",
+    "group",
+    "group_order",
+    "age_at_index",
+    "years_since_diagnosis",
+    "prior_asct",
+    "sex",
+    "iss_stage",
+    "r_iss_stage",
+    "cytogenetic_risk",
+    "ecog",
+)
+
+
+def index_date_expr(car_t_index: str) -> pl.Expr:
+    """The date from which a line's response and endpoints are measured (clinical rule 6)."""
+    if car_t_index == "infusion":
+        return (
+            pl.when(pl.col("includes_car_t") & pl.col("infusion_date").is_not_null())
+            .then(pl.col("infusion_date"))
+            .otherwise(pl.col("start_date"))
+        )
+    return pl.col("start_date")
+
+
+def _contains_all(column: str, values: tuple[str, ...]) -> pl.Expr:
+    items = pl.col(column).fill_null("").str.split(";")
+    return pl.all_horizontal([items.list.contains(v) for v in values])
+
+
+def _criteria(population: Population) -> list[tuple[str, pl.Expr]]:
+    """(reason, expression kept) for every criterion the study sets, in attrition order."""
+    p = population
+    out: list[tuple[str, pl.Expr]] = []
+    if p.lines is not None:
+        out.append((f"line number not in {list(p.lines)}", pl.col("line").is_in(list(p.lines))))
+    if p.start_from is not None:
+        out.append((f"line started before {p.start_from}", pl.col("start_date") >= p.start_from))
+    if p.start_to is not None:
+        out.append((f"line started after {p.start_to}", pl.col("start_date") <= p.start_to))
+    if p.regimens is not None:
+        out.append(
+            (f"regimen not one of {', '.join(p.regimens)}", pl.col("regimen").is_in(p.regimens))
+        )
+    if p.drugs is not None:
+        out.append(
+            (f"line does not contain all of {', '.join(p.drugs)}", _contains_all("drugs", p.drugs))
+        )
+    if p.drug_classes is not None:
+        out.append(
+            (
+                f"line does not contain the classes {', '.join(p.drug_classes)}",
+                _contains_all("drug_classes", p.drug_classes),
+            )
+        )
+    if p.car_t is not None:
+        out.append(
+            ("not a CAR-T line" if p.car_t else "CAR-T line", pl.col("includes_car_t") == p.car_t)
+        )
+    if p.min_prior_lines is not None:
+        out.append(
+            (
+                f"fewer than {p.min_prior_lines} prior lines",
+                pl.col("prior_lines") >= p.min_prior_lines,
+            )
+        )
+    if p.max_prior_lines is not None:
+        out.append(
+            (
+                f"more than {p.max_prior_lines} prior lines",
+                pl.col("prior_lines") <= p.max_prior_lines,
+            )
+        )
+    for name in p.refractory_to:
+        flag = REFRACTORY_FLAGS[name]
+        out.append((f"not {name.replace('_', '-')}-refractory at the line's start", pl.col(flag)))
+    for flag in ("triple_class_exposed", "penta_exposed"):
+        wanted = getattr(p, flag)
+        if wanted is not None:
+            words = flag.replace("_", " ").replace("triple class", "triple-class")
+            out.append(
+                (f"{'not ' if wanted else ''}{words} at the line's start", pl.col(flag) == wanted)
+            )
+    if p.min_age is not None:
+        out.append(
+            (
+                f"age at index below {p.min_age} or unknown",
+                pl.col("age_at_index").fill_null(-1) >= p.min_age,
+            )
+        )
+    if p.max_age is not None:
+        out.append(
+            (
+                f"age at index above {p.max_age} or unknown",
+                pl.col("age_at_index").fill_null(10**6) <= p.max_age,
+            )
+        )
+    return out
+
+
+def _subgroup_exprs(settings: StudySettings) -> dict[str, pl.Expr]:
+    """Levels of each subgroup (null: unknown, left out of its hazard ratios)."""
+    cut = settings.age_cut
+
+    def yes_no(column: str) -> pl.Expr:
+        return pl.when(pl.col(column)).then(pl.lit("yes")).otherwise(pl.lit("no"))
+
+    known: dict[str, Callable[[], pl.Expr]] = {
+        "age": lambda: (
+            pl.when(pl.col("age_at_index") < cut)
+            .then(pl.lit(f"<{cut}"))
+            .when(pl.col("age_at_index").is_not_null())
+            .then(pl.lit(f"≥{cut}"))
+        ),
+        "sex": lambda: pl.col("sex").replace({"U": None}),
+        "iss_stage": lambda: pl.col("iss_stage"),
+        "r_iss_stage": lambda: pl.col("r_iss_stage"),
+        "cytogenetic_risk": lambda: pl.col("cytogenetic_risk").replace({"unknown": None}),
+        "ecog": lambda: (
+            pl.when(pl.col("ecog") >= 2)
+            .then(pl.lit("≥2"))
+            .otherwise(pl.col("ecog").cast(pl.String))
+        ),
+        "prior_lines": lambda: (
+            pl.when(pl.col("prior_lines") >= 4)
+            .then(pl.lit("≥4"))
+            .when(pl.col("prior_lines") >= 2)
+            .then(pl.lit("2-3"))
+            .otherwise(pl.col("prior_lines").cast(pl.String))
+        ),
+        "triple_class_refractory": lambda: yes_no("triple_class_refractory"),
+    }
+    return {f"subgroup_{name}": known[name]().cast(pl.String) for name in settings.subgroups}
+
+
+def _groups(df: pl.DataFrame, settings: StudySettings) -> pl.DataFrame:
+    """Add ``group`` and ``group_order`` (line number; regimens by frequency, then name)."""
+    if settings.group_by == "line":
+        top = settings.max_line
+        return df.with_columns(
+            pl.when(pl.col("line") >= top)
+            .then(pl.lit(f"line {top}+" if (df["line"] > top).any() else f"line {top}"))
+            .otherwise(pl.format("line {}", pl.col("line")))
+            .alias("group"),
+            pl.min_horizontal(pl.col("line"), pl.lit(top)).cast(pl.Int64).alias("group_order"),
+        )
+    if settings.group_by == "regimen":
+        order = (
+            df.group_by("regimen")
+            .len()
+            .sort(["len", "regimen"], descending=[True, False])
+            .with_row_index("group_order", offset=1)
+            .select("regimen", pl.col("group_order").cast(pl.Int64))
+        )
+        return df.join(order, on="regimen", how="left").with_columns(
+            pl.col("regimen").alias("group")
+        )
+    return df.with_columns(
+        pl.lit(settings.name).alias("group"), pl.lit(1, pl.Int64).alias("group_order")
+    )
+
+
+def select_population(
+    lines: pl.DataFrame,
+    patients: pl.DataFrame,
+    settings: StudySettings | None = None,
+    population: Population | None = None,
+    *,
+    car_t_index: str = "infusion",
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The analysed lines (``analysis_lines``) and the attrition from the cohort to them.
+
+    ``lines`` is the ``lines`` table with refractoriness flags; ``patients`` the cohort's patients.
+    """
+    settings = settings or StudySettings()
+    population = population or Population()
+    people = patients.select(
+        "patient_id",
+        "birth_year",
+        "diagnosis_date",
+        "sex",
+        "iss_stage",
+        "r_iss_stage",
+        "cytogenetic_risk",
+        "ecog",
+    )
+    prior_asct = (
+        pl.col("includes_asct").cast(pl.Int32).cum_sum().shift(1, fill_value=0).over("patient_id")
+        > 0
+    )
+    df = (
+        lines.sort("patient_id", "line")
+        .with_columns(
+            index_date_expr(car_t_index).alias("index_date"), prior_asct.alias("prior_asct")
+        )
+        .join(people, on="patient_id", how="left")
+        .with_columns(
+            (pl.col("index_date").dt.year() - pl.col("birth_year"))
+            .cast(pl.Int64)
+            .alias("age_at_index"),
+            (
+                (pl.col("index_date") - pl.col("diagnosis_date")).dt.total_days() / DAYS_PER_YEAR
+            ).alias("years_since_diagnosis"),
+        )
+    )
+    steps: list[tuple[int, int, int, str]] = []
+    for reason, keep in _criteria(population):
+        before_patients, before_rows = df["patient_id"].n_unique(), df.height
+        df = df.filter(keep.fill_null(False))
+        steps.append(
+            (
+                before_patients,
+                before_patients - df["patient_id"].n_unique(),
+                before_rows - df.height,
+                f"lines excluded: {reason}",
+            )
+        )
+    if settings.index == "first_eligible":
+        before_patients, before_rows = df["patient_id"].n_unique(), df.height
+        df = df.sort("patient_id", "line").unique("patient_id", keep="first", maintain_order=True)
+        steps.append(
+            (
+                before_patients,
+                0,
+                before_rows - df.height,
+                "later eligible lines of the same patient (one index line per patient)",
+            )
+        )
+    df = _groups(df, settings).with_columns(**_subgroup_exprs(settings))
+    keep_columns = [
+        *lines.columns,
+        *ANALYSIS_COLUMNS,
+        *(f"subgroup_{name}" for name in settings.subgroups),
+    ]
+    analysis_lines = df.select(keep_columns).sort("patient_id", "line")
+    return analysis_lines, attrition_table(steps)
