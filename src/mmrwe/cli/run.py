@@ -66,19 +66,18 @@ def outcome_table(summary_by_line, title: str):  # type: ignore[no-untyped-def]
         }
         cells = []
         for endpoint in ("PFS", "OS"):
-            r = rows.get(endpoint)
-            cells.append(median_text(r) if r else "")
+            cells.append(median_text(rows[endpoint]) if endpoint in rows else "")
         first = next(iter(rows.values()))
         table.add_row(str(group), str(first["n_patients"]), *cells)
     return table
 
 
 def median_text(row: dict) -> str:  # type: ignore[type-arg]
-    """'11.1 (9.0–13.2)'; 'NR' when not reached; '—' when withheld."""
+    """'11.1 (9.0–13.2)'; 'NR' where not reached; 'withheld' for a suppressed group."""
 
     def fmt(x: object) -> str:
         return "NR" if x is None else f"{x:.1f}"
 
-    if row.get("median_months") is None and row.get("n_events") in (None, 0):
-        return "—"
+    if not str(row["n_patients"]).isdigit():
+        return "withheld (small group)"
     return f"{fmt(row['median_months'])} ({fmt(row['median_lower'])}–{fmt(row['median_upper'])})"

@@ -111,6 +111,16 @@ class StudySettings(BaseModel):
     )
     age_cut: int = Field(65, ge=18, le=100, description="Age (years) splitting the age subgroup.")
 
+    @field_validator("small_cell_threshold")
+    @classmethod
+    def _meaningful_threshold(cls, value: int) -> int:
+        if 0 < value < 3:
+            raise ValueError(
+                f"{value} would publish exact counts ('<{value}' can only mean {value - 1}); "
+                "use 0 (suppression off) or 3 or more"
+            )
+        return value
+
     @field_validator("subgroups")
     @classmethod
     def _unique_subgroups(cls, value: tuple[str, ...]) -> tuple[str, ...]:
