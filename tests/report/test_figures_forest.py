@@ -1,0 +1,127 @@
+"""plot_forest: rows, HR points and labels read back from the figure's artists."""
+
+from __future__ import annotations
+
+import html
+from itertools import pairwise
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import polars as pl
+import pytest
+from matplotlib.container import ErrorbarContainer
+from matplotlib.figure import Figure
+
+from mmrwe.errors import ParameterError
+from mmrwe.report.figures.forest import plot_forest
+from mmrwe.report.figures.style import save_figure, svg_text
+from mmrwe.stats.subgroups import subgroup_hazard_ratios
+from tests.summaries.test_summary_by_line import DATA, tables
+
+NOTE_WITHHELD = "withheld: fewer than 11 patients"
+# A subgroup_hazard_ratios table: ISS III withheld, ECOG >=2 without events (not estimable)
+TABLE = pl.DataFrame(
+    {
+        "subgroup": ["overall", "iss_stage", "iss_stage", "iss_stage", "ecog", "ecog", "ecog"],
+        "level": ["all", "I", "II", "III", "0", "1", ">=2"],
+        "reference": [None, "I", "I", "I", "0", "0", "0"],
+        "n_patients": ["120", "50", "61", "<11", "60", "40", "20"],
+        "n_events": ["80", "30", "45", "<11", "35", "30", "0"],
+        "hr": [None, 1.0, 1.45, None, 1.0, 0.62, None],
+        "lower": [None, None, 0.9, None, None, 0.35, None],
+        "upper": [None, None, 2.3, None, None, 1.1, None],
+        "p": [None, None, 0.12, None, None, 0.1, None],
+        "n_missing": ["0", "<11", "<11", "<11", "0", "0", "0"],
+        "note": [None, "reference", None, NOTE_WITHHELD, "reference", None, "not estimable"],
+    }
+)
+
+
+def _bars(fig: Figure) -> list[ErrorbarContainer]:
+    return [c for c in fig.axes[0].containers if isinstance(c, ErrorbarContainer)]
+
+
+def _texts(fig: Figure) -> list[str]:
+    return [t.get_text() for t in fig.axes[0].texts]
+
+
+def test_one_point_per_estimated_hazard_ratio_at_its_value() -> None:
+    fig = plot_forest(TABLE)
+    bars = _bars(fig)
+    estimated = TABLE.filter(pl.col("hr").is_not_null(), pl.col("lower").is_not_null())
+    assert len(bars) == estimated.height == 2
+    assert [float(b.lines[0].get_xdata()[0]) for b in bars] == estimated["hr"].to_list()
+    ends = [tuple(float(x) for x, _ in b.lines[2][0].get_segments()[0]) for b in bars]
+    assert ends == list(zip(estimated["lower"], estimated["upper"], strict=True))
+
+
+def test_rows_are_overall_then_headings_and_levels() -> None:
+    fig = plot_forest(TABLE)
+    labels = [t.get_text().strip() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["Overall", "iss stage", "I", "II", "III", "ecog", "0", "1", ">=2"]
+
+
+def test_counts_reference_withheld_and_not_estimable_are_printed() -> None:
+    texts = _texts(plot_forest(TABLE))
+    for n, e in TABLE.select("n_patients", "n_events").iter_rows():
+        assert f"{n} / {e}" in texts
+    assert texts.count("reference") == 2
+    assert "withheld (< 11 patients)" in texts
+    assert "not estimable" in texts
+    assert "1.45 (0.90–2.30)" in texts and "0.62 (0.35–1.10)" in texts
+
+
+def test_log_axis_with_a_line_at_one() -> None:
+    ax = plot_forest(TABLE).axes[0]
+    assert ax.get_xscale() == "log"
+    verticals = [line for line in ax.get_lines() if list(line.get_xdata()) == [1.0, 1.0]]
+    assert len(verticals) == 1
+    low, high = ax.get_xlim()
+    assert low < 0.35 and high > 2.3
+    ticks = [t for t in ax.get_xticks() if low <= t <= high]
+    assert 1.0 in ticks and len(ticks) >= 3
+    assert all(b / a >= 1.4 for a, b in pairwise(ticks))  # labels apart
+
+
+def test_table_from_subgroup_hazard_ratios() -> None:
+    """The figure of a computed table: as many points as non-reference levels with an HR."""
+    data = DATA.with_columns(pl.format("{}-{}", "patient_id", "line").alias("patient_id"))
+    table = subgroup_hazard_ratios(*tables(data), subgroups=["sex", "age", "iss"])
+    fig = plot_forest(table, endpoint="PFS")
+    shown = table.filter(pl.col("lower").is_not_null())
+    assert [round(float(b.lines[0].get_xdata()[0]), 12) for b in _bars(fig)] == [
+        round(v, 12) for v in shown["hr"]
+    ]
+    assert fig.axes[0].get_xlabel() == "Hazard ratio (PFS), 95% CI"
+    assert "withheld (< 11 patients)" in html.unescape(svg_text(fig))
+
+
+def test_subgroup_without_known_level_is_labelled() -> None:
+    row = {c: None for c in TABLE.columns} | {"subgroup": "sex", "n_missing": "120"}
+    table = pl.concat([TABLE, pl.DataFrame([row], schema=TABLE.schema)])
+    fig = plot_forest(table)
+    labels = [t.get_text().strip() for t in fig.axes[0].get_yticklabels()]
+    assert labels[-2:] == ["sex", "(no known level)"]
+    assert "no known level" in _texts(fig)
+    assert len(_bars(fig)) == 2
+
+
+def test_draws_into_a_given_axes_and_saves(tmp_path) -> None:
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert plot_forest(TABLE, ax=ax) is fig
+    png, svg = save_figure(plot_forest(TABLE), tmp_path / "forest")
+    assert png.stat().st_size > 0 and "reference" in svg.read_text()
+
+
+def test_text_is_at_least_7_points() -> None:
+    ax = plot_forest(TABLE).axes[0]
+    texts = [*ax.texts, *ax.get_xticklabels(), *ax.get_yticklabels(), ax.xaxis.label]
+    assert min(t.get_fontsize() for t in texts) >= 7
+
+
+def test_missing_column_is_named() -> None:
+    with pytest.raises(ParameterError, match="hr"):
+        plot_forest(TABLE.drop("hr"))
