@@ -1,0 +1,159 @@
+"""The figures of a run and its HTML report, drawn from the run's tables.
+
+Every figure is listed in ``manifest.json`` (``figures``: name, title, files) and embedded in
+``report.html``. Kaplan–Meier curves follow the small-cell rule: they stop where fewer than the
+threshold remain at risk and numbers at risk below it are printed ``<N``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from mmrwe.config import StudyConfig
+    from mmrwe.io.output import OutputDirectory
+    from mmrwe.study.pipeline import AnalysedPopulation
+
+#: endpoints drawn as Kaplan–Meier curves, with their titles
+KM_ENDPOINTS = {"PFS": "Progression-free survival", "OS": "Overall survival"}
+
+
+def km_by_group(
+    analysis_lines: pl.DataFrame,
+    endpoints: pl.DataFrame,
+    endpoint: str,
+    *,
+    threshold: int,
+    compare: bool,
+) -> Figure:
+    """Kaplan–Meier curves of ``endpoint`` (months) per analysis group, with numbers at risk,
+    medians, and — for independent groups (one line per patient) — the log-rank p and, for two
+    groups, the Cox hazard ratio."""
+    from mmrwe.report.figures.km import plot_km, risk_table_times
+    from mmrwe.stats import CoxPH, KaplanMeier, LogRankTest
+
+    data = (
+        endpoints.filter(pl.col("endpoint") == endpoint)
+        .join(
+            analysis_lines.select("patient_id", "line", "group", "group_order"),
+            on=["patient_id", "line"],
+        )
+        .sort("group_order", "patient_id", "line")
+    )
+    time, event = data["time_months"].to_numpy(), data["event"].to_numpy().astype(bool)
+    group = data["group"].to_numpy()
+    km = KaplanMeier("log").fit(time, event, group=group)
+    order = data["group"].unique(maintain_order=True).to_list()
+    curve = (
+        km.table_.join(pl.DataFrame({"group": order, "_o": range(len(order))}), on="group")
+        .sort("_o", "time")
+        .drop("_o")
+    )
+    horizon = float(np.quantile(time, 0.95)) if time.size else 1.0
+    at_risk = km.at_times(risk_table_times(max(horizon, 1.0)))
+    medians = dict(zip(km.summary_["group"], km.summary_["median"], strict=True))
+    annotation = None
+    if compare and len(order) >= 2:
+        p = LogRankTest().fit(time, event, group).p_value_
+        annotation = f"log-rank p = {p:.3g}"
+        if len(order) == 2:
+            x = (group == order[1]).astype(float).reshape(-1, 1)
+            cox = CoxPH().fit(x, time, event)
+            hr, lo, hi = (float(v) for v in cox.summary_.select("hr", "lower", "upper").row(0))
+            annotation = (
+                f"HR {order[1]} vs {order[0]}: {hr:.2f} (95 % CI {lo:.2f}–{hi:.2f}); " + annotation
+            )
+    return plot_km(
+        curve,
+        at_risk,
+        conf_label="95% CI, log",
+        time_unit="months",
+        title=KM_ENDPOINTS.get(endpoint, endpoint),
+        medians=medians,
+        annotation=annotation,
+        small_cell_threshold=threshold,
+    )
+
+
+class FigureWriter:
+    """Saves figures as PNG and SVG under ``figures/`` and lists them for the manifest."""
+
+    def __init__(self, output: OutputDirectory) -> None:
+        self.folder = output.file("figures")
+        self.folder.mkdir(exist_ok=True)
+        self.listed: list[dict[str, Any]] = []
+        self.skipped: list[dict[str, str]] = []
+
+    def add(self, name: str, title: str, draw: Callable[[], Figure | None]) -> None:
+        """Draw and save one figure; a figure the data cannot support is listed as skipped."""
+        import matplotlib.pyplot as plt
+
+        from mmrwe.report.figures.km import save_figure
+
+        try:
+            fig = draw()
+        except ValueError as exc:  # e.g. no data in the analysed population
+            self.skipped.append({"name": name, "reason": str(exc)})
+            return
+        if fig is None:
+            return
+        files = []
+        for suffix in ("png", "svg"):
+            save_figure(fig, self.folder / f"{name}.{suffix}")
+            files.append(f"figures/{name}.{suffix}")
+        plt.close(fig)
+        self.listed.append({"name": name, "title": title, "files": files})
+
+
+def write_figures_and_report(
+    output: OutputDirectory,
+    population: AnalysedPopulation,
+    summaries: dict[str, pl.DataFrame],
+    study: StudyConfig,
+    patient_level: bool,
+) -> None:
+    """Draw the run's figures into ``figures/``, list them in the manifest and write
+    ``report.html``."""
+    threshold = study.study.small_cell_threshold
+    compare = study.study.index == "first_eligible"
+    figures = FigureWriter(output)
+    lines, endpoints = population.analysis_lines, population.endpoints
+    for endpoint, title in KM_ENDPOINTS.items():
+        figures.add(
+            f"km_{endpoint.lower()}",
+            f"{title} by {study.study.group_by if study.study.group_by != 'none' else 'cohort'}",
+            lambda endpoint=endpoint: km_by_group(
+                lines, endpoints, endpoint, threshold=threshold, compare=compare
+            ),
+        )
+    if study.study.group_by == "line":
+        from mmrwe.report.figures.by_line import plot_outcomes_by_line
+
+        figures.add(
+            "outcomes_by_line",
+            "Median PFS and OS by line of therapy",
+            lambda: plot_outcomes_by_line(summaries["summary_by_line"]),
+        )
+    if "subgroup_hazard_ratios" in summaries:
+        from mmrwe.report.figures.forest import plot_forest
+
+        figures.add(
+            "forest",
+            f"Hazard ratios of {study.study.subgroup_endpoint} by subgroup",
+            lambda: plot_forest(
+                summaries["subgroup_hazard_ratios"], endpoint=study.study.subgroup_endpoint
+            ),
+        )
+    output.manifest["figures"] = figures.listed
+    output.manifest["figures_skipped"] = figures.skipped
+    output.manifest["outputs"]["report.html"] = 1
+    output.write_manifest()
+    from mmrwe.report.html import build_report
+
+    build_report(output.staging)
