@@ -7,16 +7,30 @@
 """
 
 from mmrwe.compare.library import Arm, Endpoint, Library, Source, Study, Value, load_benchmarks
+from mmrwe.compare.maic import (
+    MAIC,
+    MaicWarning,
+    compare_summary,
+    compare_survival,
+    maic_weights,
+    median_as_proportion,
+)
 from mmrwe.compare.reconstruct import ReconstructionWarning, reconstruct_ipd
 
 __all__ = [
+    "MAIC",
     "Arm",
     "Endpoint",
     "Library",
+    "MaicWarning",
     "ReconstructionWarning",
     "Source",
     "Study",
     "Value",
+    "compare_summary",
+    "compare_survival",
     "load_benchmarks",
+    "maic_weights",
+    "median_as_proportion",
     "reconstruct_ipd",
 ]
