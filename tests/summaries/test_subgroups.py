@@ -257,3 +257,23 @@ def test_monotone_likelihood_is_not_estimable_not_a_crash() -> None:
     out = subgroup_hazard_ratios(analysis_lines, endpoints, subgroups=["subgroup_tcr"], threshold=0)
     yes = _row(out, "tcr", "yes")
     assert yes["hr"] is None and "not estimable" in yes["note"]
+
+
+def test_a_subgroup_with_a_single_level_has_only_its_reference_row() -> None:
+    """Every analysed patient-line in one level (e.g. all under 65): nothing to compare."""
+    analysis_lines = pl.DataFrame(
+        {"patient_id": ["a", "b", "c"], "line": [2, 2, 2], "subgroup_age": ["<65"] * 3}
+    )
+    endpoints = pl.DataFrame(
+        {
+            "patient_id": ["a", "b", "c"],
+            "line": [2, 2, 2],
+            "endpoint": ["PFS"] * 3,
+            "time_days": [100, 200, 300],
+            "event": [1, 0, 1],
+        },
+        schema_overrides={"event": pl.Int8},
+    )
+    out = subgroup_hazard_ratios(analysis_lines, endpoints, subgroups=["subgroup_age"], threshold=0)
+    row = _row(out, "age", "<65")
+    assert row["note"] == "reference" and row["hr"] == 1.0

@@ -134,7 +134,8 @@ class OutputDirectory:
             json.dumps(self.manifest, indent=2, sort_keys=True, default=str) + "\n"
         )
 
-    def _close_parts(self) -> None:
+    def close_parts(self) -> None:
+        """Finish every table written in parts, so that it can be read back."""
         for writer, csv, _ in self._parts.values():
             writer.close()
             csv.close()
@@ -150,7 +151,7 @@ class OutputDirectory:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._close_parts()
+        self.close_parts()
         if exc_type is not None:
             shutil.rmtree(self.staging, ignore_errors=True)
             return

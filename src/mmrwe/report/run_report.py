@@ -56,7 +56,8 @@ def km_by_group(
         .drop("_o")
     )
     horizon = float(np.quantile(time, 0.95)) if time.size else 1.0
-    at_risk = km.at_times(risk_table_times(max(horizon, 1.0)))
+    ticks = risk_table_times(max(horizon, 1.0))
+    at_risk = km.at_times(ticks)
     medians = dict(zip(km.summary_["group"], km.summary_["median"], strict=True))
     annotation = None
     if compare and len(order) >= 2:
@@ -78,6 +79,7 @@ def km_by_group(
         medians=medians,
         annotation=annotation,
         small_cell_threshold=threshold,
+        max_time=ticks[-1] if ticks else None,
     )
 
 
@@ -94,7 +96,7 @@ class FigureWriter:
         """Draw and save one figure; a figure the data cannot support is listed as skipped."""
         import matplotlib.pyplot as plt
 
-        from mmrwe.report.figures.km import save_figure
+        from mmrwe.report.figures.style import save_figure
 
         try:
             fig = draw()
@@ -103,11 +105,9 @@ class FigureWriter:
             return
         if fig is None:
             return
-        files = []
-        for suffix in ("png", "svg"):
-            save_figure(fig, self.folder / f"{name}.{suffix}")
-            files.append(f"figures/{name}.{suffix}")
+        save_figure(fig, self.folder / name)
         plt.close(fig)
+        files = [f"figures/{name}.png", f"figures/{name}.svg"]
         self.listed.append({"name": name, "title": title, "files": files})
 
 
@@ -150,6 +150,23 @@ def write_figures_and_report(
                 summaries["subgroup_hazard_ratios"], endpoint=study.study.subgroup_endpoint
             ),
         )
+    output.close_parts()
+    tables: dict[str, pl.DataFrame] = {**summaries, "analysis_lines": lines}
+
+    def read(name: str) -> pl.DataFrame:
+        if name not in tables:
+            tables[name] = pl.read_parquet(output.file(f"{name}.parquet"))
+        return tables[name]
+
+    from mmrwe.report.figure_set import standard_figures
+
+    for name, title, draw in standard_figures(
+        read,
+        patient_level=patient_level,
+        threshold=threshold,
+        group_label=study.study.group_by,
+    ):
+        figures.add(name, title, draw)
     output.manifest["figures"] = figures.listed
     output.manifest["figures_skipped"] = figures.skipped
     output.manifest["outputs"]["report.html"] = 1

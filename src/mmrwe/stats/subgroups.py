@@ -59,7 +59,8 @@ def _cox(rows: pl.DataFrame, levels: list[str], ref: str, conf_level: float) -> 
     estimable = [lv for lv in others if has_events.get(lv, 0) > 0]
     empty = pl.DataFrame(
         {"level": others, "hr": None, "lower": None, "upper": None, "p": None},
-        schema_overrides={c: pl.Float64 for c in ("hr", "lower", "upper", "p")},
+        schema_overrides={"level": pl.String}
+        | {c: pl.Float64 for c in ("hr", "lower", "upper", "p")},
     )
     if not estimable or has_events.get(ref, 0) == 0:
         return empty

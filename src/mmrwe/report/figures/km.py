@@ -22,8 +22,7 @@ import polars as pl
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-#: Okabe–Ito colours (black last: it is reserved for a single curve without groups).
-OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
+from mmrwe.report.figures.style import OKABE_ITO, save_png, save_svg
 
 
 def risk_table_times(max_time: float, n_ticks: int = 6) -> list[float]:
@@ -49,6 +48,7 @@ def plot_km(
     medians: dict[Any, float | None] | None = None,
     annotation: str | None = None,
     small_cell_threshold: int = 0,
+    max_time: float | None = None,
     path: Path | str | None = None,
 ) -> Figure:
     """Draw the curves of ``curve`` (one per ``group``) and return the figure.
@@ -58,7 +58,7 @@ def plot_km(
     log-rank p) is printed in the plot. With ``small_cell_threshold`` N > 0, curves stop where
     fewer than N patients remain at risk and numbers at risk below N are printed ``<N``
     (aggregate output: no count below the threshold is shown). ``path`` saves the figure (PNG or
-    SVG by its suffix) with fixed metadata, so the same data give the same bytes.
+    SVG by its suffix; ``max_time`` ends the time axis (e.g. where the numbers at risk end); :mod:`~mmrwe.report.figures.style` savers), same data, same bytes.
     """
     if small_cell_threshold > 0 and "n_risk" in curve.columns:
         curve = curve.filter(pl.col("n_risk") >= small_cell_threshold)
@@ -104,19 +104,11 @@ def plot_km(
         ax.set_title(title, fontsize=11)
     if at_risk is not None:
         _risk_table(fig, ax, at_risk, groups, colours, by, small_cell_threshold)
+    if max_time is not None:
+        ax.set_xlim(0, max_time)
     if path is not None:
-        save_figure(fig, path)
+        (save_svg if Path(path).suffix.lower() == ".svg" else save_png)(fig, path)
     return fig
-
-
-def save_figure(fig: Figure, path: Path | str) -> None:
-    """Save as PNG or SVG (by the suffix) with fixed metadata: same figure, same bytes."""
-    path = Path(path)
-    if path.suffix.lower() == ".svg":
-        with plt.rc_context({"svg.hashsalt": "mmrwe", "svg.fonttype": "none"}):
-            fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None})
-    else:
-        fig.savefig(path, format="png", metadata={"Software": None})
 
 
 def at_risk_text(n: float, threshold: int = 0) -> str:

@@ -1,0 +1,97 @@
+"""Figures in the HTML report: each listed figure embedded as base64 data in its section.
+
+The SVG is used when the run wrote one (sharp at any zoom and in print), else the PNG; a data
+URI inside ``<img>`` keeps each figure's SVG identifiers apart from the others'. Figures are
+placed by name; a caption gives the figure's title and what to know to read it.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from mmrwe.report.html import RunDirectory
+from mmrwe.report.html_tables import esc
+
+
+def threshold_of(run: RunDirectory) -> int:
+    """The run's small-cell threshold (0: suppression off)."""
+    study = (run.manifest.get("config", {}) or {}).get("study", {}) or {}
+    return int(study.get("small_cell_threshold", 11) or 0)
+
+
+#: figure-name fragments → the section showing the figure
+FIGURE_SECTIONS: dict[str, tuple[str, ...]] = {
+    "outcomes": ("km_", "by_line", "outcomes"),
+    "response": ("response", "waterfall"),
+    "safety": ("adverse", "safety"),
+    "patterns": ("sequence", "swimmer", "trajectory", "journey"),
+    "subgroups": ("forest", "subgroup"),
+}
+
+
+def _figure_notes(threshold: int) -> dict[str, str]:
+    small = f"fewer than {threshold}" if threshold else "any number of"
+    return {
+        "km_": f"Curves stop where {small} patients remain at risk; numbers at risk below the "
+        f"threshold are shown as <{threshold}."
+        if threshold
+        else "",
+        "sequences": f"Bands of {small} patients are not drawn and regimen classes with fewer "
+        "patients in a line are merged into 'other'."
+        if threshold
+        else "",
+        "swimmer": "One bar per patient, drawn at random and shown as patient 1 … n (never by "
+        "identifier); segments are lines coloured by regimen class; circles: first response "
+        "(≥ PR); crosses: progression; bars: death; arrows: alive at last contact.",
+        "trajectory": "One patient, shown as Patient A: serum and urine M-protein and dFLC as "
+        "measured, lines shaded, each assessment coloured by its IMWG category.",
+        "waterfall": "One bar per evaluable patient-line: best change from baseline of the "
+        "component measurable at baseline; increases above +100 % are drawn at +100 %.",
+        "response_distribution": "Withheld categories (small cells) are pooled into the hatched "
+        "block.",
+        "adverse_events": "Percentages of patient-lines; withheld percentages are shown as text.",
+    }
+
+
+def embed(run: RunDirectory, entry: dict[str, Any]) -> str:
+    """One ``<figure>``: the SVG (else PNG) listed for ``entry`` as base64 data."""
+    name = str(entry.get("name", ""))
+    title = str(entry.get("title") or name)
+    run.used_figures.add(name)
+    number = len(run.used_figures)
+    listed = [str(f) for f in entry.get("files", []) or []]
+    chosen = next((f for f in listed if f.endswith(".svg") and _inside(run, f)), None)
+    chosen = chosen or next((f for f in listed if f.endswith(".png") and _inside(run, f)), None)
+    note = next(
+        (text for key, text in _figure_notes(threshold_of(run)).items() if text and key in name), ""
+    )
+    caption = (
+        f"<figcaption><strong>Figure {number}.</strong> {esc(title)}. {esc(note)}</figcaption>"
+    )
+    if chosen is None:
+        return (
+            f'<figure id="fig-{esc(name)}"><p class="missing">Figure file missing: '
+            f"{esc(', '.join(listed) or name)}.</p>{caption}</figure>"
+        )
+    mime = "image/svg+xml" if chosen.endswith(".svg") else "image/png"
+    data = base64.b64encode((run.path / chosen).read_bytes()).decode("ascii")
+    return (
+        f'<figure id="fig-{esc(name)}" data-file="{esc(chosen)}">'
+        f'<img src="data:{mime};base64,{data}" alt="{esc(title)}">{caption}</figure>'
+    )
+
+
+def _inside(run: RunDirectory, file: str) -> bool:
+    """An existing file inside the run directory (a manifest cannot point elsewhere)."""
+    path = (run.path / file).resolve()
+    return path.is_file() and path.is_relative_to(run.path.resolve())
+
+
+def figures_for(run: RunDirectory, section: str) -> str:
+    keys = FIGURE_SECTIONS[section]
+    return "\n".join(
+        embed(run, f)
+        for f in run.figures()
+        if f.get("name") not in run.used_figures and any(k in str(f.get("name")) for k in keys)
+    )

@@ -1,0 +1,511 @@
+"""The sections of the HTML report, each built from the run's tables and manifest.
+
+A section whose table is missing is kept with one line saying which file was not found, so a
+reader knows it was not forgotten. Figures are placed in the section their name belongs to;
+any other figure the manifest lists goes to "Other figures", so every listed figure is shown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from mmrwe.report.embed import embed, figures_for
+from mmrwe.report.html import RunDirectory
+from mmrwe.report.html_tables import (
+    count_pct,
+    esc,
+    estimate,
+    frame_table,
+    html_table,
+    is_count,
+    landmark_months,
+)
+from mmrwe.report.methods import REFERENCES, methods_paragraphs
+
+
+@dataclass(frozen=True)
+class Section:
+    anchor: str
+    title: str
+    html: str
+
+
+def _section(anchor: str, title: str, *parts: str | None) -> Section:
+    body = "\n".join(p for p in parts if p)
+    return Section(
+        anchor, title, f'<section id="{anchor}">\n<h2>{esc(title)}</h2>\n{body}\n</section>'
+    )
+
+
+def _missing(name: str, what: str) -> str:
+    return (
+        f'<p class="missing">{esc(what)} omitted: the run directory has no {esc(name)} table '
+        f"({esc(name)}.csv), which <code>mmrwe run</code> writes.</p>"
+    )
+
+
+def lede(run: RunDirectory) -> str:
+    """Description, the analysed population and the data source, under the title."""
+    m = run.manifest
+    study = (m.get("config", {}) or {}).get("study", {}) or {}
+    parts = []
+    if study.get("description"):
+        parts.append(f"<p>{esc(study['description'])}</p>")
+    analysed = m.get("analysed", {}) or {}
+    facts = []
+    if analysed:
+        facts.append(
+            f"{analysed.get('lines', '?')} patient-lines of {analysed.get('patients', '?')} "
+            "patients analysed"
+        )
+    if m.get("simulated_data"):
+        facts.append("simulated data (mmrwe simulate)")
+    facts.append(f"mmrwe {m.get('mmrwe_version', '?')}")
+    parts.append(f'<p class="lede">{esc("; ".join(facts))}.</p>')
+    return "\n".join(parts)
+
+
+_INDEX = {
+    "all_lines": "every eligible line is analysed (outcomes by line)",
+    "first_eligible": "each patient's first eligible line is the index line",
+}
+
+
+def _yes_no(value: object) -> object:
+    return {True: "yes", False: "no"}.get(value, value) if isinstance(value, bool) else value
+
+
+def study_definition(run: RunDirectory) -> Section:
+    config = run.manifest.get("config", {}) or {}
+    study, population = config.get("study", {}) or {}, config.get("population", {}) or {}
+    rows = [
+        ("Study", study.get("name")),
+        ("Index", _INDEX.get(study.get("index"), study.get("index"))),
+        ("Groups", study.get("group_by")),
+        ("Data cut-off", study.get("data_cutoff") or "each patient's last contact"),
+        ("Small-cell threshold", study.get("small_cell_threshold")),
+        ("Patient-level figures", _yes_no(run.manifest.get("patient_level_figures"))),
+    ]
+    if study.get("subgroups"):
+        rows.append(("Subgroups", ", ".join(study["subgroups"])))
+    criteria = [
+        (k.replace("_", " "), ", ".join(map(str, v)) if isinstance(v, list) else v)
+        for k, v in population.items()
+        if v not in (None, [], "")
+    ]
+    items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows if v is not None)
+    crit = (
+        "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in criteria)
+        if criteria
+        else "<dt>Population</dt><dd>every line of every patient</dd>"
+    )
+    return _section(
+        "study",
+        "Study definition",
+        f'<dl class="definition">{items}</dl>',
+        "<h3>Eligibility at the index line</h3>",
+        f'<dl class="definition">{crit}</dl>',
+    )
+
+
+def attrition(run: RunDirectory) -> Section:
+    table = run.table("attrition")
+    if table is None:
+        return _section("attrition", "Attrition", _missing("attrition", "The attrition flow"))
+    flow = ['<ol class="flow">']
+    for i, row in enumerate(table.iter_rows(named=True)):
+        excluded = row.get("patients_excluded") or ""
+        if i == 0:
+            flow.append(
+                f'<li><div class="box">{esc(row.get("patients_after"))} patients</div>'
+                f'<div class="out">{esc(row.get("reason"))}</div></li>'
+            )
+        elif excluded not in ("0", ""):
+            flow.append(
+                '<li><div class="arrow">↓</div><div></div></li>'
+                f'<li><div class="box">{esc(row.get("patients_after"))} patients</div>'
+                f'<div class="out">excluded {esc(excluded)}: {esc(row.get("reason"))}</div></li>'
+            )
+    flow.append("</ol>")
+    labels = {
+        "patients_before": "Before",
+        "patients_excluded": "Excluded",
+        "patients_after": "After",
+        "rows_excluded": "Rows excluded",
+        "reason": "Step",
+    }
+    columns = [c for c in ("step", "reason", *labels) if c in table.columns]
+    columns = list(dict.fromkeys(columns))
+    return _section(
+        "attrition",
+        "Attrition",
+        "\n".join(flow),
+        frame_table(table.select(columns), labels=labels, numeric_from=2),
+    )
+
+
+def baseline(run: RunDirectory) -> Section:
+    table = run.table("baseline")
+    if table is None:
+        return _section("baseline", "Patient characteristics", _missing("baseline", "Table 1"))
+    groups = [c for c in table.columns if c not in ("characteristic", "level")]
+    rows, headings, previous = [], {}, None
+    for row in table.iter_rows(named=True):
+        if row["characteristic"] != previous:
+            headings[len(rows)] = row["characteristic"]
+            previous = row["characteristic"]
+        rows.append([row["level"], *(row[g] for g in groups)])
+    return _section(
+        "baseline",
+        "Patient characteristics",
+        html_table(
+            rows,
+            ["", *groups],
+            caption="Table 1. Characteristics at the index line (ISS, R-ISS, cytogenetic risk "
+            "and ECOG as recorded at diagnosis).",
+            section_rows=headings,
+        ),
+    )
+
+
+def outcomes(run: RunDirectory) -> Section:
+    table = run.table("summary_by_line")
+    parts = []
+    if table is None:
+        parts.append(_missing("summary_by_line", "The outcome table"))
+    else:
+        landmarks = landmark_months(table.columns)
+        header = ["Group", "Endpoint", "Patients", "Events", "Median, months (95 % CI)"]
+        header += [f"{t}-month rate, % (95 % CI)" for t in landmarks]
+        has_followup = "median_followup_months" in table.columns
+        if has_followup:
+            header.append("Median follow-up, months")
+        rows = []
+        for r in table.iter_rows(named=True):
+            suppressed = not is_count(r.get("n_patients"))
+            row = [r.get("group"), r.get("endpoint"), r.get("n_patients"), r.get("n_events")]
+            row.append(
+                estimate(
+                    r.get("median_months"),
+                    r.get("median_lower"),
+                    r.get("median_upper"),
+                    suppressed=suppressed,
+                )
+            )
+            for t in landmarks:
+                rate = r.get(f"rate_{t}m")
+                row.append(
+                    "–"
+                    if rate is None and not suppressed
+                    else estimate(
+                        rate,
+                        r.get(f"rate_{t}m_lower"),
+                        r.get(f"rate_{t}m_upper"),
+                        scale=100,
+                        suppressed=suppressed,
+                    )
+                )
+            if has_followup:
+                row.append(
+                    estimate(r.get("median_followup_months"), None, None, suppressed=suppressed)
+                )
+            rows.append(row)
+        parts.append(
+            html_table(
+                rows,
+                header,
+                numeric_from=2,
+                caption="Outcomes per group: Kaplan–Meier medians and landmark rates. NR: not "
+                "reached; –: beyond the group's follow-up; withheld: group below the "
+                "small-cell threshold.",
+            )
+        )
+    parts.append(figures_for(run, "outcomes"))
+    return _section("outcomes", "Outcomes", *parts)
+
+
+_RATES = (("orr", "ORR (≥ PR)"), ("vgpr_or_better", "≥ VGPR"), ("cr_or_better", "≥ CR"))
+_CATEGORIES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
+
+
+def response(run: RunDirectory) -> Section:
+    table = run.table("response_rates")
+    parts = []
+    if table is None:
+        parts.append(_missing("response_rates", "The response table"))
+    else:
+        group = table.columns[0]
+        rates_header = ["Group", "Patients", "Evaluable"] + [
+            f"{label}, n (%) [95 % CI]" for _, label in _RATES
+        ]
+        rows = []
+        for r in table.iter_rows(named=True):
+            row = [r.get(group), r.get("n_patients"), r.get("n_evaluable")]
+            for key, _ in _RATES:
+                cell = count_pct(r.get(f"n_{key}"), r.get(f"pct_{key}"))
+                lo, hi = r.get(f"lower_{key}"), r.get(f"upper_{key}")
+                if lo is not None and hi is not None and is_count(r.get(f"n_{key}")):
+                    cell += f" [{lo}–{hi}]"
+                row.append(cell)
+            rows.append(row)
+        parts.append(
+            html_table(
+                rows,
+                rates_header,
+                numeric_from=1,
+                caption="Response rates (IMWG); % of patients starting the line; exact "
+                "Clopper–Pearson intervals.",
+            )
+        )
+        present = [c for c in _CATEGORIES if f"n_{c}" in table.columns]
+        dist = [
+            [r.get(group), *(count_pct(r.get(f"n_{c}"), r.get(f"pct_{c}")) for c in present)]
+            for r in table.iter_rows(named=True)
+        ]
+        parts.append(
+            html_table(
+                dist,
+                ["Group", *(f"{c}, n (%)" for c in present)],
+                numeric_from=1,
+                caption="Best overall response.",
+            )
+        )
+    parts.append(figures_for(run, "response"))
+    return _section("response", "Response", *parts)
+
+
+def safety(run: RunDirectory) -> Section:
+    table = run.table("adverse_events")
+    parts = []
+    if table is None:
+        parts.append(_missing("adverse_events", "The adverse-event table"))
+    else:
+        group = table.columns[0]
+        shown = table.filter(pl.col("n_any_grade") != "0")
+        rows = [
+            [
+                r.get(group),
+                r.get("term"),
+                r.get("grading"),
+                r.get("n_patients"),
+                count_pct(r.get("n_any_grade"), r.get("pct_any_grade")),
+                count_pct(r.get("n_grade_3_plus"), r.get("pct_grade_3_plus")),
+            ]
+            for r in shown.iter_rows(named=True)
+        ]
+        parts.append(
+            html_table(
+                rows,
+                [
+                    group.replace("_", " ").capitalize(),
+                    "Term",
+                    "Grading",
+                    "Patients",
+                    "Any grade, n (%)",
+                    "Grade ≥ 3, n (%)",
+                ],
+                numeric_from=3,
+                caption="Adverse events per patient-line at the worst grade (terms no patient had "
+                "in a group are not listed).",
+            )
+            if rows
+            else '<p class="note">No adverse event was recorded during the analysed lines.</p>'
+        )
+        astct = shown.filter(pl.col("grading") == "ASTCT") if "grading" in shown.columns else None
+        if astct is not None and astct.height and "n_grade_1" in astct.columns:
+            grade_rows = [
+                [
+                    r.get(group),
+                    r.get("term"),
+                    r.get("n_patients"),
+                    *(
+                        count_pct(r.get(f"n_grade_{g}"), r.get(f"pct_grade_{g}"))
+                        for g in range(1, 6)
+                    ),
+                ]
+                for r in astct.iter_rows(named=True)
+            ]
+            parts.append(
+                html_table(
+                    grade_rows,
+                    ["Group", "Term", "Patients", *(f"Grade {g}, n (%)" for g in range(1, 6))],
+                    numeric_from=2,
+                    caption="CRS and ICANS by ASTCT grade.",
+                )
+            )
+    parts.append(figures_for(run, "safety"))
+    return _section("safety", "Safety", *parts)
+
+
+def _figure_only(
+    run: RunDirectory, key: str, anchor: str, title: str, empty: str
+) -> Section | None:
+    figures = figures_for(run, key)
+    if not figures:
+        return _section(anchor, title, f'<p class="missing">{esc(empty)}</p>')
+    return _section(anchor, title, figures)
+
+
+def patterns(run: RunDirectory) -> Section | None:
+    reason = (
+        "Treatment-pattern figures omitted: none is listed in the manifest"
+        + (
+            ""
+            if run.manifest.get("patient_level_figures", True)
+            else " (patient-level figures are off for this run)"
+        )
+        + "."
+    )
+    return _figure_only(run, "patterns", "patterns", "Treatment patterns", reason)
+
+
+def subgroups(run: RunDirectory) -> Section | None:
+    table = run.table("subgroup_hazard_ratios")
+    figures = figures_for(run, "subgroups")
+    if table is None and not figures:
+        return None  # the study defined no subgroups
+    parts = []
+    if table is not None:
+        rows = [
+            [
+                r.get("subgroup"),
+                r.get("level"),
+                r.get("reference"),
+                r.get("n_patients"),
+                r.get("n_events"),
+                _hazard_ratio(r),
+                _p_value(r.get("p")),
+            ]
+            for r in table.iter_rows(named=True)
+        ]
+        parts.append(
+            html_table(
+                rows,
+                ["Subgroup", "Level", "Reference", "Patients", "Events", "HR (95 % CI)", "p"],
+                numeric_from=3,
+                caption="Hazard ratios within subgroups (Cox, Efron ties; Wald p).",
+            )
+        )
+    parts.append(figures)
+    return _section("subgroups", "Subgroups", *parts)
+
+
+def _hazard_ratio(row: dict[str, Any]) -> str:
+    """The hazard ratio with its interval, e.g. 0.72 (0.55–0.94); 1 (reference); or the
+    table's note (withheld, not estimable)."""
+    note = (row.get("note") or "").strip()
+    if note.startswith("reference"):
+        return "1 (reference)"
+    if row.get("hr") in (None, ""):
+        return note or "withheld"
+    return estimate(row.get("hr"), row.get("lower"), row.get("upper"), decimals=2)
+
+
+def _p_value(text: str | None) -> str:
+    try:
+        return "" if text in (None, "") else f"{float(text):.3g}"
+    except ValueError:
+        return str(text)
+
+
+def other_figures(run: RunDirectory) -> Section | None:
+    rest = [f for f in run.figures() if f.get("name") not in run.used_figures]
+    if not rest:
+        return None
+    return _section("figures", "Other figures", *(embed(run, f) for f in rest))
+
+
+def data_quality(run: RunDirectory) -> Section | None:
+    parts = []
+    unmapped = run.table("unmapped_drugs")
+    if unmapped is not None and unmapped.height:
+        parts.append(
+            frame_table(
+                unmapped,
+                labels={"drug": "Drug name as recorded"},
+                caption="Drug names outside the vocabulary (not counted as anti-myeloma therapy).",
+            )
+        )
+    skipped = run.manifest.get("figures_skipped", []) or []
+    if skipped:
+        items = "".join(
+            f"<li>{esc(s.get('name'))}: {esc(s.get('reason'))}</li>"
+            for s in skipped
+            if isinstance(s, dict)
+        )
+        parts.append(f"<h3>Figures not drawn</h3><ul>{items}</ul>")
+    if not parts:
+        return None
+    return _section("quality", "Data quality", *parts)
+
+
+def methods(run: RunDirectory) -> Section:
+    paragraphs = "\n".join(f"<p>{esc(p)}</p>" for p in methods_paragraphs(run.manifest))
+    refs = "".join(f"<li>{esc(text)}</li>" for text in REFERENCES.values())
+    return _section(
+        "methods",
+        "Methods",
+        paragraphs,
+        "<h3>References</h3>",
+        f'<ol class="references">{refs}</ol>',
+    )
+
+
+def provenance(run: RunDirectory) -> Section:
+    m = run.manifest
+    inputs = [
+        [i.get("table"), i.get("file"), str(i.get("sha256", ""))[:16]]
+        for i in m.get("inputs", []) or []
+        if isinstance(i, dict)
+    ]
+    parts = []
+    if inputs:
+        parts.append(
+            html_table(
+                inputs,
+                ["Table", "File", "SHA-256 (first 16)"],
+                numeric_from=9,
+                caption="Input files of the run.",
+            )
+        )
+    config = json.dumps(m.get("config", {}), indent=2, sort_keys=True, default=str)
+    parts.append(
+        "<details><summary>Effective configuration (manifest.json)</summary>"
+        f"<pre><code>{esc(config)}</code></pre></details>"
+    )
+    return _section("provenance", "Provenance", *parts)
+
+
+#: every section builder, in report order (for tests and callers composing their own report)
+def comparisons(run: RunDirectory) -> Section | None:
+    """Every comparison written under ``comparisons/`` of the run (``mmrwe compare``)."""
+    from mmrwe.report.comparison import comparison_html
+
+    found = sorted(
+        p for p in (run.path / "comparisons").glob("*") if (p / "manifest.json").is_file()
+    )
+    if not found:
+        return None
+    return _section("comparisons", "Real-world versus trial", *(comparison_html(p) for p in found))
+
+
+BUILDERS: tuple[Callable[[RunDirectory], Section | None], ...] = (
+    study_definition,
+    attrition,
+    baseline,
+    outcomes,
+    response,
+    safety,
+    patterns,
+    subgroups,
+    comparisons,
+    other_figures,
+    data_quality,
+    methods,
+    provenance,
+)
