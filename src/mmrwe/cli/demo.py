@@ -20,11 +20,13 @@ def demo_command(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
 ) -> None:
     """The whole product on simulated data: simulate a calibrated cohort (OUT/cohort), run the
-    default study, outcomes by line of therapy (OUT/run, with report.html), and print a
-    summary."""
+    default study, outcomes by line of therapy (OUT/run, with report.html), set its Isa-Pd
+    patients (OUT/isa-pd) beside ICARIA-MM's published figures, and print a summary."""
     import shutil
 
     from mmrwe.cli.run import outcome_table
+    from mmrwe.compare.run import compare_run
+    from mmrwe.report.html import build_report
     from mmrwe.simulate import simulate_cohort
     from mmrwe.study import run_study
 
@@ -40,6 +42,11 @@ def demo_command(
         result = run_study(
             cohort_dir, run_dir, on_stage=lambda name: info(f"{name} ..."), on_progress=advance
         )
+    info("comparison: the simulated Isa-Pd cohort against ICARIA-MM (Attal 2019) ...")
+    isa_dir = out / "isa-pd"
+    run_study(cohort_dir, isa_dir, config="isa-pd", report=False)
+    compare_run(isa_dir, run_dir / "comparisons" / "icaria-mm", trial="icaria-mm", arm="isa-pd")
+    build_report(run_dir)
     stdout.print(run_summary(result.manifest))
     stdout.print(outcome_table(result.summaries["summary_by_line"], result.study.study.name))
     info(f"report: {run_dir / 'report.html'}")

@@ -269,9 +269,26 @@ class MAIC:
         self.warnings_ = self._overlap_warnings()
         return self
 
+    @classmethod
+    def unadjusted(cls, n: int) -> Self:
+        """A fitted MAIC of ``n`` patients matched on nothing: every weight 1, ESS = n. The
+        comparison functions then give the unadjusted comparison through the same code."""
+        self = cls()
+        self.covariates_, self.targets_, self._x = [], np.empty(0), np.empty((n, 0))
+        self.coef_, self.weights_, self.n_iter_ = np.empty(0), np.ones(n), 0
+        self.n_, self.ess_, self.ess_fraction_ = n, float(n), 1.0
+        self.weight_summary_ = _weight_summary(self.weights_)
+        self.summary_ = pl.DataFrame(
+            schema={c: pl.Float64 for c in ("target", "mean_before", "mean_after")}
+        )
+        self.warnings_ = []
+        return self
+
     def refit(self, rows: np.ndarray) -> np.ndarray:
         """Weights re-estimated on the patients ``rows`` (indices, repeats allowed: a bootstrap
         resample); raises ``InvalidDataError`` when the resample cannot reach the targets."""
+        if not self.covariates_:
+            return np.ones(len(rows))
         x = self._x[rows]
         _check_ranges(x, self.covariates_, self.targets_)
         try:

@@ -1,0 +1,71 @@
+"""The comparison figure: the real-world Kaplan–Meier curve (unweighted and MAIC-weighted) over
+the trial arm's (reconstructed patient data), or its published median when no curve exists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+from matplotlib.figure import Figure
+
+
+def _curve(km: Any, label: str) -> pl.DataFrame:
+    return km.table_.with_columns(pl.lit(label).alias("group"))
+
+
+def plot_comparison(
+    time: np.ndarray,
+    event: np.ndarray,
+    weights: np.ndarray | None,
+    trial_ipd: pl.DataFrame | None,
+    published: Any,
+    *,
+    trial_label: str,
+    threshold: int = 11,
+    simulated: bool = False,
+) -> Figure:
+    """KM curves in months: real-world (unadjusted), real-world weighted (when matched) and the
+    trial (from ``trial_ipd``); without trial data the published median is marked instead.
+    Numbers at risk follow the small-cell rule (``threshold``)."""
+    from mmrwe.report.figures.km import plot_km, risk_table_times
+    from mmrwe.stats import KaplanMeier
+
+    rw = "Real-world (simulated data)" if simulated else "Real-world"
+    fits = [(KaplanMeier().fit(time, event), rw)]
+    if weights is not None:
+        fits.append((KaplanMeier().fit(time, event, weights=weights), f"{rw}, MAIC-weighted"))
+    if trial_ipd is not None:
+        fits.append(
+            (
+                KaplanMeier().fit(trial_ipd["time"].to_numpy(), trial_ipd["event"].to_numpy()),
+                f"{trial_label} (reconstructed)",
+            )
+        )
+    curve = pl.concat([_curve(km, label) for km, label in fits], how="vertical_relaxed")
+    horizon = max(float(np.quantile(time, 0.95)) if time.size else 1.0, 1.0)
+    ticks = risk_table_times(horizon)
+    at_risk = pl.concat(
+        [km.at_times(ticks).with_columns(pl.lit(label).alias("group")) for km, label in fits],
+        how="vertical_relaxed",
+    )
+    medians = {label: km.median_[0] for km, label in fits}
+    note = None
+    median = getattr(published, "median", None)
+    if trial_ipd is None and median is not None:
+        shown = "not reached" if median.value is None else f"{median.value:g} months"
+        note = f"{trial_label}: published median {published.name} {shown} (no digitised curve)"
+    fig = plot_km(
+        curve,
+        at_risk,
+        time_unit="months",
+        title=f"{published.name}: real-world cohort and {trial_label}",
+        medians=medians,
+        annotation=note,
+        small_cell_threshold=threshold,
+        max_time=ticks[-1] if ticks else None,
+    )
+    if trial_ipd is None and median is not None and median.value is not None:
+        ax = fig.axes[0]
+        ax.plot([median.value], [0.5], marker="D", color="#000000", ms=6, zorder=5)
+    return fig
