@@ -5,7 +5,8 @@ patients on the trial's published baseline (MAIC, Signorovitch 2010) when asked;
 endpoint with the trial's patient-level data (reconstructed from its published curve, Guyot
 2012) when given, else with its published median and landmark rates only, and says so. Writes
 ``comparison``, ``balance``, ``weights``, ``published`` (aggregate tables), the figure, the
-section page ``comparison.html`` and ``manifest.json``.
+section page ``comparison.html`` and ``manifest.json``. Written under ``RUN_DIR/comparisons/``,
+the comparison also becomes a section of the run's ``report.html``, which is rewritten.
 """
 
 from __future__ import annotations
@@ -205,6 +206,11 @@ def compare_run(
         from mmrwe.report.comparison import write_comparison_page
 
         write_comparison_page(output.staging)
+    if Path(out).resolve().parent == (run_dir / "comparisons").resolve():
+        from mmrwe.report.html import build_report
+
+        if (run_dir / "report.html").is_file():
+            build_report(run_dir)  # the run's report gains its "real-world versus trial" section
     return result
 
 
