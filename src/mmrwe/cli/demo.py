@@ -8,7 +8,8 @@ import typer
 from rich.table import Table
 
 from mmrwe.cli.app import app
-from mmrwe.cli.common import info, progress, stdout
+from mmrwe.cli.common import info, progress, stdout, warn
+from mmrwe.errors import MmrweError
 from mmrwe.io.output import refuse_existing
 
 
@@ -45,7 +46,12 @@ def demo_command(
     info("comparison: the simulated Isa-Pd cohort against ICARIA-MM (Attal 2019) ...")
     isa_dir = out / "isa-pd"
     run_study(cohort_dir, isa_dir, config="isa-pd", report=False)
-    compare_run(isa_dir, run_dir / "comparisons" / "icaria-mm", trial="icaria-mm", arm="isa-pd")
+    try:
+        compare_run(
+            isa_dir, run_dir / "comparisons" / "icaria-mm", trial="icaria-mm", arm="isa-pd"
+        )
+    except MmrweError as exc:  # e.g. too few Isa-Pd patients in a small demo cohort
+        warn(f"comparison with ICARIA-MM skipped: {exc}")
     build_report(run_dir)
     stdout.print(run_summary(result.manifest))
     stdout.print(outcome_table(result.summaries["summary_by_line"], result.study.study.name))
