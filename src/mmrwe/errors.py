@@ -7,7 +7,8 @@ a person: what is wrong, where (file, column, row, value) and how to fix it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mmrwe.io.problems import ValidationReport
@@ -45,4 +46,16 @@ def check_parameter(ok: bool, name: str, owner: str, must: str, got: object) -> 
     if not ok:
         raise ParameterError(
             f"The '{name}' parameter of {owner} must be {must}. Got {got!r} instead."
+        )
+
+
+def require_columns(df: Any, table: str, columns: Iterable[str], owner: str | None = None) -> None:
+    """Raise :class:`InvalidDataError` naming every column of ``columns`` that the ``table``
+    table (a Polars frame) lacks, and the columns it has."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InvalidDataError(
+            f"The '{table}' table{f' passed to {owner}' if owner else ''} lacks the column(s) "
+            f"{', '.join(repr(c) for c in missing)} (it has {', '.join(df.columns)}). Pass the "
+            f"'{table}' table as mmrwe writes it (docs/data-model.md)."
         )

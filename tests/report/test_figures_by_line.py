@@ -11,7 +11,7 @@ import pytest
 from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 
-from mmrwe.errors import ParameterError
+from mmrwe.errors import InvalidDataError
 from mmrwe.report.figures.by_line import plot_outcomes_by_line
 from mmrwe.report.figures.style import save_figure, svg_text
 
@@ -107,5 +107,5 @@ def test_text_is_at_least_7_points() -> None:
 
 
 def test_missing_column_is_named() -> None:
-    with pytest.raises(ParameterError, match="median_upper"):
+    with pytest.raises(InvalidDataError, match="median_upper"):
         plot_outcomes_by_line(SUMMARY.drop("median_upper"))

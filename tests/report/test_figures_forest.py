@@ -14,7 +14,7 @@ import pytest
 from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 
-from mmrwe.errors import ParameterError
+from mmrwe.errors import InvalidDataError
 from mmrwe.report.figures.forest import plot_forest
 from mmrwe.report.figures.style import save_figure, svg_text
 from mmrwe.stats.subgroups import subgroup_hazard_ratios
@@ -123,5 +123,5 @@ def test_text_is_at_least_7_points() -> None:
 
 
 def test_missing_column_is_named() -> None:
-    with pytest.raises(ParameterError, match="hr"):
+    with pytest.raises(InvalidDataError, match="hr"):
         plot_forest(TABLE.drop("hr"))

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from mmrwe.errors import ParameterError
+from mmrwe.errors import InvalidDataError, ParameterError
 from mmrwe.report.figures.journeys import (
     plot_swimmer,
     plot_trajectory,
@@ -117,7 +117,7 @@ def test_patient_level_figures_refused_by_default(call, name):
 
 
 def test_missing_column_is_named():
-    with pytest.raises(ParameterError, match=r"lacks the column.*drug_classes"):
+    with pytest.raises(InvalidDataError, match=r"lacks the column.*drug_classes"):
         plot_swimmer(JOURNEY_LINES.drop("drug_classes"), JOURNEY_RESPONSE, allow_patient_level=True)
 
 

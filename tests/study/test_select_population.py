@@ -6,18 +6,11 @@ import datetime as dt
 
 import polars as pl
 
+from mmrwe.lines import REFRACTORY_COLUMNS
 from mmrwe.study import Population, StudySettings, select_population
 
 D = dt.date
-FLAGS = (
-    "len_refractory",
-    "pi_refractory",
-    "anti_cd38_refractory",
-    "triple_class_refractory",
-    "penta_refractory",
-    "triple_class_exposed",
-    "penta_exposed",
-)
+FLAGS = REFRACTORY_COLUMNS
 
 
 def line(pid: str, n: int, start: dt.date, regimen: str, drugs: str, classes: str, **kw: object):

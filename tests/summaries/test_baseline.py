@@ -215,5 +215,5 @@ def test_threshold_three_cannot_protect_the_toy() -> None:
 
 def test_missing_columns_are_named() -> None:
     lines, patients = tables()
-    with pytest.raises(InvalidDataError, match="patients table has no column 'ecog'"):
+    with pytest.raises(InvalidDataError, match=r"'patients' table lacks the column\(s\) 'ecog'"):
         baseline_table(lines, patients.drop("ecog"))

@@ -163,7 +163,9 @@ def test_unknown_best_response_is_an_error(tables: tuple[pl.DataFrame, pl.DataFr
 
 def test_missing_column_is_named(tables: tuple[pl.DataFrame, pl.DataFrame]) -> None:
     lines, responses = tables
-    with pytest.raises(InvalidDataError, match="analysis_lines table has no column 'group'"):
+    with pytest.raises(
+        InvalidDataError, match=r"'analysis_lines' table lacks the column\(s\) 'group'"
+    ):
         response_rates(lines.drop("group"), responses)
 
 

@@ -179,7 +179,7 @@ def test_subgroup_without_known_level_is_one_noted_row() -> None:
 def test_errors_name_the_problem() -> None:
     with pytest.raises(InvalidDataError, match="reference level 'IV' of subgroup 'iss'"):
         subgroup_hazard_ratios(*tables(), subgroups=["iss"], reference={"iss": "IV"})
-    with pytest.raises(InvalidDataError, match=r"lacks column\(s\) 'subgroup_ecog'"):
+    with pytest.raises(InvalidDataError, match=r"lacks the column\(s\) 'subgroup_ecog'"):
         subgroup_hazard_ratios(*tables(), subgroups=["ecog"])
     with pytest.raises(ParameterError, match="'reference' parameter"):
         subgroup_hazard_ratios(*tables(), subgroups=["iss"], reference={"sex": "F"})

@@ -354,9 +354,11 @@ def test_months_are_days_over_30_4375() -> None:
 
 def test_missing_column_names_table_and_column() -> None:
     analysis, endpoints = tables()
-    with pytest.raises(InvalidDataError, match=r"'endpoints' lacks column\(s\) 'time_days'"):
+    with pytest.raises(
+        InvalidDataError, match=r"'endpoints' table lacks the column\(s\) 'time_days'"
+    ):
         summary_by_line(analysis, endpoints.drop("time_days"))
-    with pytest.raises(InvalidDataError, match="'analysis_lines' lacks column"):
+    with pytest.raises(InvalidDataError, match="'analysis_lines' table lacks the column"):
         summary_by_line(analysis.drop("group"), endpoints)
 
 

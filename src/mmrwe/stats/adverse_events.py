@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from mmrwe.errors import InvalidDataError
+from mmrwe.errors import InvalidDataError, require_columns
 from mmrwe.privacy import WITHHELD, Same, Sum, protect
-from mmrwe.stats.response_rates import analysis_groups, require_columns
+from mmrwe.stats.response_rates import analysis_groups
 
 GRADES = (1, 2, 3, 4, 5)
 GRADINGS = ("CTCAE", "ASTCT")

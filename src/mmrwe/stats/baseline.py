@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from mmrwe.errors import require_columns
 from mmrwe.privacy import WITHHELD, RowSum, Sum, protect
-from mmrwe.stats.response_rates import analysis_groups, require_columns
+from mmrwe.stats.response_rates import analysis_groups
 
 PATIENTS = "Patients"
 TOTAL = "Total"

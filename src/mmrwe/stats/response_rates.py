@@ -10,12 +10,10 @@ ORR = sCR + CR + VGPR + PR. Percentages in % (one decimal); limits Clopper–Pea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import polars as pl
 
-from mmrwe.errors import InvalidDataError, check_parameter
+from mmrwe.errors import InvalidDataError, check_parameter, require_columns
 from mmrwe.privacy import Sum, protect
 from mmrwe.stats.proportions import clopper_pearson
 
@@ -28,16 +26,6 @@ RATES = {
     "vgpr_or_better": ("sCR", "CR", "VGPR"),
     "cr_or_better": ("sCR", "CR"),
 }
-
-
-def require_columns(df: pl.DataFrame, table: str, columns: Sequence[str]) -> None:
-    """Raise :class:`InvalidDataError` naming the columns ``table`` lacks."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise InvalidDataError(
-            f"The {table} table has no column {', '.join(repr(c) for c in missing)}; "
-            f"pass the {table} table of a run (docs/data-model.md)."
-        )
 
 
 #: Label of the group of patient-lines whose ``by`` value is missing (listed last).

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from mmrwe.errors import InvalidDataError, check_parameter
+from mmrwe.errors import InvalidDataError, check_parameter, require_columns
 from mmrwe.privacy import WITHHELD, protect
 from mmrwe.stats.confint import check_conf
 from mmrwe.stats.km import KaplanMeier, median_followup
@@ -24,16 +24,6 @@ DAYS_PER_MONTH = 30.4375
 #: Endpoints of ``mmrwe.endpoints.derive_endpoints``.
 ENDPOINTS = ("PFS", "OS", "TTNT", "DOR", "TTR", "TTD")
 MISSING_GROUP = "(missing)"
-
-
-def require_columns(df: pl.DataFrame, table: str, columns: Sequence[str]) -> None:
-    """Raise :class:`InvalidDataError` naming every column ``table`` lacks."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise InvalidDataError(
-            f"Table '{table}' lacks column(s) {', '.join(repr(c) for c in missing)}; it has "
-            f"{', '.join(df.columns)}. Pass the table as mmrwe writes it (docs/summaries.md)."
-        )
 
 
 def _require_unique(df: pl.DataFrame, table: str, keys: list[str]) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from difflib import get_close_matches
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -33,18 +33,6 @@ REFRACTORY_FLAGS: dict[str, str] = {
     "penta": "penta_refractory",
 }
 
-#: subgroups a study can ask for (levels in ``docs/studies.md``)
-SUBGROUPS = (
-    "age",
-    "sex",
-    "iss_stage",
-    "r_iss_stage",
-    "cytogenetic_risk",
-    "ecog",
-    "prior_lines",
-    "triple_class_refractory",
-)
-
 Refractory = Literal["lenalidomide", "pi", "anti_cd38", "triple_class", "penta"]
 Subgroup = Literal[
     "age",
@@ -56,6 +44,8 @@ Subgroup = Literal[
     "prior_lines",
     "triple_class_refractory",
 ]
+#: subgroups a study can ask for (levels in ``docs/studies.md``)
+SUBGROUPS: tuple[str, ...] = get_args(Subgroup)
 
 
 def _did_you_mean(value: str, choices: list[str]) -> str:

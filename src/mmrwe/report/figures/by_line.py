@@ -18,12 +18,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from mmrwe.errors import require_columns
 from mmrwe.report.figures.style import (
     GRID,
     OKABE_ITO,
     figure_style,
     new_figure,
-    require_columns,
 )
 
 COLUMNS = ("group", "group_order", "endpoint", "n_patients", "median_months", "median_lower")
@@ -66,7 +66,7 @@ def plot_outcomes_by_line(
     ``summary`` has the ``summary_by_line`` columns (group, group_order, endpoint, n_patients,
     median_months, median_lower, median_upper). ``ax``: draw into an existing axes.
     """
-    require_columns(summary, (*COLUMNS, "median_upper"), "summary_by_line", "plot_outcomes_by_line")
+    require_columns(summary, "summary_by_line", (*COLUMNS, "median_upper"), "plot_outcomes_by_line")
     with figure_style():
         if ax is None:
             fig = new_figure("column", 65.0)

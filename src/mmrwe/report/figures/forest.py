@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 from matplotlib.transforms import blended_transform_factory
 
+from mmrwe.errors import require_columns
 from mmrwe.report.figures.style import (
     BLACK,
     COLUMN_MM,
@@ -25,7 +26,6 @@ from mmrwe.report.figures.style import (
     OKABE_ITO,
     figure_style,
     new_figure,
-    require_columns,
 )
 
 COLUMNS = ("subgroup", "level", "reference", "n_patients", "n_events", "hr", "lower", "upper")
@@ -83,7 +83,7 @@ def plot_forest(
 
     ``endpoint`` (e.g. "PFS") names the axis; ``ax``: draw into an existing axes.
     """
-    require_columns(subgroups, COLUMNS, "subgroup_hazard_ratios", "plot_forest")
+    require_columns(subgroups, "subgroup_hazard_ratios", COLUMNS, "plot_forest")
     rows = _rows(subgroups)
     with figure_style():
         if ax is None:

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from mmrwe.errors import check_parameter
+from mmrwe.errors import check_parameter, require_columns
 from mmrwe.report.figures.style import (
     BLACK,
     GRID,
@@ -28,7 +28,6 @@ from mmrwe.report.figures.style import (
     figure_style,
     new_figure,
     regimen_class,
-    require_columns,
 )
 
 DAYS_PER_MONTH = 30.4375
@@ -75,8 +74,8 @@ def swimmer_data(
     ``response_month`` (first ≥ PR), ``progression_month``, ``last`` (the patient's last line),
     ``end_reason``. Months from the start of the patient's first line in the data; a line ends
     where the next begins (its end date + 1 day)."""
-    require_columns(lines, _LINE_COLUMNS, "lines", "plot_swimmer")
-    require_columns(line_response, _RESPONSE_COLUMNS, "line_response", "plot_swimmer")
+    require_columns(lines, "lines", _LINE_COLUMNS, "plot_swimmer")
+    require_columns(line_response, "line_response", _RESPONSE_COLUMNS, "plot_swimmer")
     chosen = sample_patients(lines, patients=patients, n=n, seed=seed)
     keep = pl.DataFrame({"patient_id": chosen}, schema={"patient_id": pl.String})
     origin = pl.col("start_date").min().over("patient_id")
@@ -256,14 +255,14 @@ def plot_trajectory(
     check_patient_level(allow_patient_level, "M-protein trajectory")
     require_columns(
         assessments,
-        ("patient_id", "line", "date", "role", "category", *(c for c, _ in _COMPONENTS)),
         "assessments",
+        ("patient_id", "line", "date", "role", "category", *(c for c, _ in _COMPONENTS)),
         "plot_trajectory",
     )
     require_columns(
         lines,
-        ("patient_id", "line", "start_date", "end_date", "regimen"),
         "lines",
+        ("patient_id", "line", "start_date", "end_date", "regimen"),
         "plot_trajectory",
     )
     own = lines.filter(pl.col("patient_id") == patient).sort("line")

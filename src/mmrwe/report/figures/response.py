@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from mmrwe.errors import check_parameter
+from mmrwe.errors import check_parameter, require_columns
 from mmrwe.report.figures.style import (
     BLACK,
     GRID,
@@ -29,7 +29,6 @@ from mmrwe.report.figures.style import (
     figure_style,
     group_label,
     new_figure,
-    require_columns,
 )
 
 WITHHELD = "#FFFFFF"
@@ -45,7 +44,7 @@ def response_distribution(response_rates: pl.DataFrame) -> pl.DataFrame:
     ``n``, ``pct``); groups keep the table's order (``group_order`` when present).
     """
     require_columns(
-        response_rates, ("group", "n_patients"), "response_rates", "plot_response_distribution"
+        response_rates, "response_rates", ("group", "n_patients"), "plot_response_distribution"
     )
     rates = (
         response_rates.sort("group_order")
@@ -57,8 +56,8 @@ def response_distribution(response_rates: pl.DataFrame) -> pl.DataFrame:
     else:
         require_columns(
             rates,
-            tuple(f"pct_{c}" for c in RESPONSE_ORDER),
             "response_rates",
+            tuple(f"pct_{c}" for c in RESPONSE_ORDER),
             "plot_response_distribution",
         )
         long = (
@@ -204,17 +203,17 @@ def waterfall_data(
     and at least one on-line value."""
     require_columns(
         assessments,
-        ("patient_id", "line", "date", "role", "serum_m", "urine_m", "dflc"),
         "assessments",
+        ("patient_id", "line", "date", "role", "serum_m", "urine_m", "dflc"),
         "plot_waterfall",
     )
     require_columns(
         line_response,
-        ("patient_id", "line", "best_response", "measurable_by"),
         "line_response",
+        ("patient_id", "line", "best_response", "measurable_by"),
         "plot_waterfall",
     )
-    require_columns(analysis_lines, ("patient_id", "line"), "analysis_lines", "plot_waterfall")
+    require_columns(analysis_lines, "analysis_lines", ("patient_id", "line"), "plot_waterfall")
     keys = analysis_lines.select(
         "patient_id",
         "line",

@@ -14,7 +14,7 @@ import polars as pl
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from mmrwe.errors import ParameterError, check_parameter
+from mmrwe.errors import ParameterError, check_parameter, require_columns
 from mmrwe.report.figures.style import (
     BLACK,
     GRID,
@@ -22,7 +22,6 @@ from mmrwe.report.figures.style import (
     figure_style,
     group_label,
     new_figure,
-    require_columns,
 )
 
 ANY_GRADE = "#56B4E9"
@@ -59,7 +58,7 @@ def adverse_event_bars(adverse_events_summary: pl.DataFrame, *, top: int = 15) -
     out): ``group``, ``n_patients``, ``term``, ``n_any``, ``pct_any``, ``n_g3``, ``pct_g3``
     (percentages null when withheld)."""
     check_parameter(top >= 1, "top", "plot_adverse_events", "an int >= 1", top)
-    require_columns(adverse_events_summary, ("term",), "adverse_events", "plot_adverse_events")
+    require_columns(adverse_events_summary, "adverse_events", ("term",), "plot_adverse_events")
     col = _resolve(adverse_events_summary)
     table = adverse_events_summary
     if "grade" in table.columns:  # per-grade rows of CRS/ICANS

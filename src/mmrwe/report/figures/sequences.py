@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 
-from mmrwe.errors import check_parameter
+from mmrwe.errors import check_parameter, require_columns
 from mmrwe.report.figures.style import (
     REGIMEN_CLASS_COLOURS,
     REGIMEN_CLASSES,
@@ -34,7 +34,6 @@ from mmrwe.report.figures.style import (
     figure_style,
     new_figure,
     regimen_class,
-    require_columns,
 )
 
 _ORDER = {name: i for i, name in enumerate(REGIMEN_CLASSES)}
@@ -42,7 +41,7 @@ _ORDER = {name: i for i, name in enumerate(REGIMEN_CLASSES)}
 
 def _classes(lines: pl.DataFrame, max_line: int, threshold: int) -> pl.DataFrame:
     """patient_id, line, regimen_class with small classes merged into "other" per line."""
-    require_columns(lines, ("patient_id", "line", "drug_classes"), "lines", "plot_sequences")
+    require_columns(lines, "lines", ("patient_id", "line", "drug_classes"), "plot_sequences")
     check_parameter(max_line >= 2, "max_line", "plot_sequences", "an int >= 2", max_line)
     check_parameter(threshold >= 0, "threshold", "plot_sequences", "an int >= 0", threshold)
     classed = (

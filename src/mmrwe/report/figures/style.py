@@ -211,15 +211,3 @@ def group_label(group: str, n_text: str) -> str:
     """A group with its size, e.g. line 2 (n = 404); Isa-Pd (n <11) when it is suppressed."""
     n_text = n_text.strip()
     return f"{group} (n = {n_text})" if n_text.isdigit() else f"{group} (n {n_text})"
-
-
-def require_columns(df: pl.DataFrame, columns: tuple[str, ...], table: str, owner: str) -> None:
-    """Raise :class:`ParameterError` naming the missing columns of ``table``."""
-    from mmrwe.errors import ParameterError
-
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ParameterError(
-            f"The '{table}' table passed to {owner} lacks the column(s) {', '.join(missing)} "
-            f"(it has {', '.join(df.columns)}). Pass the '{table}' table of a run directory."
-        )
