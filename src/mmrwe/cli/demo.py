@@ -47,9 +47,7 @@ def demo_command(
     isa_dir = out / "isa-pd"
     run_study(cohort_dir, isa_dir, config="isa-pd", report=False)
     try:
-        compare_run(
-            isa_dir, run_dir / "comparisons" / "icaria-mm", trial="icaria-mm", arm="isa-pd"
-        )
+        compare_run(isa_dir, run_dir / "comparisons" / "icaria-mm", trial="icaria-mm", arm="isa-pd")
     except MmrweError as exc:  # e.g. too few Isa-Pd patients in a small demo cohort
         warn(f"comparison with ICARIA-MM skipped: {exc}")
     build_report(run_dir)
