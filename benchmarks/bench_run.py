@@ -51,7 +51,7 @@ def main() -> None:
     print(f"peak memory (max RSS)       {peak_gb:>10.2f} GB")
     print(
         f"projected to 1,000,000 patients: {total * 1_000_000 / n:.0f} s "
-        "(target < 300 s; memory is bounded by the partition of 100,000 patients, "
+        "(target < 300 s; memory is bounded by the partition of 25,000 patients, "
         "plus the cohort as read)"
     )
 

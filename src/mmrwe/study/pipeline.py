@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:  # the study package is imported by mmrwe.config
     from mmrwe.config import StudyConfig
 
 #: patients per partition of the run (memory is bounded by it)
-DEFAULT_PARTITION = 100_000
+DEFAULT_PARTITION = 25_000
 
 #: patient-level tables every partition produces, in the order they are written
 PATIENT_TABLES = ("lines", "line_exposures", "assessments", "line_response", "endpoints", "adtte")
@@ -186,26 +187,40 @@ def analyse_cohort(
     on_progress: Callable[[int], None] | None = None,
 ) -> AnalysedPopulation:
     """Run every patient-level stage partition by partition; hand each partition's patient-level
-    tables to ``sink``; return what the summaries need."""
+    tables to ``sink``; return what the summaries need.
+
+    ``sink`` runs in one background thread, in partition order, while the next partition is
+    analysed (writing overlaps computing); at most one partition waits to be written."""
     analysed, endpoints, responses, events, unmapped, attrition = [], [], [], [], [], []
     counts = dict.fromkeys(PATIENT_TABLES, 0)
     timings: dict[str, float] = {}
-    for part in cohort_partitions(cohort, partition_size):
-        tables, analysis_lines, unmapped_part, attrition_part = analyse_partition(
-            part, study, vocabulary, timings
-        )
+
+    def write(tables: dict[str, pl.DataFrame]) -> None:
         for name in PATIENT_TABLES:
             sink(name, tables[name])
-            counts[name] += tables[name].height
-        keys = analysis_lines.select("patient_id", "line")
-        analysed.append(analysis_lines)
-        endpoints.append(tables["endpoints"].join(keys, on=["patient_id", "line"], how="semi"))
-        responses.append(tables["line_response"].join(keys, on=["patient_id", "line"], how="semi"))
-        events.append(part.adverse_events.join(keys, on="patient_id", how="semi"))
-        unmapped.append(unmapped_part)
-        attrition.append(attrition_part)
-        if on_progress is not None:
-            on_progress(part.n_patients)
+
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        pending: Future[None] | None = None
+        for part in cohort_partitions(cohort, partition_size):
+            tables, analysis_lines, unmapped_part, attrition_part = analyse_partition(
+                part, study, vocabulary, timings
+            )
+            t0 = time.perf_counter()
+            if pending is not None:
+                pending.result()  # the previous partition is written; memory holds one
+            timings["waiting_for_writes"] = (
+                timings.get("waiting_for_writes", 0.0) + time.perf_counter() - t0
+            )
+            pending = writer.submit(write, tables)
+            for name in PATIENT_TABLES:
+                counts[name] += tables[name].height
+            _keep(part, tables, analysis_lines, analysed, endpoints, responses, events)
+            unmapped.append(unmapped_part)
+            attrition.append(attrition_part)
+            if on_progress is not None:
+                on_progress(part.n_patients)
+        if pending is not None:
+            pending.result()
     unmapped_drugs = (
         pl.concat(unmapped)
         .group_by("drug")
@@ -224,3 +239,20 @@ def analyse_cohort(
         counts=counts,
         timings=timings,
     )
+
+
+def _keep(
+    part: Cohort,
+    tables: dict[str, pl.DataFrame],
+    analysis_lines: pl.DataFrame,
+    analysed: list[pl.DataFrame],
+    endpoints: list[pl.DataFrame],
+    responses: list[pl.DataFrame],
+    events: list[pl.DataFrame],
+) -> None:
+    """Keep what the summaries read of one partition: its analysed lines and their results."""
+    keys = analysis_lines.select("patient_id", "line")
+    analysed.append(analysis_lines)
+    endpoints.append(tables["endpoints"].join(keys, on=["patient_id", "line"], how="semi"))
+    responses.append(tables["line_response"].join(keys, on=["patient_id", "line"], how="semi"))
+    events.append(part.adverse_events.join(keys, on="patient_id", how="semi"))
