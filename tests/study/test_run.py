@@ -181,3 +181,21 @@ def test_partitions_do_not_change_any_result(cohort: Path, run_dir: Path, tmp_pa
         b = pl.read_parquet(small / f"{name}.parquet")
         assert a.equals(b), name
         assert (run_dir / f"{name}.csv").read_bytes() == (small / f"{name}.csv").read_bytes()
+
+
+def test_cohort_without_assessments_says_what_it_cannot_support(
+    cohort: Path, tmp_path: Path, capsys
+) -> None:
+    """Only patients and treatments: PFS cannot be observed; the run says so everywhere."""
+    minimal = tmp_path / "minimal"
+    minimal.mkdir()
+    for table in ("patients", "treatments"):
+        (minimal / f"{table}.parquet").write_bytes((cohort / f"{table}.parquet").read_bytes())
+    out = tmp_path / "run"
+    assert main(["run", str(minimal), "--out", str(out)]) == 0
+    assert "neither labs nor responses" in capsys.readouterr().err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert any("no adverse_events" in w for w in manifest["warnings"])
+    assert "neither labs nor responses" in (out / "report.html").read_text()
+    rates = pl.read_parquet(out / "response_rates.parquet")
+    assert rates["n_evaluable"].to_list() == ["0"] * rates.height

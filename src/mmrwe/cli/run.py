@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from mmrwe.cli.app import app
-from mmrwe.cli.common import info, progress, stdout
+from mmrwe.cli.common import info, progress, stdout, warn
 
 
 @app.command("run")
@@ -44,6 +44,8 @@ def run_command(
             on_stage=lambda name: info(f"{name} ..."),
             on_progress=advance,
         )
+    for note in result.manifest.get("warnings", []):
+        warn(note)
     stdout.print(outcome_table(result.summaries["summary_by_line"], result.study.study.name))
     report = out / "report.html"
     info(f"written to {out}" + (f"; report: {report}" if report.exists() else ""))

@@ -67,6 +67,10 @@ def lede(run: RunDirectory) -> str:
         facts.append("simulated data (mmrwe simulate)")
     facts.append(f"mmrwe {m.get('mmrwe_version', '?')}")
     parts.append(f'<p class="lede">{esc("; ".join(facts))}.</p>')
+    parts += [
+        f'<p class="warning"><strong>Note.</strong> {esc(note)}</p>'
+        for note in m.get("warnings", []) or []
+    ]
     return "\n".join(parts)
 
 

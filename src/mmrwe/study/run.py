@@ -41,6 +41,21 @@ def is_simulated(cohort: Path) -> bool:
     return Path(cohort).is_dir() and (Path(cohort) / "truth").is_dir()
 
 
+def data_warnings(present: frozenset[str]) -> list[str]:
+    """What the tables present cannot support (said in the manifest, the CLI and the report)."""
+    notes = []
+    if not {"labs", "responses"} & present:
+        notes.append(
+            "The cohort has neither labs nor responses: no disease assessment exists, so "
+            "progression cannot be observed. PFS and DOR count deaths only and every other line "
+            "is censored at its start (no_assessment); response rates are all NE. Report OS, "
+            "TTNT and TTD."
+        )
+    if "adverse_events" not in present:
+        notes.append("The cohort has no adverse_events table: the safety table is empty.")
+    return notes
+
+
 def run_study(
     cohort: Path,
     out: Path,
@@ -78,6 +93,7 @@ def run_study(
     data = read_cohort(cohort)
     timings["read_validate"] = time.perf_counter() - t0
     input_rows = data.row_counts()
+    notes = data_warnings(data.present)
     truncated, cutoff_attrition = apply_data_cutoff(data, study.study.data_cutoff)
     simulated = is_simulated(cohort)
     patient_level = (
@@ -119,6 +135,7 @@ def run_study(
                 "lines": population.analysis_lines.height,
             },
             figures=[],
+            warnings=notes,
         )
         if report:
             t0 = time.perf_counter()
