@@ -199,3 +199,25 @@ def test_cohort_without_assessments_says_what_it_cannot_support(
     assert "neither labs nor responses" in (out / "report.html").read_text()
     rates = pl.read_parquet(out / "response_rates.parquet")
     assert rates["n_evaluable"].to_list() == ["0"] * rates.height
+
+
+def test_no_suppressed_cell_is_recoverable_from_published_totals(
+    cohort: Path, run_dir: Path, tmp_path: Path
+) -> None:
+    """Response rates and attrition as written (text), checked by the verifier that solves every
+    relation, the linear system of all of them and the bounds a reader knows (docs/privacy.md)."""
+    from mmrwe.privacy import ATTRITION_COUNTS, attrition_relations, recoverable_cells
+    from mmrwe.stats.response_rates import response_columns, response_relations
+
+    out = tmp_path / "tce"
+    assert main(["--quiet", "run", str(cohort), "--out", str(out), "--config", "ide-cel"]) == 0
+    for directory in (run_dir, out):
+        rates = pl.read_parquet(directory / "response_rates.parquet")
+        _, counts, _ = response_columns("group")
+        assert recoverable_cells(rates, counts, response_relations(), threshold=11) == []
+        attrition = pl.read_parquet(directory / "attrition.parquet")
+        relations = attrition_relations(attrition)
+        assert recoverable_cells(attrition, list(ATTRITION_COUNTS), relations, threshold=11) == []
+    # the ide-cel study selects few patients: small cells exist and are protected
+    published = pl.read_parquet(out / "attrition.parquet")
+    assert "<11" in published["patients_after"].to_list()
