@@ -122,6 +122,11 @@ def marker(threshold: int) -> str:
     return f"<{threshold}"
 
 
+def count_text(n: int, threshold: int) -> int | str:
+    """One count as an aggregate output shows it: ``<N`` from 1 to the threshold minus 1."""
+    return marker(threshold) if 0 < n < threshold else n
+
+
 # --------------------------------------------------------------------------------------------
 # The cell grid: every count cell of the table, its value and its state
 # --------------------------------------------------------------------------------------------

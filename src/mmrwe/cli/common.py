@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 #: Results go to stdout; messages, warnings and progress to stderr.
@@ -27,14 +28,14 @@ state = State()
 
 
 def info(message: str) -> None:
-    """A message on stderr, unless ``--quiet``."""
+    """A message on stderr, unless ``--quiet`` (printed as written: ``[population]`` stays)."""
     if not state.quiet:
-        stderr.print(message, highlight=False)
+        stderr.print(escape(message), highlight=False)
 
 
 def warn(message: str) -> None:
     """A warning on stderr (shown even with ``--quiet``)."""
-    stderr.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+    stderr.print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False)
 
 
 @contextmanager

@@ -45,8 +45,8 @@ def demo_command(
         )
     info("comparison: the simulated Isa-Pd cohort against ICARIA-MM (Attal 2019) ...")
     isa_dir = out / "isa-pd"
-    run_study(cohort_dir, isa_dir, config="isa-pd", report=False)
     try:
+        run_study(cohort_dir, isa_dir, config="isa-pd", report=False)
         compare_run(isa_dir, run_dir / "comparisons" / "icaria-mm", trial="icaria-mm", arm="isa-pd")
     except MmrweError as exc:  # e.g. too few Isa-Pd patients in a small demo cohort
         warn(f"comparison with ICARIA-MM skipped: {exc}")
@@ -64,7 +64,12 @@ def run_summary(manifest: dict) -> Table:  # type: ignore[type-arg]
     for name, rows in manifest["input_rows"].items():
         table.add_row(f"{name} rows read", f"{rows:,}")
     analysed = manifest["analysed"]
-    table.add_row("patients analysed", f"{analysed['patients']:,}")
-    table.add_row("lines of therapy analysed", f"{analysed['lines']:,}")
+    table.add_row("patients analysed", _count(analysed["patients"]))
+    table.add_row("lines of therapy analysed", _count(analysed["lines"]))
     table.add_row("figures", f"{len(manifest['figures'])}")
     return table
+
+
+def _count(value: int | str) -> str:
+    """A count of the manifest: a number, or its small-cell text (``<11``)."""
+    return f"{value:,}" if isinstance(value, int) else str(value)

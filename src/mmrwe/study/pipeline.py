@@ -145,7 +145,7 @@ def analyse_partition(
     adtte = to_adtte(endpoints)
     clock("endpoints")
     analysis_lines, selection = select_population(
-        lines, cohort.patients, study.study, study.population, car_t_index=car_t_index
+        lines, cohort.patients, study.study, study.population, car_t_index=car_t_index, groups=False
     )
     attrition = chain_attrition(
         result.attrition,
@@ -227,9 +227,12 @@ def analyse_cohort(
         .agg(pl.col("rows", "patients").sum())
         .sort(["rows", "drug"], descending=[True, False])
     )
-    ids = pl.concat(analysed).select("patient_id").unique()
+    from mmrwe.study.select import assign_groups
+
+    analysis_lines = assign_groups(pl.concat(analysed), study.study)
+    ids = analysis_lines.select("patient_id").unique()
     return AnalysedPopulation(
-        analysis_lines=pl.concat(analysed),
+        analysis_lines=analysis_lines,
         endpoints=pl.concat(endpoints),
         line_response=pl.concat(responses),
         adverse_events=pl.concat(events),

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from mmrwe.errors import MmrweError
 from mmrwe.io.attrition import chain_attrition
 from mmrwe.io.output import OutputDirectory, refuse_existing
 
@@ -39,6 +40,26 @@ class RunResult:
 def is_simulated(cohort: Path) -> bool:
     """A cohort written by ``mmrwe simulate`` (it carries the simulator's ``truth/`` folder)."""
     return Path(cohort).is_dir() and (Path(cohort) / "truth").is_dir()
+
+
+class StudySelectsNothing(MmrweError):
+    """The study's population criteria leave no line of therapy to analyse."""
+
+    def __init__(self, name: str, attrition: pl.DataFrame) -> None:
+        last = attrition.filter(
+            (pl.col("patients_after") == 0) & (pl.col("patients_before") > 0)
+        ).head(1)
+        where = (
+            f" The last patients were excluded at attrition step {last['step'][0]}: "
+            f"{last['reason'][0]}."
+            if last.height
+            else ""
+        )
+        super().__init__(
+            f"The study '{name}' selects no line of therapy: no line of the cohort meets its "
+            f"[population] criteria.{where} Loosen the criteria, or check the cohort (e.g. with "
+            "'mmrwe lines')."
+        )
 
 
 def data_warnings(present: frozenset[str]) -> list[str]:
@@ -76,6 +97,7 @@ def run_study(
     """
     from mmrwe.config import StudyConfig, load_config
     from mmrwe.io.read import read_cohort
+    from mmrwe.privacy import count_text
     from mmrwe.study.cutoff import apply_data_cutoff
     from mmrwe.study.pipeline import DEFAULT_PARTITION, analyse_cohort
     from mmrwe.study.summaries import summarise
@@ -84,6 +106,7 @@ def run_study(
     stage = on_stage or (lambda name: None)
     refuse_existing(out, overwrite)
     study = config if isinstance(config, StudyConfig) else load_config(config)
+    cut = study.study.small_cell_threshold
     vocabulary = load_vocabulary()
     if drug_map is not None:
         vocabulary = vocabulary.with_drug_map(read_drug_map(drug_map, vocabulary))
@@ -113,10 +136,12 @@ def run_study(
             on_progress=on_progress,
         )
         timings["patient_level"] = time.perf_counter() - t0
+        attrition = chain_attrition(data.attrition, cutoff_attrition, population.attrition)
+        if population.analysis_lines.is_empty():
+            raise StudySelectsNothing(study.study.name, attrition)
         timings |= {f"patient_level.{k}": v for k, v in population.timings.items()}
         t0 = time.perf_counter()
         stage("summaries")
-        attrition = chain_attrition(data.attrition, cutoff_attrition, population.attrition)
         summaries = summarise(population, attrition, study)
         output.write("analysis_lines", population.analysis_lines)
         for name, table in summaries.items():
@@ -131,8 +156,8 @@ def run_study(
             patient_level_figures=patient_level,
             progression_source="earliest of lab-derived PD (IMWG) and recorded PD",
             analysed={
-                "patients": population.analysis_lines["patient_id"].n_unique(),
-                "lines": population.analysis_lines.height,
+                "patients": count_text(population.analysis_lines["patient_id"].n_unique(), cut),
+                "lines": count_text(population.analysis_lines.height, cut),
             },
             figures=[],
             warnings=notes,

@@ -21,6 +21,8 @@ from mmrwe.study.definition import REFRACTORY_FLAGS, Population, StudySettings
 
 DAYS_PER_YEAR = 365.25
 
+#: the analysis-group columns, set on the whole analysed population (:func:`assign_groups`)
+GROUP_COLUMNS = ("group", "group_order")
 #: columns ``analysis_lines`` adds to the ``lines`` columns (then one ``subgroup_<name>`` each)
 ANALYSIS_COLUMNS = (
     "index_date",
@@ -192,10 +194,14 @@ def select_population(
     population: Population | None = None,
     *,
     car_t_index: str = "infusion",
+    groups: bool = True,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The analysed lines (``analysis_lines``) and the attrition from the cohort to them.
 
     ``lines`` is the ``lines`` table with refractoriness flags; ``patients`` the cohort's patients.
+    ``groups=False`` leaves out ``group`` and ``group_order``, which depend on the whole analysed
+    population: a caller working on a partition of patients adds them with
+    :func:`assign_groups` once all partitions are done.
     """
     settings = settings or StudySettings()
     population = population or Population()
@@ -251,11 +257,23 @@ def select_population(
                 "later eligible lines of the same patient (one index line per patient)",
             )
         )
-    df = _groups(df, settings).with_columns(**_subgroup_exprs(settings))
+    df = df.with_columns(**_subgroup_exprs(settings))
+    if groups:
+        df = assign_groups(df, settings)
     keep_columns = [
         *lines.columns,
-        *ANALYSIS_COLUMNS,
+        *(c for c in ANALYSIS_COLUMNS if groups or c not in GROUP_COLUMNS),
         *(f"subgroup_{name}" for name in settings.subgroups),
     ]
     analysis_lines = df.select(keep_columns).sort("patient_id", "line")
     return analysis_lines, attrition_table(steps)
+
+
+def assign_groups(analysis_lines: pl.DataFrame, settings: StudySettings) -> pl.DataFrame:
+    """``analysis_lines`` with ``group`` and ``group_order`` set from the whole analysed
+    population (regimens ranked by their frequency in it; ``line N+`` when a later line exists),
+    columns in their documented order."""
+    order = [c for c in analysis_lines.columns if c not in GROUP_COLUMNS]
+    at = order.index("index_date") + 1
+    order[at:at] = list(GROUP_COLUMNS)
+    return _groups(analysis_lines.drop(GROUP_COLUMNS, strict=False), settings).select(order)

@@ -52,5 +52,7 @@ def summarise(
             threshold=threshold,
         )
     out["attrition"] = protect_attrition(attrition, threshold)
-    out["unmapped_drugs"] = suppress_counts(population.unmapped_drugs, ["patients"], threshold)
+    out["unmapped_drugs"] = suppress_counts(
+        population.unmapped_drugs, ["rows", "patients"], threshold
+    )
     return out
