@@ -10,8 +10,18 @@ import polars as pl
 from matplotlib.figure import Figure
 
 
-def _curve(km: Any, label: str) -> pl.DataFrame:
-    return km.table_.with_columns(pl.lit(label).alias("group"))
+def _curve(km: Any, label: str, counted: Any = None) -> pl.DataFrame:
+    """The fit's curve labelled; with ``counted`` (the unweighted fit of the same patients) its
+    numbers at risk are the patients counted, not the weights summed."""
+    table = km.table_
+    if counted is not None:
+        patients = counted.table_.select("group", "time", pl.col("n_risk").alias("_n"))
+        table = (
+            table.join(patients, on=["group", "time"], how="left", nulls_equal=True)
+            .with_columns(pl.col("_n").alias("n_risk"))
+            .drop("_n")
+        )
+    return table.with_columns(pl.lit(label).alias("group"))
 
 
 def plot_comparison(
@@ -32,7 +42,8 @@ def plot_comparison(
     from mmrwe.stats import KaplanMeier
 
     rw = "Real-world (simulated data)" if simulated else "Real-world"
-    fits = [(KaplanMeier().fit(time, event), rw)]
+    plain = KaplanMeier().fit(time, event)
+    fits = [(plain, rw)]
     if weights is not None:
         fits.append((KaplanMeier().fit(time, event, weights=weights), f"{rw}, MAIC-weighted"))
     if trial_ipd is not None:
@@ -42,11 +53,19 @@ def plot_comparison(
                 f"{trial_label} (reconstructed)",
             )
         )
-    curve = pl.concat([_curve(km, label) for km, label in fits], how="vertical_relaxed")
+    # the small-cell rule counts patients: the weighted curve is cut, and its numbers at risk
+    # printed, by the unweighted count of real-world patients at risk (same times)
+    counted = {id(fits[-1][0]): plain} if weights is not None else {}
+    curve = pl.concat(
+        [_curve(km, label, counted.get(id(km))) for km, label in fits], how="vertical_relaxed"
+    )
     horizon = max(float(np.quantile(time, 0.95)) if time.size else 1.0, 1.0)
     ticks = risk_table_times(horizon)
     at_risk = pl.concat(
-        [km.at_times(ticks).with_columns(pl.lit(label).alias("group")) for km, label in fits],
+        [
+            counted.get(id(km), km).at_times(ticks).with_columns(pl.lit(label).alias("group"))
+            for km, label in fits
+        ],
         how="vertical_relaxed",
     )
     medians = {label: km.median_[0] for km, label in fits}

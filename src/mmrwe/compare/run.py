@@ -23,6 +23,8 @@ from mmrwe.errors import InvalidDataError, ParameterError
 
 #: bootstrap resamples of the weighted hazard ratio
 DEFAULT_BOOTSTRAP = 1000
+#: endpoints defined among responders only (docs/endpoints.md)
+RESPONDERS_ONLY = ("DOR", "TTR")
 
 
 @dataclass
@@ -108,10 +110,12 @@ def compare_run(
     data = rows.join(
         endpoints.filter(pl.col("endpoint") == published.name), on=["patient_id", "line"]
     )
-    if data.height != rows.height:
+    # DOR and TTR exist for responders only (docs/endpoints.md); other endpoints for every line
+    n_without = rows.height - data.height
+    if n_without and published.name not in RESPONDERS_ONLY:
         raise InvalidDataError(
             f"{run_dir}/endpoints.parquet has no {published.name} row for "
-            f"{rows.height - data.height} analysed lines; re-run the study."
+            f"{n_without} analysed lines; re-run the study."
         )
     if 0 < data.height < max(threshold, 2):
         raise ParameterError(
@@ -152,10 +156,10 @@ def compare_run(
     tables = {
         "comparison": comparison,
         "published": _published(trial_arm, published),
-        "weights": _weights(maic, n_missing, data.height, bool(match_on)),
+        "weights": _weights(maic, n_missing, n_without, data.height, bool(match_on), threshold),
     }
     if match_on:
-        tables["balance"] = maic.summary_
+        tables["balance"] = _balance(maic.summary_, data.height, threshold)
     result = Comparison(out=Path(out), tables=tables, warnings=list(dict.fromkeys(caught)))
     with OutputDirectory(Path(out), overwrite=overwrite, command="compare") as output:
         for name, df in tables.items():
@@ -254,13 +258,38 @@ def _published(arm: object, endpoint: object) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
-def _weights(maic: object, n_missing: int, n_used: int, matched: bool) -> pl.DataFrame:
-    """One row: patients used and left out, ESS and the weight distribution (no identifiers)."""
+def _weights(
+    maic: object, n_missing: int, n_without: int, n_used: int, matched: bool, threshold: int
+) -> pl.DataFrame:
+    """One row: patients used and left out (small counts as ``<N``), ESS and the weight
+    distribution (no identifiers)."""
+    from mmrwe.privacy import count_text
+
     row: dict[str, object] = {
         "patients_used": n_used,
-        "patients_missing_a_characteristic": n_missing,
+        "patients_missing_a_characteristic": str(count_text(n_missing, threshold)),
+        "patients_without_the_endpoint": str(count_text(n_without, threshold)),
         "ess": getattr(maic, "ess_", float(n_used)),
     }
     if matched:
         row |= {f"weight_{k}": float(v) for k, v in maic.weight_summary_.items()}  # type: ignore[attr-defined]
     return pl.DataFrame([row])
+
+
+def _balance(summary: pl.DataFrame, n_used: int, threshold: int) -> pl.DataFrame:
+    """The balance table with the unweighted share of a 0/1 characteristic withheld when it
+    gives back a count (or its complement) below the threshold: share x patients used is a
+    count (docs/privacy.md)."""
+    count = (pl.col("mean_before") * n_used).round(0)
+    small = ((count > 0) & (count < threshold)) | (
+        (n_used - count > 0) & (n_used - count < threshold)
+    )
+    withheld = small & (threshold > 0)
+    return summary.with_columns(
+        pl.when(withheld).then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("mean_before", "smd_before")
+    ).with_columns(
+        pl.when(withheld)
+        .then(pl.lit(f"unweighted share withheld (a count below {threshold})"))
+        .alias("note")
+    )

@@ -4,7 +4,8 @@
 ``analysis_lines``: the ``lines`` columns of the analysed lines plus ``index_date`` (line start;
 CAR-T lines: the infusion when ``car_t_index = "infusion"``), ``group`` and ``group_order`` (the
 analysis group of every summary), ``age_at_index`` (index year − birth year),
-``years_since_diagnosis``, ``prior_asct`` (an earlier line included an autologous transplant),
+``years_since_diagnosis``, ``prior_asct`` (an earlier line included an autologous transplant;
+unknown (null) when lines before the data source may have),
 the characteristics recorded at diagnosis (``sex``, ``iss_stage``, ``r_iss_stage``,
 ``cytogenetic_risk``, ``ecog``) and one ``subgroup_<name>`` column per requested subgroup. Every
 criterion is one attrition step.
@@ -215,10 +216,14 @@ def select_population(
         "cytogenetic_risk",
         "ecog",
     )
-    prior_asct = (
+    seen_asct = (
         pl.col("includes_asct").cast(pl.Int32).cum_sum().shift(1, fill_value=0).over("patient_id")
         > 0
     )
+    # lines given before the data source began (numbering starts after them) may have included
+    # a transplant: without one in the data, prior ASCT is unknown, not "no"
+    before_data = pl.col("line").min().over("patient_id") > 1
+    prior_asct = pl.when(seen_asct).then(True).when(~before_data).then(False)
     df = (
         lines.sort("patient_id", "line")
         .with_columns(
