@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ if TYPE_CHECKING:  # the study package is imported by mmrwe.config
 
 #: patients per partition of the run (memory is bounded by it)
 DEFAULT_PARTITION = 25_000
+#: partitions analysed at the same time, in threads (the stages release the GIL in Polars and
+#: the compiled kernels); results are taken in partition order, so the output does not change
+DEFAULT_WORKERS = 2
 
 #: patient-level tables every partition produces, in the order they are written
 PATIENT_TABLES = ("lines", "line_exposures", "assessments", "line_response", "endpoints", "adtte")
@@ -184,6 +188,7 @@ def analyse_cohort(
     sink: Sink,
     *,
     partition_size: int = DEFAULT_PARTITION,
+    workers: int = DEFAULT_WORKERS,
     on_progress: Callable[[int], None] | None = None,
 ) -> AnalysedPopulation:
     """Run every patient-level stage partition by partition; hand each partition's patient-level
@@ -199,12 +204,26 @@ def analyse_cohort(
         for name in PATIENT_TABLES:
             sink(name, tables[name])
 
-    with ThreadPoolExecutor(max_workers=1) as writer:
+    def analyse(part: Cohort) -> tuple[Cohort, tuple, dict[str, float]]:
+        own: dict[str, float] = {}
+        return part, analyse_partition(part, study, vocabulary, own), own
+
+    with (
+        ThreadPoolExecutor(max_workers=1) as writer,
+        ThreadPoolExecutor(max_workers=workers) as analysts,
+    ):
         pending: Future[None] | None = None
-        for part in cohort_partitions(cohort, partition_size):
-            tables, analysis_lines, unmapped_part, attrition_part = analyse_partition(
-                part, study, vocabulary, timings
-            )
+        running: deque[Future] = deque()
+        parts = cohort_partitions(cohort, partition_size)
+        while True:
+            while len(running) < workers and (part := next(parts, None)) is not None:
+                running.append(analysts.submit(analyse, part))
+            if not running:
+                break
+            part, result, own = running.popleft().result()  # in partition order
+            tables, analysis_lines, unmapped_part, attrition_part = result
+            for stage, seconds in own.items():
+                timings[stage] = timings.get(stage, 0.0) + seconds
             t0 = time.perf_counter()
             if pending is not None:
                 pending.result()  # the previous partition is written; memory holds one

@@ -9,6 +9,7 @@ figures, ``report.html`` and ``manifest.json``. It is written aside and moved in
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,9 @@ from mmrwe.io.output import OutputDirectory, refuse_existing
 if TYPE_CHECKING:  # the study package is imported by mmrwe.config
     from mmrwe.config import StudyConfig
 
-Progress = Callable[[str, int | None], Callable[[int], None]]
+#: the lab columns the response stage reads (``mmrwe.response``)
+LAB_COLUMNS_ANALYSED = ("patient_id", "date", "test", "value", "result", "value_rule")
+
 
 
 @dataclass
@@ -117,6 +120,9 @@ def run_study(
     timings["read_validate"] = time.perf_counter() - t0
     input_rows = data.row_counts()
     notes = data_warnings(data.present)
+    # the lab columns kept for reading rules and validation are not used by any later stage:
+    # dropping them frees about a fifth of the cohort's memory
+    data = dataclasses.replace(data, labs=data.labs.select(LAB_COLUMNS_ANALYSED))
     truncated, cutoff_attrition = apply_data_cutoff(data, study.study.data_cutoff)
     simulated = is_simulated(cohort)
     patient_level = (
