@@ -252,3 +252,31 @@ def test_value_raw_kept_only_where_not_a_plain_number(small_cohort: Path) -> Non
     kept = labs.filter(pl.col("value_raw").is_not_null())
     assert sorted(kept["value_raw"].to_list()) == ["<0.1", "<5", "not detected", "positive"]
     assert labs.filter(pl.col("value_rule") == "number")["value_raw"].null_count() == 5
+
+
+@pytest.mark.parametrize(
+    ("written", "value", "result", "unquantified"),
+    [
+        ("positive", None, "positive", 1),  # present, amount unknown: no number
+        ("Detected", None, "positive", 1),
+        ("present", None, "positive", 1),
+        ("trace", 0.0, "positive", 0),  # too small to quantify: 0 by electrophoresis
+        ("too small to quantify", 0.0, "positive", 0),
+        ("not detected", 0.0, "negative", 0),
+        ("negative", 0.0, "negative", 0),
+    ],
+)
+def test_m_protein_words(
+    tmp_path: Path, written: str, value: float | None, result: str, unquantified: int
+) -> None:
+    """A "present" word without a quantity leaves the M-protein missing (not 0); words that say
+    it is too small to quantify, and absent words, are 0; all are counted as words."""
+    tables = dict(TABLES)
+    tables["labs"] = tables["labs"].replace("not detected,g/dl", f"{written},g/dl")
+    cohort = read_cohort(write_cohort(tmp_path / "c", tables))
+    row = lab(cohort, "P003", "serum_m_protein", "2017-02-01")
+    assert (row["value"], row["result"], row["value_rule"]) == (value, result, "word")
+    assert row["value_raw"] == written
+    counts = cohort.report.counts
+    assert counts["lab_value:word"] == 2  # this row and the serum IFE row
+    assert counts.get("lab_value:m_protein_unquantified", 0) == unquantified

@@ -28,7 +28,7 @@ REQUIRED = {
     "units-mixed", "below-limit", "not-detected", "same-day", "after-next-line",
     "unconfirmed-pd-next-line", "non-measurable-no-physician", "non-measurable-physician",
     "threshold-50", "threshold-49", "threshold-90", "threshold-89", "threshold-25-increase",
-    "threshold-24-increase", "threshold-0.5", "threshold-0.49",
+    "threshold-24-increase", "threshold-0.5", "threshold-0.49", "word-unquantified",
 }  # fmt: skip
 
 

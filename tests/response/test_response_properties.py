@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from mmrwe.errors import ParameterError
 from mmrwe.io.read import read_cohort
 from mmrwe.lines import derive_lines_of_therapy
 from mmrwe.response import (
@@ -34,6 +35,13 @@ def test_partitions_do_not_change_the_result(cohort) -> None:
     assert_frame_equal(whole, parts)
     assert sum(seen) == lines["patient_id"].n_unique() and len(seen) == -(-sum(seen) // 37)
     assert whole.schema == pl.Schema(ASSESSMENT_SCHEMA)
+
+
+@pytest.mark.parametrize("size", [0, -5, 2.5, True])
+def test_partition_size_must_be_a_positive_whole_number(cohort, size) -> None:
+    data, lines = cohort
+    with pytest.raises(ParameterError, match="'partition_size' parameter of derive_assessments"):
+        derive_assessments(data.labs, lines, partition_size=size)
 
 
 def test_input_order_does_not_change_the_result(cohort) -> None:

@@ -9,9 +9,12 @@ Documented rules (``docs/data-model.md``), each counted in the validation report
   ``value_rule = below_limit`` so that a rule such as "< 5 % marrow plasma cells" can use it;
 - ``>x`` (also ``>=x``, ``≥x``): above the limit of quantification, kept as ``x`` (``above_limit``);
 - words: see :data:`ABSENT_WORDS` and :data:`PRESENT_WORDS`; M-protein "absent" words are 0 with
-  result ``negative``, "present" words (``trace``) are 0 with result ``positive`` (detectable but
-  not quantifiable); qualitative tests (IFE, clonal marrow cells) take ``positive``/``negative``;
-  a word for a free light chain or marrow plasma cells is an error (no rule gives it a number);
+  result ``negative``; "too small to quantify" words (:data:`TRACE_WORDS`: ``trace``) are 0 with
+  result ``positive`` (detectable by IFE, not by electrophoresis); the other "present" words
+  (``positive``, ``detected``) say M-protein is there but not how much: the quantity is missing
+  (null) with result ``positive``, counted apart (``lab_value:m_protein_unquantified``);
+  qualitative tests (IFE, clonal marrow cells) take ``positive``/``negative``; a word for a free
+  light chain or marrow plasma cells is an error (no rule gives it a number);
 - numbers are finite decimal numbers (``NaN``, ``inf``, ``1e400`` are errors);
 - anything else is an error naming the row.
 
@@ -66,6 +69,9 @@ PRESENT_WORDS = (
     "monoclonal",
     "clonal",
 )
+#: "Present" words that also say the M-protein is too small to measure: 0 by electrophoresis
+#: (with a positive result). Other present words leave an M-protein quantity missing.
+TRACE_WORDS = ("trace", "faint band", "too small to quantify", "not quantifiable")
 
 _BELOW = re.compile(rf"^(?:<=|<|≤)\s*({DECIMAL})$")
 _ABOVE = re.compile(rf"^(?:>=|>|≥)\s*({DECIMAL})$")
@@ -169,6 +175,9 @@ def parse_lab_values(
     x = gather_codes(
         codes, np.array([np.nan if v is None else v for _, v in classes], float), np.nan
     )
+    trace = gather_codes(
+        codes, np.array([v.strip().lower() in TRACE_WORDS for v in values], np.bool_), False
+    )
 
     if "unit" in raw.columns:
         ucodes, uvalues = encode(raw["unit"])
@@ -196,7 +205,8 @@ def parse_lab_values(
     rule[quant & (kind == ABOVE)] = RULES.index("above_limit")
     rule[(qual | mprot) & word] = RULES.index("word")
     number = np.where(quant & ((kind == NUMBER) | (kind == ABOVE) | (kind == BELOW)), x, np.nan)
-    number[mprot & ((kind == BELOW) | word)] = 0.0
+    number[mprot & ((kind == BELOW) | (kind == ABSENT) | ((kind == PRESENT) & trace))] = 0.0
+    unquantified = mprot & (kind == PRESENT) & ~trace  # present, amount unknown: stays NaN
     result = np.where(word & (qual | mprot), np.where(kind == ABSENT, 0, 1), -1)
 
     text = pl.Series(values, dtype=pl.String)
@@ -230,6 +240,7 @@ def parse_lab_values(
         )
     for name in ("below_limit", "above_limit", "word"):
         ctx.report.count(f"lab_value:{name}", int((rule == RULES.index(name)).sum()))
+    ctx.report.count("lab_value:m_protein_unquantified", int(unquantified.sum()))
 
     _report_units(frame, missing, unknown, ctx)
     canon_units = sorted(set(LAB_TESTS.values()))

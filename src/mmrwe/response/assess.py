@@ -1,19 +1,23 @@
 """``derive_assessments``: IMWG assessments per line from laboratory results (Kumar 2016).
 
-Data flow, patients in partitions (memory bounded by the partition): labs → assessment windows
-(:func:`~mmrwe.response.kernel.open_days`) → one row per assessment, the highest value of each
-test (:func:`~mmrwe.response.kernel.aggregate`) → the line each assessment is on and each line's
-baseline (:func:`~mmrwe.response.kernel.place`) → measurability, dFLC, nadirs, the marrow carried
-forward → category (:mod:`mmrwe.response.categories`) → confirmation → reason in words.
+Data flow, patients in partitions, two at a time in threads (memory bounded by two
+partitions): labs → assessment windows (:func:`~mmrwe.response.kernel.open_days`) → one row per
+assessment, the highest value of each test (:func:`~mmrwe.response.kernel.aggregate`) → the line
+each assessment is on and each line's baseline (:func:`~mmrwe.response.kernel.place`) →
+measurability, dFLC, nadirs, the marrow carried forward → category
+(:mod:`mmrwe.response.categories`) → confirmation → reason in words.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
 
+from mmrwe.errors import check_parameter
 from mmrwe.response import kernel as K
 from mmrwe.response import text as T
 from mmrwe.response.categories import category_columns, category_name
@@ -32,7 +36,9 @@ TEST_CODES = {
     "bm_clonal_cells": K.BM_CLONAL,
 }
 #: patients per partition: memory is bounded by the partition, not the cohort
-DEFAULT_PARTITION = 50_000
+DEFAULT_PARTITION = 25_000
+#: partitions derived at the same time, in threads (memory: this many partitions)
+PARALLEL_PARTITIONS = 2
 
 ASSESSMENT_SCHEMA: dict[str, pl.DataType] = {
     "patient_id": pl.String(),
@@ -72,31 +78,54 @@ def derive_assessments(
     components measurable at the line's baseline) is repeated on every row of the line.
     """
     rules = rules or ResponseRules()
+    check_parameter(
+        isinstance(partition_size, int)
+        and not isinstance(partition_size, bool)
+        and partition_size >= 1,
+        "partition_size",
+        "derive_assessments",
+        "a whole number of patients of at least 1",
+        partition_size,
+    )
     ln = line_frame(lines, car_t_index, "derive_assessments")
     ids = ln["patient_id"].unique(maintain_order=True)
     ln = ln.with_columns(pl.col("patient_id").rle_id().alias("pidx"))
     lab = _prepare_labs(labs, ids)
     lab_p = lab["pidx"].to_numpy()
     ln_p = ln["pidx"].to_numpy()
-    parts = []
-    for lo in range(0, max(ids.len(), 1), partition_size):
+
+    def run(lo: int) -> pl.DataFrame:
         hi = min(lo + partition_size, ids.len())
         a0, a1 = np.searchsorted(lab_p, [lo, hi])
         l0, l1 = np.searchsorted(ln_p, [lo, hi])
-        parts.append(
-            _partition(
-                lab.slice(a0, a1 - a0),
-                ln.slice(l0, l1 - l0),
-                ids.slice(lo, hi - lo),
-                lo,
-                rules,
-            )
-        )
-        if on_progress:
-            on_progress(hi - lo)
+        args = lab.slice(a0, a1 - a0), ln.slice(l0, l1 - l0), ids.slice(lo, hi - lo)
+        return _partition(*args, lo, rules)
+
+    starts = range(0, ids.len(), partition_size)
+    parts = []
+    # two partitions at a time (the kernels release the GIL; memory: two partitions)
+    with ThreadPoolExecutor(max_workers=PARALLEL_PARTITIONS) as pool:
+        pending = deque()
+        for lo in starts:
+            if len(pending) == PARALLEL_PARTITIONS:
+                parts.append(_done(pending, ids.len(), partition_size, on_progress))
+            pending.append((lo, pool.submit(run, lo)))
+        while pending:
+            parts.append(_done(pending, ids.len(), partition_size, on_progress))
     if not parts:
         return pl.DataFrame(schema=ASSESSMENT_SCHEMA)
     return pl.concat(parts)
+
+
+def _done(
+    pending: deque, n: int, size: int, on_progress: Callable[[int], None] | None
+) -> pl.DataFrame:
+    """The oldest pending partition's result (in order), its progress reported."""
+    lo, future = pending.popleft()
+    part = future.result()
+    if on_progress:
+        on_progress(min(lo + size, n) - lo)
+    return part
 
 
 def _prepare_labs(labs: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
@@ -105,7 +134,7 @@ def _prepare_labs(labs: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
     lab = labs.select(
         "patient_id",
         pl.col("date").cast(pl.Int64).alias("day"),
-        pl.col("test").replace_strict(TEST_CODES, default=None, return_dtype=pl.Int8).alias("test"),
+        _test_code(labs.schema["test"]).alias("test"),
         pl.col("value").cast(pl.Float64).fill_null(float("nan")),
         pl.when(pl.col("result") == "positive")
         .then(1)
@@ -131,15 +160,22 @@ def _prepare_labs(labs: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
         else -np.ones(runs.height, np.int64),
         runs["len"].to_numpy(),
     )
-    lab = (
-        lab.drop("patient_id")
-        .with_columns(pl.Series("pidx", pidx, pl.Int64))
-        .filter(pl.col("pidx") >= 0)
-    )
+    lab = lab.drop("patient_id").with_columns(pl.Series("pidx", pidx, pl.Int64))
+    if found is None or not found.all():  # labs of patients without lines
+        lab = lab.filter(pl.col("pidx") >= 0)
     key = lab.select(pl.col("pidx") * (1 << 32) + pl.col("day"))["pidx"].to_numpy()
     if key.size and np.any(key[1:] < key[:-1]):
         lab = lab.sort("pidx", "day", maintain_order=True)
     return lab
+
+
+def _test_code(dtype: pl.DataType) -> pl.Expr:
+    """The kernel's code of each row's test (:data:`TEST_CODES`; null for other tests): from
+    the Enum's integer codes when ``test`` is an Enum (no string comparisons)."""
+    if isinstance(dtype, pl.Enum):
+        table = [TEST_CODES.get(name) for name in dtype.categories.to_list()]
+        return pl.lit(pl.Series(table, dtype=pl.Int8)).gather(pl.col("test").to_physical())
+    return pl.col("test").replace_strict(TEST_CODES, default=None, return_dtype=pl.Int8)
 
 
 def _partition(
@@ -218,7 +254,7 @@ def _merge(
     order[pos_b] = np.arange(n_b)
     order[pos_o] = n_b + np.arange(n_o)
     out = pl.concat([baseline.drop("reason"), online])[order]
-    groups = [([T.Piece(baseline["reason"], np.arange(n_b))], pos_b)]
+    groups = [([T.Piece(baseline["reason"], np.arange(n_b, dtype=np.int32))], pos_b)]
     if n_o:
         groups.append((assessment_pieces(frame, rules), pos_o))
     reason = T.join_groups(n_b + n_o, groups) if n_b + n_o else pl.Series([], dtype=pl.String)
@@ -347,14 +383,15 @@ def _online_table(
             "last": last,
         }
     )
-    per_line = line.select(
-        "patient_id", "line", "s0", "u0", "f0", "ms", "mu", "mf", "measurable_by"
+    per_line = line.select("s0", "u0", "f0", "ms", "mu", "mf")
+    # lazily, so that the category expressions' common parts are computed once
+    frame = (
+        pl.concat([frame, per_line[li]], how="horizontal")
+        .lazy()
+        .with_columns((pl.col("kappa") / pl.col("lambda")).alias("ratio"))
+        .with_columns(category_columns(rules))
+        .collect()
     )
-    frame = pl.concat([frame, per_line[li]], how="horizontal").with_columns(
-        (pl.col("kappa") / pl.col("lambda")).alias("ratio"),
-        pl.when(pl.col("has_bm")).then(pl.col("bm_day").cast(pl.Date)).alias("bm_date"),
-    )
-    frame = frame.with_columns(category_columns(rules))
     confirmed = K.confirm(g_ptr, frame["code"].to_numpy())
     # the last evaluable assessment of each line, for "unconfirmed: last assessment"
     evaluable = frame["code"].to_numpy() != K.NOT_EVALUABLE

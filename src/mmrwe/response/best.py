@@ -117,8 +117,11 @@ def derive_line_response(
             "n_eval": n_eval,
         }
     )
-    measurable = assessments.filter(pl.col("role") == "baseline").select(
-        "patient_id", "line", "measurable_by"
+    measurable = (
+        assessments.lazy()  # select before filtering: the reasons are not copied
+        .filter(pl.col("role") == "baseline")
+        .select("patient_id", "line", "measurable_by")
+        .collect()
     )
     recorded = _recorded_best(rec, rec_pd, lab.select("g", "lab_pd"))
     out = (

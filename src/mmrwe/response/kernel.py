@@ -23,7 +23,7 @@ NO_DAY = -(2**31)
 FAR = 2**31 - 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def open_days(pat: np.ndarray, day: np.ndarray, brk_ptr: np.ndarray, brk_day: np.ndarray, window):
     """Assessment date of every lab row (rows sorted by patient and day).
 
@@ -54,7 +54,7 @@ def open_days(pat: np.ndarray, day: np.ndarray, brk_ptr: np.ndarray, brk_day: np
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def aggregate(pat, aday, test, value, positive, rule, marrow_limit):
     """One row per (patient, assessment day) run: the highest value of each test counts.
 
@@ -112,7 +112,7 @@ def aggregate(pat, aday, test, value, positive, rule, marrow_limit):
     return o_pat, o_day, qty, qual
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def place(a_ptr, a_day, qty, l_ptr, l_index, l_next, baseline_window):
     """Which line each assessment is on, and each line's baseline.
 
@@ -160,7 +160,7 @@ def place(a_ptr, a_day, qty, l_ptr, l_index, l_next, baseline_window):
     return line_of, base, base_row, base_day
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def nadir_before(g_ptr, x, baseline):
     """The nadir each assessment is compared with, per group (a line's on-line assessments).
 
@@ -193,7 +193,7 @@ def nadir_before(g_ptr, x, baseline):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def last_present(g_ptr, present):
     """Row of the last ``present`` row at or before each row within its group (-1 if none)."""
     n = present.shape[0]
@@ -207,7 +207,7 @@ def last_present(g_ptr, present):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def confirm(g_ptr, code):
     """Whether each assessment's category is met again at the next evaluable assessment of the
     line: PD by a PD; any other category by one at least as good that is not PD."""
@@ -229,7 +229,7 @@ def confirm(g_ptr, code):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def best_response(g_ptr, code, day, reappear, next_start, death, cutoff, pd_window):
     """Per line: best confirmed category, its date, first ≥ PR date, lab PD date, relapse from CR.
 

@@ -32,7 +32,7 @@ def change_text(pct: np.ndarray) -> T.Piece:
         f", {g} % below baseline " if g >= 0 else f", {-g} % above baseline "
         for g in range(lo, hi + 1)
     ]
-    return T.Piece(table, np.where(ok, np.nan_to_num(pct) - lo, -1).astype(np.int64))
+    return T.Piece(table, np.where(ok, np.nan_to_num(pct) - lo, -1).astype(np.int32))
 
 
 def criteria(rules: ResponseRules) -> dict[int, str]:
@@ -89,7 +89,14 @@ def assessment_pieces(frame: pl.DataFrame, rules: ResponseRules) -> list[T.Piece
     codes) and joined by :func:`mmrwe.response.text.join_pieces`.
     """
     r = rules
-    col = lambda name: frame[name].fill_null(np.nan).to_numpy()  # noqa: E731
+    values: dict[str, np.ndarray] = {}
+
+    def col(name: str) -> np.ndarray:
+        """A quantity column as floats, NaN where null (read once)."""
+        if name not in values:
+            values[name] = frame[name].to_numpy()
+        return values[name]
+
     flag = lambda name: frame[name].fill_null(False).to_numpy()  # noqa: E731
     code = frame["code"].to_numpy()
     measurable = flag("ms") | flag("mu") | flag("mf")
@@ -114,8 +121,12 @@ def assessment_pieces(frame: pl.DataFrame, rules: ResponseRules) -> list[T.Piece
         ("f", "dFLC", "mg/L", 1),
     ):
         x, base = col(c), col(f"{c}0")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pct = np.round((1 - x / np.where(base > 0, base, np.nan)) * 100)
+        with np.errstate(divide="ignore", invalid="ignore"):  # (1 - x / base) * 100, rounded
+            pct = np.where(base > 0, base, np.nan)
+            np.divide(x, pct, out=pct)
+            np.subtract(1, pct, out=pct)
+            np.multiply(pct, 100, out=pct)
+            np.round(pct, out=pct)
         nadir = np.where(flag(f"pd_{c}"), col(f"n{c}"), np.nan)
         pieces += [
             T.numbers(x, digits, f"; {label} ", f" {unit}"),

@@ -26,7 +26,7 @@ class Piece:
 
 
 def none(n: int) -> Piece:
-    return Piece([], np.full(n, -1, np.int64))
+    return Piece([], np.full(n, -1, np.int32))
 
 
 def numbers(
@@ -39,34 +39,73 @@ def numbers(
     """``prefix`` + the number rounded to ``digits`` (0: an integer) + ``suffix``; nothing where
     the value is null, NaN or infinite or ``mask`` is false."""
     arr = values.cast(pl.Float64).to_numpy() if isinstance(values, pl.Series) else values
-    with np.errstate(invalid="ignore"):
-        scaled = np.round(np.asarray(arr, dtype=np.float64) * 10**digits)
-    ok = np.isfinite(scaled) if mask is None else np.isfinite(scaled) & mask
-    if not ok.any():
-        return none(scaled.size)
     return _present(
-        np.where(ok, scaled, np.nan), lambda grid: _format(grid, digits, prefix, suffix)
+        arr, float(10**digits), mask, lambda grid: _format(grid, digits, prefix, suffix)
     )
 
 
-def _present(scaled: np.ndarray, format_grid) -> Piece:
-    """A table of the integer values present in ``scaled`` (NaN: absent), formatted by
-    ``format_grid``, and each row's index into it (no sort: a presence map over the range)."""
-    ok = np.isfinite(scaled)
-    if not ok.any():
-        return none(scaled.size)
-    values = scaled[ok].astype(np.int64)
-    lo = int(values.min())
-    index = np.full(scaled.size, -1, np.int64)
-    if int(values.max()) - lo > 50_000_000:  # too wide for a presence map: sort
-        grid, index[ok] = np.unique(values, return_inverse=True)
-        return Piece(format_grid(grid), index)
-    present = np.zeros(int(values.max()) - lo + 1, np.bool_)
-    present[values - lo] = True
-    grid = np.flatnonzero(present) + lo
-    lookup = np.cumsum(present) - 1
-    index[ok] = lookup[values - lo]
+def _present(values: np.ndarray, scale: float, mask: np.ndarray | None, format_grid) -> Piece:
+    """A table of the distinct values of ``values * scale`` rounded to integers (NaN, infinite
+    or masked out: absent), formatted by ``format_grid``, and each row's index into it (one
+    compiled pass; a presence map over the range, no sort)."""
+    x = np.ascontiguousarray(values, dtype=np.float64)
+    keep = np.ones(0, np.bool_) if mask is None else np.ascontiguousarray(mask, dtype=np.bool_)
+    index, grid, wide = _grid_index(x, scale, keep, mask is not None, 50_000_000)
+    if wide:  # too wide for a presence map: sort
+        ok = index >= 0
+        grid, inverse = np.unique(np.rint(x[ok] * scale).astype(np.int64), return_inverse=True)
+        index[ok] = inverse.astype(np.int32)
+    if grid.size == 0:
+        return none(x.size)
     return Piece(format_grid(grid), index)
+
+
+@njit(cache=True, nogil=True)
+def _grid_index(x, scale, mask, use_mask, widest):
+    """Row index into the sorted distinct integers ``rint(x * scale)`` of the kept rows (-1
+    elsewhere) and those integers; when their range exceeds ``widest``, the index only marks
+    kept rows (0) and the third value is True (the caller sorts instead)."""
+    n = x.size
+    index = np.full(n, -1, np.int32)
+    lo = np.int64(0)
+    hi = np.int64(0)
+    found = False
+    for i in range(n):
+        v = np.rint(x[i] * scale)
+        if np.isfinite(v) and (not use_mask or mask[i]):
+            k = np.int64(v)
+            index[i] = 0
+            if not found:
+                lo = k
+                hi = k
+                found = True
+            elif k < lo:
+                lo = k
+            elif k > hi:
+                hi = k
+    if not found:
+        return index, np.zeros(0, np.int64), False
+    if hi - lo > widest:
+        return index, np.zeros(0, np.int64), True
+    lookup = np.zeros(hi - lo + 1, np.int32)
+    for i in range(n):
+        if index[i] == 0:
+            lookup[np.int64(np.rint(x[i] * scale)) - lo] = 1
+    m = 0
+    for j in range(lookup.size):
+        if lookup[j]:
+            lookup[j] = m
+            m += 1
+        else:
+            lookup[j] = -1
+    grid = np.empty(m, np.int64)
+    for j in range(lookup.size):
+        if lookup[j] >= 0:
+            grid[lookup[j]] = lo + j
+    for i in range(n):
+        if index[i] == 0:
+            index[i] = lookup[np.int64(np.rint(x[i] * scale)) - lo]
+    return index, grid, False
 
 
 def _format(grid: np.ndarray, digits: int, prefix: str, suffix: str) -> pl.Series:
@@ -80,7 +119,7 @@ def codes(code: np.ndarray, texts: dict[int, str | None]) -> Piece:
     lo, hi = min(texts), max(texts)
     table = [texts.get(k) or "" for k in range(lo, hi + 1)]
     ok = (code >= lo) & (code <= hi)
-    return Piece(table, np.where(ok, code - lo, -1).astype(np.int64))
+    return Piece(table, np.where(ok, code - lo, -1).astype(np.int32))
 
 
 def dates(days: np.ndarray, prefix: str, mask: np.ndarray) -> Piece:
@@ -90,7 +129,7 @@ def dates(days: np.ndarray, prefix: str, mask: np.ndarray) -> Piece:
         text = pl.Series(grid).cast(pl.Date).cast(pl.String)
         return pl.select(pl.concat_str([pl.lit(prefix), pl.lit(text)])).to_series()
 
-    return _present(np.where(mask, days, np.nan), iso)
+    return _present(days, 1.0, mask, iso)
 
 
 def join_pieces(pieces: list[Piece]) -> pl.Series:
@@ -109,7 +148,7 @@ def join_groups(n: int, groups: list[tuple[list[Piece], np.ndarray | None]]) -> 
     for pieces, positions in groups:
         rows = pieces[0].index.size
         pos = np.arange(rows, dtype=np.int64) if positions is None else positions.astype(np.int64)
-        index = tuple(piece.index.astype(np.int64, copy=False) for piece in pieces)  # no copy
+        index = tuple(piece.index.astype(np.int32, copy=False) for piece in pieces)  # no copy
         base = bases[k : k + len(pieces)]
         k += len(pieces)
         _size(index, base, starts, ends, pos, size)
@@ -124,20 +163,19 @@ def join_groups(n: int, groups: list[tuple[list[Piece], np.ndarray | None]]) -> 
 
 
 def _utf8(table: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Start and end byte of each string of ``table`` in one UTF-8 buffer, and the buffer."""
+    """Start and end byte of each string of ``table`` in one UTF-8 buffer, and the buffer
+    (followed by 8 spare bytes, so that :func:`_copy` may read whole words)."""
     array = table.to_arrow()
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     array = array.cast(pa.large_string())
     _, offsets, data = array.buffers()
     offsets = np.frombuffer(offsets, np.int64)[array.offset : array.offset + len(array) + 1]
-    data = (
-        np.frombuffer(data, np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
-    )
-    return offsets[:-1].copy(), offsets[1:].copy(), data
+    data = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return offsets[:-1].copy(), offsets[1:].copy(), np.concatenate([data, np.zeros(8, np.uint8)])
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def _size(index, base, start, end, pos, size):
     """Add each row's piece lengths to ``size`` at its position (``index``: a tuple of one index
     array per piece; piece by piece, rows in parallel)."""
@@ -149,28 +187,35 @@ def _size(index, base, start, end, pos, size):
                 size[pos[r]] += end[base[p] + k] - start[base[p] + k]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def _copy(index, base, start, end, data, pos, offsets, out):
-    """Copy each row's pieces to ``out`` from its offset, in blocks of rows (in parallel): within
-    a block piece by piece, so that each piece's index array is fetched once per block and the
-    writes stay in the block's stretch of ``out``."""
+    """Copy each row's pieces to ``out`` from its offset (blocks of rows in parallel).
+
+    Bytes move in words of 8: a piece's last word may run past the piece into the rest of its
+    own row, which the row's next pieces overwrite (rows are written piece by piece in order);
+    only where a word would cross the row's end are the last bytes copied one by one.
+    """
     n = pos.size
     block = 4096
     for b in prange((n + block - 1) // block):
-        lo = b * block
-        hi = min(n, lo + block)
-        cursor = np.empty(hi - lo, np.int64)
-        for r in range(lo, hi):
-            cursor[r - lo] = offsets[pos[r]]
-        for p in range(len(index)):
-            piece = index[p]
-            first = base[p]
-            for r in range(lo, hi):
-                k = piece[r]
-                if k >= 0:
-                    k += first
-                    c = cursor[r - lo]
-                    for j in range(start[k], end[k]):
-                        out[c] = data[j]
-                        c += 1
-                    cursor[r - lo] = c
+        for r in range(b * block, min(n, (b + 1) * block)):
+            c = offsets[pos[r]]
+            stop = offsets[pos[r] + 1]
+            for p in range(len(index)):
+                k = index[p][r]
+                if k < 0:
+                    continue
+                k += base[p]
+                s = start[k]
+                e = end[k]
+                while s < e:
+                    if c + 8 <= stop:
+                        for j in range(8):
+                            out[c + j] = data[s + j]
+                        step = min(8, e - s)
+                    else:
+                        step = e - s
+                        for j in range(step):
+                            out[c + j] = data[s + j]
+                    c += step
+                    s += step
