@@ -42,9 +42,11 @@ def main() -> None:
     print(f"{'stage':<28}{'seconds':>10}{'share':>8}")
     for name in ("read_validate", "patient_level", "summaries"):
         print(f"{name:<28}{timings[name]:>10.2f}{timings[name] / total:>8.0%}")
-        for sub, seconds in timings.items():
-            if sub.startswith(name + "."):
-                print(f"  {sub.split('.', 1)[1]:<26}{seconds:>10.2f}{seconds / total:>8.0%}")
+        subs = {k.split(".", 1)[1]: v for k, v in timings.items() if k.startswith(name + ".")}
+        busy = sum(subs.values())
+        for sub, seconds in subs.items():
+            # stage seconds add up over the worker threads: shares are of their sum
+            print(f"  {sub:<26}{seconds:>10.2f}{seconds / busy:>8.0%}  (of thread time)")
     rest = total - sum(timings[k] for k in ("read_validate", "patient_level", "summaries"))
     print(f"{'writing and the rest':<28}{rest:>10.2f}{rest / total:>8.0%}")
     print(f"{'total':<28}{total:>10.2f}")
