@@ -12,6 +12,7 @@ import polars as pl
 
 from mmrwe.endpoints.rules import EndpointRules
 from mmrwe.errors import check_parameter
+from mmrwe.lines.rules import index_date_expr
 
 REQUIRED: dict[str, tuple[str, ...]] = {
     "lines": (
@@ -56,13 +57,7 @@ def line_frame(
     car_t_index: str,
 ) -> pl.DataFrame:
     """One row per line with the dates every endpoint source reads (module docstring)."""
-    index = pl.col("start_date")
-    if car_t_index == "infusion":
-        index = (
-            pl.when(pl.col("includes_car_t") & pl.col("infusion_date").is_not_null())
-            .then(pl.col("infusion_date"))
-            .otherwise(pl.col("start_date"))
-        )
+    index = index_date_expr(car_t_index)
     ln = lines.select(
         "patient_id",
         pl.col("line").cast(pl.Int64),

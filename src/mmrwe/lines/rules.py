@@ -12,6 +12,7 @@ A study configuration overrides them in its ``[lines]`` TOML section.
 
 from __future__ import annotations
 
+import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -99,3 +100,16 @@ class LineRules(BaseModel):
         description="Refractoriness: progression on a drug or at most this many days after its last "
         "dose (IMWG; Rajkumar 2011).",
     )
+
+
+def index_date_expr(car_t_index: str) -> pl.Expr:
+    """The date from which a line's response and endpoints are measured (rule 6): the line's
+    start, or for a CAR-T line with an infusion the infusion when ``car_t_index = "infusion"``.
+    Reads the ``lines`` columns ``start_date``, ``includes_car_t`` and ``infusion_date``."""
+    if car_t_index == "infusion":
+        return (
+            pl.when(pl.col("includes_car_t") & pl.col("infusion_date").is_not_null())
+            .then(pl.col("infusion_date"))
+            .otherwise(pl.col("start_date"))
+        )
+    return pl.col("start_date")

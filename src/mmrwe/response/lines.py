@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 
 from mmrwe.errors import check_parameter
+from mmrwe.lines.rules import index_date_expr
 from mmrwe.response.kernel import FAR
 
 REQUIRED_LINE_COLUMNS = ("patient_id", "line", "start_date", "includes_car_t", "infusion_date")
@@ -40,13 +41,7 @@ def line_frame(lines: pl.DataFrame, car_t_index: str, owner: str) -> pl.DataFram
         car_t_index,
     )
     check_lines(lines, owner)
-    index = pl.col("start_date")
-    if car_t_index == "infusion":
-        index = (
-            pl.when(pl.col("includes_car_t") & pl.col("infusion_date").is_not_null())
-            .then(pl.col("infusion_date"))
-            .otherwise(pl.col("start_date"))
-        )
+    index = index_date_expr(car_t_index)
     out = (
         lines.select(
             "patient_id", pl.col("line").cast(pl.Int64), "start_date", index.alias("index_date")

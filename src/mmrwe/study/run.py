@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # the study package is imported by mmrwe.config
 LAB_COLUMNS_ANALYSED = ("patient_id", "date", "test", "value", "result", "value_rule")
 
 
-
 @dataclass
 class RunResult:
     """What a run wrote: its directory, the study and the aggregate tables (suppressed)."""

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import polars as pl
 
 from mmrwe.io.attrition import attrition_table
+from mmrwe.lines.rules import index_date_expr
 from mmrwe.study.definition import REFRACTORY_FLAGS, Population, StudySettings
 
 DAYS_PER_YEAR = 365.25
@@ -38,17 +39,6 @@ ANALYSIS_COLUMNS = (
     "cytogenetic_risk",
     "ecog",
 )
-
-
-def index_date_expr(car_t_index: str) -> pl.Expr:
-    """The date from which a line's response and endpoints are measured (clinical rule 6)."""
-    if car_t_index == "infusion":
-        return (
-            pl.when(pl.col("includes_car_t") & pl.col("infusion_date").is_not_null())
-            .then(pl.col("infusion_date"))
-            .otherwise(pl.col("start_date"))
-        )
-    return pl.col("start_date")
 
 
 def _contains_all(column: str, values: tuple[str, ...]) -> pl.Expr:
