@@ -8,6 +8,8 @@ placed by name; a caption gives the figure's title and what to know to read it.
 from __future__ import annotations
 
 import base64
+import re
+from pathlib import Path
 from typing import Any
 
 from mmrwe.report.html import RunDirectory
@@ -78,8 +80,24 @@ def embed(run: RunDirectory, entry: dict[str, Any]) -> str:
     data = base64.b64encode((run.path / chosen).read_bytes()).decode("ascii")
     return (
         f'<figure id="fig-{esc(name)}" data-file="{esc(chosen)}">'
-        f'<img src="data:{mime};base64,{data}" alt="{esc(title)}">{caption}</figure>'
+        f'<img src="data:{mime};base64,{data}" alt="{esc(title)}"{_size(run.path / chosen)}>'
+        f"{caption}</figure>"
     )
+
+
+#: screen pixels per point of print size: a column-width figure is not blown up to the page
+PIXELS_PER_POINT = 1.6
+
+
+def _size(path: Path) -> str:
+    """A ``style`` capping an SVG at its print size (in points, scaled for the screen)."""
+    if path.suffix != ".svg":
+        return ""
+    head = path.read_text(encoding="utf-8", errors="replace")[:2000]
+    found = re.search(r'<svg[^>]*\swidth="([0-9.]+)pt"', head)
+    if not found:
+        return ""
+    return f' style="max-width: {float(found.group(1)) * PIXELS_PER_POINT:.0f}px"'
 
 
 def _inside(run: RunDirectory, file: str) -> bool:
