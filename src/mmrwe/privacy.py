@@ -104,7 +104,35 @@ class Same:
         return out
 
 
-Spec = Relation | Sum | RowSum | Same
+@dataclass(frozen=True)
+class AtMost:
+    """In every row, each of columns ``parts`` is at most column ``total`` (a count among a
+    group's patient-lines cannot exceed them): no equation, but an upper bound every reader
+    knows, which the audit uses (with a published total of 11, a withheld part is 11)."""
+
+    total: str
+    parts: tuple[str, ...]
+
+    def expand(self, df: pl.DataFrame) -> list[Relation]:
+        return []
+
+    def caps(self, df: pl.DataFrame) -> list[tuple[Cell, Cell]]:
+        return [((r, p), (r, self.total)) for r in range(df.height) for p in self.parts]
+
+
+@dataclass(frozen=True)
+class AtMostRow(RowSum):
+    """Across rows, in each of ``columns``: the rows whose ``key`` is one of ``parts`` are at
+    most the row whose ``key`` is ``total`` (e.g. any level of Table 1 <= its 'Patients' row)."""
+
+    def expand(self, df: pl.DataFrame) -> list[Relation]:
+        return []
+
+    def caps(self, df: pl.DataFrame) -> list[tuple[Cell, Cell]]:
+        return [(p, rel.total) for rel in RowSum.expand(self, df) for p in rel.parts]
+
+
+Spec = Relation | Sum | RowSum | Same | AtMost | AtMostRow
 
 
 @dataclass(frozen=True)
@@ -142,6 +170,14 @@ class _Grid:
         self.width = len(self.columns)
         self.n = df.height * self.width
         self.relations: list[tuple[int, np.ndarray]] = []
+        specs = list(specs)
+        #: (part cell, total cell): part <= total, bounds a reader knows (AtMost, AtMostRow)
+        self.caps = [
+            (self.id(part), self.id(total))
+            for spec in specs
+            if hasattr(spec, "caps")
+            for part, total in spec.caps(df)
+        ]
         for spec in specs:
             for rel in spec.expand(df):
                 parts = np.array([self.id(c) for c in rel.parts], dtype=np.int64)
@@ -161,6 +197,14 @@ class _Grid:
         """How many cells of relation ``k`` are suppressed."""
         total, parts = self.relations[k]
         return int(state[total] != PUBLISHED) + int(np.count_nonzero(state[parts] != PUBLISHED))
+
+    def upper_bounds(self, known: np.ndarray) -> np.ndarray:
+        """Per cell, the smallest published total it is at most (inf where none)."""
+        cap = np.full(self.n, np.inf)
+        for part, total in self.caps:
+            if not np.isnan(known[total]):
+                cap[part] = min(cap[part], known[total])
+        return cap
 
     def cell(self, i: int) -> Cell:
         return i // self.width, self.columns[i % self.width]
@@ -254,13 +298,19 @@ def _audit_component(
     for i, (cells, coef, _) in enumerate(eqs):
         a[i, [pos[int(c)] for c in cells]] = coef
     truth = None if values is None else values[comp]
-    for j, value, method in _determined(a, b, state[comp] == SMALL, threshold, truth):
+    cap = grid.upper_bounds(known)[comp]
+    for j, value, method in _determined(a, b, state[comp] == SMALL, threshold, truth, cap):
         found.setdefault(comp[j], (value, method))
     return found
 
 
 def _determined(
-    a: np.ndarray, b: np.ndarray, small: np.ndarray, threshold: int, truth: np.ndarray | None
+    a: np.ndarray,
+    b: np.ndarray,
+    small: np.ndarray,
+    threshold: int,
+    truth: np.ndarray | None,
+    cap: np.ndarray | None = None,
 ) -> list:
     """(index, value, method) of the unknowns fixed by ``a x = b`` alone or with the bounds.
 
@@ -274,6 +324,8 @@ def _determined(
     out = [(j, x[j], "linear") for j in np.flatnonzero(fixed)]
     lo = np.where(small, 1.0, float(threshold))
     hi = np.where(small, threshold - 1.0, np.inf)
+    if cap is not None:
+        hi = np.minimum(hi, cap)
     pending = np.flatnonzero(~fixed)
     if truth is not None:
         pending = _not_cleared(a, b, lo, hi, truth, pending)
@@ -410,6 +462,8 @@ def _protect_component(
         pick = _pick(grid, values, state, sorted(around))
         if pick is None:  # nothing left there: any cell linked to them
             pick = _pick(grid, values, state, ks)
+        if pick is None:  # pinned by an upper bound: withhold the published total capping it
+            pick = _capping_total(grid, leaks, values, state)
         if pick is None:
             row, column = grid.cell(min(leaks))
             raise MmrweError(
@@ -421,13 +475,33 @@ def _protect_component(
         state[pick] = COMPLEMENT
 
 
+def _capping_total(
+    grid: _Grid, leaks: Iterable[int], values: np.ndarray, state: np.ndarray
+) -> int | None:
+    """A published non-zero total that caps one of the recovered cells (AtMost), smallest
+    first: withholding it removes the bound that pinned the cell."""
+    leaked = set(leaks)
+    pool = [
+        total
+        for part, total in grid.caps
+        if part in leaked and state[total] == PUBLISHED and values[total] > 0
+    ]
+    return min(pool, key=lambda c: (values[c], c)) if pool else None
+
+
 def _suppress(grid: _Grid, values: np.ndarray, threshold: int) -> np.ndarray:
-    """The state of every cell: published, below the threshold (primary), or withheld."""
+    """The state of every cell: published, below the threshold (primary), or withheld.
+
+    Components are protected until no state changes: withholding a capping total (AtMost) can
+    open a relation of another component, which is then protected in turn."""
     state = np.where((values >= 1) & (values < threshold), SMALL, PUBLISHED)
-    for cells, ks in grid.components():
-        if (state[cells] != PUBLISHED).any():
-            _protect_component(grid, ks, values, state, threshold)
-    return state
+    while True:
+        before = state.copy()
+        for cells, ks in grid.components():
+            if (state[cells] != PUBLISHED).any():
+                _protect_component(grid, ks, values, state, threshold)
+        if np.array_equal(state, before):
+            return state
 
 
 def protect(

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from mmrwe.errors import MmrweError
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -36,7 +38,7 @@ def km_by_group(
     medians, and — for independent groups (one line per patient) — the log-rank p and, for two
     groups, the Cox hazard ratio."""
     from mmrwe.report.figures.km import plot_km, risk_table_times
-    from mmrwe.stats import CoxPH, KaplanMeier, LogRankTest
+    from mmrwe.stats import KaplanMeier, LogRankTest
 
     data = (
         endpoints.filter(pl.col("endpoint") == endpoint)
@@ -58,18 +60,26 @@ def km_by_group(
     horizon = float(np.quantile(time, 0.95)) if time.size else 1.0
     ticks = risk_table_times(max(horizon, 1.0))
     at_risk = km.at_times(ticks)
-    medians = dict(zip(km.summary_["group"], km.summary_["median"], strict=True))
+    sizes = dict(zip(km.summary_["group"], km.summary_["n"], strict=True))
+    shown = curve.filter(pl.col("n_risk") >= threshold).group_by("group").agg(pl.col("time").max())
+    last_shown = dict(shown.iter_rows())
+    # a median is drawn only where its curve is drawn (at least `threshold` at risk)
+    medians = {
+        g: m
+        for g, m in zip(km.summary_["group"], km.summary_["median"], strict=True)
+        if m is not None and g in last_shown and m <= last_shown[g]
+    }
+    # tests compare independent groups, each at least the small-cell threshold
+    tested = [g for g in order if sizes[g] >= max(threshold, 1)]
     annotation = None
-    if compare and len(order) >= 2:
-        p = LogRankTest().fit(time, event, group).p_value_
+    if compare and len(tested) >= 2 and event.any():
+        keep = np.isin(group, tested)
+        p = LogRankTest().fit(time[keep], event[keep], group[keep]).p_value_
         annotation = f"log-rank p = {p:.3g}"
-        if len(order) == 2:
-            x = (group == order[1]).astype(float).reshape(-1, 1)
-            cox = CoxPH().fit(x, time, event)
-            hr, lo, hi = (float(v) for v in cox.summary_.select("hr", "lower", "upper").row(0))
-            annotation = (
-                f"HR {order[1]} vs {order[0]}: {hr:.2f} (95 % CI {lo:.2f}–{hi:.2f}); " + annotation
-            )
+        if len(tested) == 2:
+            hr = _hazard_ratio(time[keep], event[keep], group[keep] == tested[1])
+            if hr is not None:
+                annotation = f"HR {tested[1]} vs {tested[0]}: {hr}; " + annotation
     return plot_km(
         curve,
         at_risk,
@@ -81,6 +91,26 @@ def km_by_group(
         small_cell_threshold=threshold,
         max_time=ticks[-1] if ticks else None,
     )
+
+
+def _hazard_ratio(time: np.ndarray, event: np.ndarray, second: np.ndarray) -> str | None:
+    """'0.72 (95 % CI 0.55–0.94)' of the second group against the first (Cox, Efron), or None
+    when not estimable: a group without events, no convergence, or an infinite coefficient
+    (monotone likelihood), as the subgroup table leaves it out."""
+    from mmrwe.stats import CoxPH
+    from mmrwe.stats.subgroups import MAX_LOG_HR_SE
+
+    if not (event[second].any() and event[~second].any()):
+        return None
+    try:
+        with np.errstate(over="ignore"):
+            cox = CoxPH().fit(second.astype(float).reshape(-1, 1), time, event)
+    except (np.linalg.LinAlgError, MmrweError):
+        return None
+    if not cox.converged_ or not np.all(np.isfinite(cox.se_) & (cox.se_ < MAX_LOG_HR_SE)):
+        return None
+    hr, lo, hi = (float(v) for v in cox.summary_.select("hr", "lower", "upper").row(0))
+    return f"{hr:.2f} (95 % CI {lo:.2f}–{hi:.2f})"
 
 
 class FigureWriter:
@@ -100,7 +130,7 @@ class FigureWriter:
 
         try:
             fig = draw()
-        except ValueError as exc:  # e.g. no data in the analysed population
+        except (ValueError, MmrweError) as exc:  # e.g. nothing to draw in the population
             self.skipped.append({"name": name, "reason": str(exc)})
             return
         if fig is None:

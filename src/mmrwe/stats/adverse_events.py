@@ -12,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from mmrwe.errors import InvalidDataError, require_columns
-from mmrwe.privacy import WITHHELD, Same, Sum, protect
+from mmrwe.privacy import WITHHELD, AtMost, Same, Sum, protect
 from mmrwe.stats.response_rates import analysis_groups
 
 GRADES = (1, 2, 3, 4, 5)
@@ -116,6 +116,7 @@ def adverse_events(
             Same("n_patients", (by,)),
             Sum("n_any_grade", grades),
             Sum("n_grade_3_plus", grades[2:]),
+            AtMost("n_patients", tuple(f"n_{x}" for x in names)),
         ],
         derived={f"pct_{x}": [f"n_{x}", "n_patients"] for x in names},
     )

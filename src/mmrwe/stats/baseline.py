@@ -9,10 +9,12 @@ and labelled so. Quartiles as R ``quantile(type = 7)`` (linear interpolation).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from mmrwe.errors import require_columns
-from mmrwe.privacy import WITHHELD, RowSum, Sum, protect
+from mmrwe.privacy import WITHHELD, AtMostRow, RowSum, Sum, protect
 from mmrwe.stats.response_rates import analysis_groups
 
 PATIENTS = "Patients"
@@ -165,11 +167,18 @@ def _format_counts(protected: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     return protected.with_columns(exprs)
 
 
-def baseline_relations(columns: list[str], groups: list[str]) -> list:
-    """Levels of each partition add up to the patient-lines; groups add up to Total."""
+def baseline_relations(
+    columns: list[str], groups: list[str], characteristics: Sequence[str] = ()
+) -> list:
+    """Levels of each partition add up to the patient-lines; groups add up to Total; every
+    count of ``characteristics`` is at most its group's patient-lines (a bound every reader
+    knows)."""
     rel: list = [RowSum(tuple(columns), "characteristic", PATIENTS, (c,)) for c in _partitions()]
     if len(columns) > len(groups):
         rel.append(Sum(TOTAL, tuple(groups)))
+    others = tuple(c for c in characteristics if c != PATIENTS)
+    if others:
+        rel.append(AtMostRow(tuple(columns), "characteristic", PATIENTS, others))
     return rel
 
 
@@ -206,7 +215,9 @@ def baseline_table(
         counts,
         columns,
         threshold=threshold,
-        relations=baseline_relations(columns, labels),
+        relations=baseline_relations(
+            columns, labels, counts["characteristic"].unique(maintain_order=True).to_list()
+        ),
     ).with_columns(pl.col(columns).cast(pl.String))
     table = _format_counts(protected, columns)
     stats = _stat_rows(df, by, groups, len(columns) > len(groups), threshold)

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from mmrwe.errors import InvalidDataError, check_parameter
-from mmrwe.privacy import WITHHELD, Relation, Same, protect
+from mmrwe.privacy import WITHHELD, AtMost, Relation, Same, protect
 from mmrwe.stats.cox import CoxPH
 from mmrwe.stats.km import KaplanMeier
 from mmrwe.stats.summary_by_line import check_threshold, endpoint_rows
@@ -166,7 +166,8 @@ def _publish(table: pl.DataFrame, threshold: int) -> pl.DataFrame:
     estimates of levels with fewer than ``threshold`` patient-lines or patients withheld."""
     counts = ["n_patients", "n_events", "n_missing"]
     table = table.with_columns(pl.col(counts).cast(pl.Int64))
-    out = protect(table, counts, threshold=threshold, relations=_relations(table))
+    relations = [*_relations(table), AtMost("n_patients", ("n_events",))]
+    out = protect(table, counts, threshold=threshold, relations=relations)
     if threshold == 0:
         return out.with_columns(pl.col(counts).cast(pl.String))
     few_people = (pl.col("n_distinct") < threshold) & (pl.col("n_distinct") > 0)
