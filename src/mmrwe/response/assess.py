@@ -184,16 +184,13 @@ def _partition(
     n_p = ids.len()
     lab_pat = lab["pidx"].to_numpy() - lo
     ln_pat = ln["pidx"].to_numpy() - lo
-    # --- windows close at every line start and index date, and just before each baseline
-    # window opens (index − baseline_window_days), so that a result inside the baseline window
-    # never joins an assessment opened before it (whose date would fall outside the window)
-    before_baseline = pl.col("index_day") - rules.baseline_window_days - 1
+    # --- windows close at every line start and index date (a visit never spans them); an
+    # assessment belongs to a baseline window when any of its results does (``a_last``)
     brk = (
         pl.concat(
             [
                 ln.select(pl.col("pidx") - lo, pl.col("start_date").cast(pl.Int64).alias("d")),
                 ln.select(pl.col("pidx") - lo, pl.col("index_day").alias("d")),
-                ln.select(pl.col("pidx") - lo, before_baseline.alias("d")),
             ]
         )
         .unique()
@@ -212,9 +209,14 @@ def _partition(
         lab["rule"].to_numpy(),
         rules.cr_marrow_below_pct,
     )
+    days = lab["day"].to_numpy()
+    run_end = np.flatnonzero(np.r_[(lab_pat[1:] != lab_pat[:-1]) | (aday[1:] != aday[:-1]), True])
+    a_last = days[run_end] if days.size else np.empty(0, np.int64)
+    assert a_last.size == a_day.size  # one assessment per run of (patient, opening day)
     line_of, base, base_row, base_day = K.place(
         patient_pointers(a_pat, n_p),
         a_day,
+        a_last,
         qty,
         patient_pointers(ln_pat, n_p),
         ln["index_day"].to_numpy(),

@@ -60,11 +60,12 @@ def category_columns(rules: ResponseRules) -> list[pl.Expr]:
         )
         & _unless(ev_f, _at_most(d, d0 * (1 - rules.pr_flc_reduction)))
     )
-    vgpr = (
-        _unless(ev_s, (s == 0) | _at_most(s, s0 * (1 - rules.vgpr_serum_reduction)))
-        & _unless(u_measured, u < rules.vgpr_urine_below_mg_24h)
-        & _unless(ev_f, _at_most(d, d0 * (1 - rules.vgpr_flc_reduction)))
-    )
+    # VGPR's serum and urine clauses name their component: they apply whenever it is measured
+    # (an M-spike still seen on electrophoresis is not VGPR, measurable at baseline or not)
+    vgpr_m_protein = _unless(
+        s.is_not_null(), (s == 0) | _at_most(s, s0 * (1 - rules.vgpr_serum_reduction))
+    ) & _unless(u_measured, u < rules.vgpr_urine_below_mg_24h)
+    vgpr = vgpr_m_protein & _unless(ev_f, _at_most(d, d0 * (1 - rules.vgpr_flc_reduction)))
     mr = (
         ~mf
         & _unless(ev_s, _at_most(s, s0 * (1 - rules.mr_serum_reduction)))
@@ -84,7 +85,8 @@ def category_columns(rules: ResponseRules) -> list[pl.Expr]:
         & _unless(urine_seen, (uife == 0) & (u.fill_null(0) <= 0))
     )
     marrow_ok = (pl.col("bm_lt") == 1) if rules.require_marrow_for_cr else (pl.col("bm_lt") != 0)
-    cr_but_marrow = vgpr & ife_negative & _unless(mf, ratio_normal)
+    # CR in FLC-only disease needs a normal ratio (Kumar 2016), not VGPR's dFLC reduction
+    cr_but_marrow = vgpr_m_protein & ife_negative & _unless(mf, ratio_normal)
     cr = cr_but_marrow & marrow_ok
     clonal_ok = (pl.col("clonal") == 0) if rules.scr_requires_clonality else (pl.col("clonal") != 1)
     scr = cr & ratio_normal & clonal_ok

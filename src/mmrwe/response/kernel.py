@@ -113,13 +113,14 @@ def aggregate(pat, aday, test, value, positive, rule, marrow_limit):
 
 
 @njit(cache=True, nogil=True)
-def place(a_ptr, a_day, qty, l_ptr, l_index, l_next, baseline_window):
+def place(a_ptr, a_day, a_last, qty, l_ptr, l_index, l_next, baseline_window):
     """Which line each assessment is on, and each line's baseline.
 
     ``a_ptr``/``l_ptr``: CSR of assessments and lines per patient (assessments sorted by day,
     lines by number). An assessment is on line ``l`` when ``index < day < next line's start``.
     Baseline per component: its last value on or before the index, at most ``baseline_window``
-    days before; κ and λ are taken together from one assessment. Returns the line row of each
+    days before (an assessment counts when its last result, ``a_last``, is in that window);
+    κ and λ are taken together from one assessment. Returns the line row of each
     assessment (-1 if none) and per line: baseline serum, urine, κ, λ, their assessment rows
     (-1 if none) and the baseline date (latest of them, ``NO_DAY`` if no baseline).
     """
@@ -141,7 +142,7 @@ def place(a_ptr, a_day, qty, l_ptr, l_index, l_next, baseline_window):
             i = hi - 1
             while i >= lo and a_day[i] > idx:
                 i -= 1
-            while i >= lo and a_day[i] >= idx - baseline_window:
+            while i >= lo and a_last[i] >= idx - baseline_window:
                 if base_row[0, li] < 0 and not np.isnan(qty[0, i]):
                     base_row[0, li] = i
                     base[0, li] = qty[0, i]
@@ -165,26 +166,23 @@ def nadir_before(g_ptr, x, baseline):
     """The nadir each assessment is compared with, per group (a line's on-line assessments).
 
     Nadir = the lowest value held at two consecutive measurements (the higher of each
-    consecutive pair) before this assessment, or the baseline if lower. Without a baseline and
-    before the first pair, the first measurement of the line serves as the reference. NaN when
-    nothing precedes the assessment.
+    consecutive pair) before this assessment, or the baseline if lower. Without a baseline, the
+    line's first measurement stands for it (a rise from it can be confirmed: the pair that
+    holds the rise does not replace the lower first value). NaN when nothing precedes the
+    assessment.
     """
     n = x.shape[0]
     out = np.full(n, np.nan)
     for g in range(g_ptr.shape[0] - 1):
         low = baseline[g]
-        first = np.nan
         prev = np.nan
         for i in range(g_ptr[g], g_ptr[g + 1]):
             v = x[i]
             if np.isnan(v):
                 continue
-            ref = low
-            if np.isnan(ref):
-                ref = first
-            out[i] = ref
-            if np.isnan(first):
-                first = v
+            out[i] = low
+            if np.isnan(low):  # no baseline: the first measurement stands for it
+                low = v
             if not np.isnan(prev):
                 pair = max(prev, v)
                 if np.isnan(low) or pair < low:
