@@ -204,3 +204,18 @@ def test_unknown_column_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str
 )
 def test_usage_errors_exit_2(extra: list[str]) -> None:
     assert main(["km", str(LUNG), "--time", "time", "--event", "event", *extra]) == 2
+
+
+def test_logrank_with_singular_variance_is_null_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every subject fails at one time: the log-rank variance is 0. R's survdiff stops
+    ("Lapack routine dgesv: system is exactly singular"; survival 3.5, survdiff(Surv(c(1,1,1,1),
+    c(1,1,1,1)) ~ c(0,0,0,1))); mmrwe reports the statistic as undefined (null)."""
+    data = tmp_path / "tied.csv"
+    data.write_text("time,event,arm\n1,1,a\n1,1,a\n1,1,a\n1,1,b\n")
+    out = tmp_path / "km.json"
+    assert main(["km", str(data), "--time", "time", "--event", "event", "--by", "arm",
+                 "--json", str(out)]) == 0  # fmt: skip
+    assert json.loads(out.read_text())["logrank"] == {"chisq": None, "df": 1, "p": None}
+    assert "singular variance" in capsys.readouterr().out

@@ -140,7 +140,7 @@ def km_result(
     doc: dict[str, Any] = {"conf_type": km.conf_type, "conf_level": km.conf_level, "groups": groups}
     if logrank is not None:
         doc["logrank"] = {
-            "chisq": logrank.chisq_,
+            "chisq": _num(logrank.chisq_),
             "df": logrank.df_,
             "p": _num(logrank.p_value_),
         }
@@ -201,7 +201,8 @@ def _print(doc: dict[str, Any], by: str | None) -> None:
     if "logrank" in doc:
         lr = doc["logrank"]
         p = "NE" if lr["p"] is None else f"{lr['p']:.4g}"
-        stdout.print(f"Log-rank test: chi-square {lr['chisq']:.4f} on {lr['df']} df, p = {p}")
+        chisq = "NE (singular variance)" if lr["chisq"] is None else f"{lr['chisq']:.4f}"
+        stdout.print(f"Log-rank test: chi-square {chisq} on {lr['df']} df, p = {p}")
 
 
 @app.command("km")

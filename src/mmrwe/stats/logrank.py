@@ -56,7 +56,8 @@ class LogRankTest:
         self.variance_ = np.diag((share * spread).sum(axis=(0, 2))) - cross
         self.n_ = np.bincount(codes, minlength=n_groups)
         self.chisq_, self.df_ = _chisq(self.observed_, self.expected_, self.variance_)
-        self.p_value_ = float(chi2.sf(self.chisq_, self.df_)) if self.df_ > 0 else float("nan")
+        defined = self.df_ > 0 and np.isfinite(self.chisq_)
+        self.p_value_ = float(chi2.sf(self.chisq_, self.df_)) if defined else float("nan")
         self.summary_ = pl.DataFrame(
             {
                 "group": self.groups_,
@@ -76,4 +77,9 @@ def _chisq(observed: np.ndarray, expected: np.ndarray, var: np.ndarray) -> tuple
         return 0.0, 0
     diff = (observed - expected)[keep][1:]
     v = var[np.ix_(keep, keep)][1:, 1:]
-    return float(diff @ np.linalg.solve(v, diff)), int(keep.sum() - 1)
+    try:
+        return float(diff @ np.linalg.solve(v, diff)), int(keep.sum() - 1)
+    except np.linalg.LinAlgError:
+        # a singular variance (e.g. every subject at risk fails at one time): R's survdiff
+        # stops ("system is exactly singular"); the statistic is undefined (NaN, null in JSON)
+        return float("nan"), int(keep.sum() - 1)
