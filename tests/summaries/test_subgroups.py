@@ -23,7 +23,7 @@ import pytest
 from mmrwe.errors import InvalidDataError, ParameterError
 from mmrwe.privacy import recoverable_cells
 from mmrwe.stats.subgroups import _relations, subgroup_hazard_ratios
-from tests.summaries.test_summary_by_line import DATA, tables
+from tests.summaries.test_summary_by_line import DATA, rerun_r, tables
 
 # R: (coef, exp(coef), se(coef), Pr(>|z|), lower .95, upper .95) per non-reference level
 COX = {
@@ -209,19 +209,7 @@ write.csv(out, args[2], row.names = FALSE)
 @pytest.mark.r
 def test_rerun_r_reproduces_cox(tmp_path) -> None:
     """Opt-in (``pytest -m r``): R recomputes COX from DATA."""
-    import shutil
-    import subprocess
-
-    assert shutil.which("Rscript"), "pytest -m r needs R: apt-get install r-cran-survival"
-    (tmp_path / "ref.R").write_text(R_SCRIPT)
-    DATA.write_csv(tmp_path / "data.csv")
-    subprocess.run(
-        ["Rscript", str(tmp_path / "ref.R"), str(tmp_path / "data.csv"), str(tmp_path / "r.csv")],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    r = pl.read_csv(tmp_path / "r.csv")
+    r = rerun_r(R_SCRIPT, DATA, tmp_path)
     assert r.height == len(COX)
     for subgroup, level, coef, hr, se, p, lower, upper in r.iter_rows():
         assert all(

@@ -20,6 +20,8 @@ R 4 / survival 3.5.3:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 
@@ -409,22 +411,27 @@ write.csv(out, args[2], row.names = FALSE, na = "")
 """
 
 
-@pytest.mark.r
-def test_rerun_r_reproduces_the_numbers_above(tmp_path) -> None:
-    """Opt-in (``pytest -m r``): R recomputes MEDIANS, LANDMARKS and FOLLOWUP from DATA."""
+def rerun_r(script: str, data: pl.DataFrame, tmp_path: Path) -> pl.DataFrame:
+    """Run an R script (``Rscript ref.R data.csv r.csv``) on ``data`` and read what it wrote."""
     import shutil
     import subprocess
 
     assert shutil.which("Rscript"), "pytest -m r needs R: apt-get install r-cran-survival"
-    (tmp_path / "ref.R").write_text(R_SCRIPT)
-    DATA.write_csv(tmp_path / "data.csv")
+    (tmp_path / "ref.R").write_text(script)
+    data.write_csv(tmp_path / "data.csv")
     subprocess.run(
         ["Rscript", str(tmp_path / "ref.R"), str(tmp_path / "data.csv"), str(tmp_path / "r.csv")],
         check=True,
         capture_output=True,
         timeout=120,
     )
-    r = pl.read_csv(tmp_path / "r.csv", infer_schema_length=None)
+    return pl.read_csv(tmp_path / "r.csv", infer_schema_length=None)
+
+
+@pytest.mark.r
+def test_rerun_r_reproduces_the_numbers_above(tmp_path) -> None:
+    """Opt-in (``pytest -m r``): R recomputes MEDIANS, LANDMARKS and FOLLOWUP from DATA."""
+    r = rerun_r(R_SCRIPT, DATA, tmp_path)
     seen = 0
     for endpoint, group, what, estimate, lower, upper in r.iter_rows():
         if what == "median":
