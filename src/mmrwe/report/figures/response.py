@@ -174,15 +174,7 @@ def plot_response_distribution(
                 facecolor=WITHHELD, edgecolor="#777777", hatch="////", label="withheld (<threshold)"
             )
         )
-        fig.legend(
-            handles=handles,
-            loc="lower center",
-            ncol=len(handles) if page else 5,
-            frameon=False,
-            bbox_to_anchor=(0.5, 0.0),
-            handlelength=1.2,
-            columnspacing=0.9,
-        )
+        _legend_below(fig, handles, page)
         if title:
             ax.set_title(title, loc="left")
     return fig
@@ -334,15 +326,7 @@ def plot_waterfall(
         present = [c for c in RESPONSE_ORDER if c in set(data["best_response"].drop_nulls())]
         handles = [Patch(color=RESPONSE_COLOURS[c], label=c) for c in present]
         handles.append(Line2D([], [], color="#777777", lw=0.8, ls=":", label="−50 %, −90 %"))
-        fig.legend(
-            handles=handles,
-            loc="lower center",
-            ncol=len(handles) if page else 5,
-            frameon=False,
-            bbox_to_anchor=(0.5, 0.0),
-            handlelength=1.2,
-            columnspacing=0.9,
-        )
+        _legend_below(fig, handles, page)
     return fig
 
 
@@ -373,4 +357,17 @@ def _bars(ax, rows: pl.DataFrame, gid: str) -> None:  # type: ignore[no-untyped-
     ]
     ax.add_collection(
         PolyCollection(verts, facecolors=colours, edgecolors="face", linewidths=0.2, gid=gid)
+    )
+
+
+def _legend_below(fig: Figure, handles: list, page: bool) -> None:
+    """The legend centred under the axes: one row at page width, rows of 5 at column width."""
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=len(handles) if page else 5,
+        frameon=False,
+        bbox_to_anchor=(0.5, 0.0),
+        handlelength=1.2,
+        columnspacing=0.9,
     )
