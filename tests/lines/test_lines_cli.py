@@ -91,7 +91,7 @@ def test_invalid_cohort_exits_1_naming_the_row(tmp_path: Path, capsys) -> None:
 
 
 def test_config_response_section_is_read(tmp_path: Path) -> None:
-    from mmrwe.config import load_config
+    from mmrwe.study.config import load_config
 
     path = tmp_path / "study.toml"
     path.write_text("[lines]\ngap_days = 60\n\n[response]\nassessment_window_days = 10\n")

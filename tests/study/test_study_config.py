@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mmrwe.config import example_studies, load_config
 from mmrwe.errors import ConfigError
+from mmrwe.study.config import example_studies, load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:

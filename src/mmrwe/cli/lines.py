@@ -17,8 +17,8 @@ from mmrwe.io.read import read_cohort
 from mmrwe.io.schema import TABLES
 
 if TYPE_CHECKING:  # the line engine (Numba) is imported only when a command runs
-    from mmrwe.config import StudyConfig
     from mmrwe.lines import LinesOfTherapy
+    from mmrwe.study.config import StudyConfig
 
 #: optional tables this command reads and validates (patients and treatments always are)
 LINES_TABLES = ("responses",)
@@ -34,8 +34,8 @@ def read_and_derive_lines(
 ) -> tuple[StudyConfig, Cohort, LinesOfTherapy, dict[str, float]]:
     """What every command that needs lines does first: the study config, the user drug map,
     the cohort (``tables``: the optional tables it reads and validates) and its lines, timed."""
-    from mmrwe.config import load_config
     from mmrwe.lines import derive_lines_of_therapy
+    from mmrwe.study.config import load_config
     from mmrwe.vocab import load_vocabulary, read_drug_map
 
     study = load_config(config)

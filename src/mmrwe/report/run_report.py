@@ -18,8 +18,8 @@ from mmrwe.errors import MmrweError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from mmrwe.config import StudyConfig
     from mmrwe.io.output import OutputDirectory
+    from mmrwe.study.config import StudyConfig
     from mmrwe.study.pipeline import AnalysedPopulation
 
 #: endpoints drawn as Kaplan–Meier curves, with their titles

@@ -24,8 +24,8 @@ from mmrwe.io.attrition import ATTRITION_SCHEMA
 from mmrwe.io.cohort import COHORT_SCHEMAS, Cohort
 from mmrwe.vocab import Vocabulary
 
-if TYPE_CHECKING:  # the study package is imported by mmrwe.config
-    from mmrwe.config import StudyConfig
+if TYPE_CHECKING:  # typing only: importing the rules would load the compiled stages
+    from mmrwe.study.config import StudyConfig
 
 #: patients per partition of the run (memory is bounded by it)
 DEFAULT_PARTITION = 25_000

@@ -22,8 +22,8 @@ from mmrwe.errors import MmrweError
 from mmrwe.io.attrition import chain_attrition
 from mmrwe.io.output import OutputDirectory, refuse_existing
 
-if TYPE_CHECKING:  # the study package is imported by mmrwe.config
-    from mmrwe.config import StudyConfig
+if TYPE_CHECKING:  # typing only: importing the rules would load the compiled stages
+    from mmrwe.study.config import StudyConfig
 
 #: the lab columns the response stage reads (``mmrwe.response``)
 LAB_COLUMNS_ANALYSED = ("patient_id", "date", "test", "value", "result", "value_rule")
@@ -97,9 +97,9 @@ def run_study(
     ``None`` (the default study: outcomes by line). ``on_stage`` is told each stage's name as it
     starts; ``on_progress`` is advanced by the patients done.
     """
-    from mmrwe.config import StudyConfig, load_config
     from mmrwe.io.read import read_cohort
     from mmrwe.privacy import count_text
+    from mmrwe.study.config import StudyConfig, load_config
     from mmrwe.study.cutoff import apply_data_cutoff
     from mmrwe.study.pipeline import DEFAULT_PARTITION, analyse_cohort
     from mmrwe.study.summaries import summarise

@@ -12,8 +12,8 @@ import polars as pl
 
 from mmrwe.study.pipeline import AnalysedPopulation
 
-if TYPE_CHECKING:  # the study package is imported by mmrwe.config
-    from mmrwe.config import StudyConfig
+if TYPE_CHECKING:  # typing only: importing the rules would load the compiled stages
+    from mmrwe.study.config import StudyConfig
 
 
 def summarise(

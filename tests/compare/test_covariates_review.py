@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 
 from mmrwe.compare.covariates import real_world_covariates
-from mmrwe.config import load_config
 from mmrwe.study import run_study
-from tests.review._cohorts import study_file, write_cohort
+from mmrwe.study.config import load_config
+from tests.study._cohorts import study_file, write_cohort
 
 
 def test_prior_asct_is_unknown_when_lines_precede_the_data(tmp_path: Path) -> None:

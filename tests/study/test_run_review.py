@@ -11,10 +11,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from mmrwe.config import load_config
 from mmrwe.errors import MmrweError
 from mmrwe.study import run_study
-from tests.review._cohorts import study_file, write_cohort
+from mmrwe.study.config import load_config
+from tests.study._cohorts import study_file, write_cohort
 
 
 def _run(cohort: Path, out: Path, toml: str, **kwargs: object) -> Path:

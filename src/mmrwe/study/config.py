@@ -58,7 +58,7 @@ class StudyConfig(BaseModel):
 
 def example_studies() -> dict[str, Path]:
     """The study definitions shipped with mmrwe (``mmrwe/study/examples``), by name."""
-    folder = Path(__file__).parent / "study" / "examples"
+    folder = Path(__file__).parent / "examples"
     return {p.stem: p for p in sorted(folder.glob("*.toml"))}
 
 
