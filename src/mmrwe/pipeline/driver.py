@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from mmrwe.errors import check_parameter
-from mmrwe.io.attrition import ATTRITION_SCHEMA
+from mmrwe.io.attrition import ATTRITION_TABLE
 from mmrwe.io.cohort import COHORT_SCHEMAS, Cohort
 from mmrwe.pipeline.partition import PartitionResult, Stage, analyse_partition, tables_of
 from mmrwe.timing import StageTimer
 from mmrwe.vocab import Vocabulary
+from mmrwe.vocab.mapping import UNMAPPED_DRUGS_TABLE
 
 if TYPE_CHECKING:  # typing only: importing the rules would load the compiled stages
     from mmrwe.study.config import StudyConfig
@@ -80,7 +81,8 @@ def cohort_partitions(cohort: Cohort, size: int) -> Iterator[Cohort]:
 
 def sum_attrition(tables: list[pl.DataFrame]) -> pl.DataFrame:
     """Partitions' attrition tables of the same steps added up step by step."""
-    stacked = pl.concat([t.select(list(ATTRITION_SCHEMA)) for t in tables])
+    columns = list(ATTRITION_TABLE.columns)
+    stacked = pl.concat([t.select(columns) for t in tables])
     return (
         stacked.group_by("step", maintain_order=True)
         .agg(
@@ -88,7 +90,7 @@ def sum_attrition(tables: list[pl.DataFrame]) -> pl.DataFrame:
             pl.col("reason").first(),
         )
         .sort("step")
-        .select(list(ATTRITION_SCHEMA))
+        .select(columns)
     )
 
 
@@ -99,6 +101,7 @@ def sum_unmapped(tables: list[pl.DataFrame]) -> pl.DataFrame:
         .group_by("drug")
         .agg(pl.col("rows", "patients").sum())
         .sort(["rows", "drug"], descending=[True, False], nulls_last=True)
+        .select(UNMAPPED_DRUGS_TABLE.columns)
     )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from mmrwe.contract import TableContract
 from mmrwe.response import kernel as K
 from mmrwe.response.categories import CATEGORY_NAMES, CATEGORY_RANK
 from mmrwe.response.lines import group_pointers, line_frame
@@ -35,6 +36,7 @@ LINE_RESPONSE_SCHEMA: dict[str, pl.DataType] = {
     "measurable_by": pl.String(),
     "progression_source": pl.String(),
 }
+LINE_RESPONSE_TABLE = TableContract("line_response", LINE_RESPONSE_SCHEMA)
 _OWNER = "derive_line_response"
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import polars as pl
 
+from mmrwe.io.schema import RESPONSE_CODES
 from mmrwe.response.kernel import CR, MR, NOT_EVALUABLE, PD, PR, SCR, SD, VGPR
 from mmrwe.response.rules import ResponseRules
 
 CATEGORY_NAMES = {SCR: "sCR", CR: "CR", VGPR: "VGPR", PR: "PR", MR: "MR", SD: "SD", PD: "PD"}
 #: every category, best first (NE: not evaluable, only in ``line_response``)
-CATEGORIES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
+CATEGORIES = RESPONSE_CODES
 #: rank of each category for comparisons (higher is better; NE lowest)
 CATEGORY_RANK = {"sCR": 6, "CR": 5, "VGPR": 4, "PR": 3, "MR": 2, "SD": 1, "PD": 0, "NE": -1}
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import polars as pl
 
 from mmrwe.io.attrition import attrition_table
+from mmrwe.lines.refractory import LINES_TABLE
 from mmrwe.lines.rules import index_date_expr
 from mmrwe.study.definition import REFRACTORY_FLAGS, Population, StudySettings
 
@@ -25,20 +26,29 @@ DAYS_PER_YEAR = 365.25
 
 #: the analysis-group columns, set on the whole analysed population (:func:`assign_groups`)
 GROUP_COLUMNS = ("group", "group_order")
-#: columns ``analysis_lines`` adds to the ``lines`` columns (then one ``subgroup_<name>`` each)
-ANALYSIS_COLUMNS = (
-    "index_date",
-    "group",
-    "group_order",
-    "age_at_index",
-    "years_since_diagnosis",
-    "prior_asct",
-    "sex",
-    "iss_stage",
-    "r_iss_stage",
-    "cytogenetic_risk",
-    "ecog",
+
+
+#: ``analysis_lines``: the analysed lines (the ``lines`` columns) with their index date, analysis
+#: group and characteristics at index, then one ``subgroup_<name>`` column per requested subgroup
+ANALYSIS_LINES_TABLE = LINES_TABLE.extend(
+    "analysis_lines",
+    {
+        "index_date": pl.Date(),
+        "group": pl.String(),
+        "group_order": pl.Int64(),
+        "age_at_index": pl.Int64(),
+        "years_since_diagnosis": pl.Float64(),
+        "prior_asct": pl.Boolean(),
+        "sex": pl.String(),
+        "iss_stage": pl.String(),
+        "r_iss_stage": pl.String(),
+        "cytogenetic_risk": pl.String(),
+        "ecog": pl.Int32(),
+    },
+    open_ended=True,
 )
+#: columns ``analysis_lines`` adds to the ``lines`` columns (then one ``subgroup_<name>`` each)
+ANALYSIS_COLUMNS = ANALYSIS_LINES_TABLE.columns[len(LINES_TABLE.columns) :]
 
 
 def _contains_all(column: str, values: tuple[str, ...]) -> pl.Expr:
