@@ -49,6 +49,8 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# 200 patients: one subgroup's Cox fit is singular (numpy warns; the statistics are not under test)
+@pytest.mark.filterwarnings("ignore:invalid value encountered in sqrt:RuntimeWarning")
 def test_every_table_a_run_writes_has_its_declared_dtypes(cohort: Path, tmp_path: Path) -> None:
     """Read back from the Parquet files of a run of the shipped isa-pd study (subgroups add
     their columns after the declared ones of ``analysis_lines``)."""
