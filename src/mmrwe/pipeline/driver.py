@@ -109,7 +109,6 @@ class _Kept:
     """What is kept of each partition while the patient-level tables are written away."""
 
     def __init__(self, stop_after: Stage) -> None:
-        self.stop_after = stop_after
         self.counts = dict.fromkeys(tables_of(stop_after), 0)
         self.sources: dict[str, int] = {}
         self.with_lines = 0

@@ -25,7 +25,8 @@ from mmrwe.io.cohort import COHORT_SCHEMAS, Cohort, empty_table, sort_cohort_tab
 from mmrwe.timing import StageTimer
 from mmrwe.vocab import Vocabulary
 
-if TYPE_CHECKING:  # typing only: importing the rules would load the compiled stages
+if TYPE_CHECKING:  # typing only: importing the stages would load their compiled kernels
+    from mmrwe.lines import LinesOfTherapy
     from mmrwe.study.config import StudyConfig
 
 #: the stages of the chain, in order; ``stop_after`` names the last one run
@@ -152,7 +153,7 @@ def _chain(tables: list[pl.DataFrame]) -> pl.DataFrame:
     return chain_attrition(*tables)
 
 
-def _lines(cohort: Cohort, config: StudyConfig, vocabulary: Vocabulary):  # type: ignore[no-untyped-def]
+def _lines(cohort: Cohort, config: StudyConfig, vocabulary: Vocabulary) -> LinesOfTherapy:
     """Lines of therapy (IMWG, Rajkumar 2011) without refractoriness."""
     from mmrwe.lines import derive_lines_of_therapy
 
@@ -201,8 +202,8 @@ def _progression(cohort: Cohort, line_response: pl.DataFrame) -> pl.DataFrame:
     return all_progression(progression_dates(line_response), recorded_progression(cohort.responses))
 
 
-def _refractoriness(  # type: ignore[no-untyped-def]
-    lot, progression: pl.DataFrame, best: pl.DataFrame | None, config: StudyConfig
+def _refractoriness(
+    lot: LinesOfTherapy, progression: pl.DataFrame, best: pl.DataFrame | None, config: StudyConfig
 ) -> pl.DataFrame:
     """The ``lines`` table with its refractory and exposure flags."""
     from mmrwe.lines import derive_refractoriness

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from mmrwe.errors import MmrweError
+from mmrwe.errors import MmrweError, check_parameter
 from mmrwe.io.attrition import chain_attrition
 from mmrwe.io.cohort import Cohort
 from mmrwe.io.output import OutputDirectory, input_manifest, refuse_existing
-from mmrwe.pipeline import AnalysedPopulation, Stage, progression_source
+from mmrwe.pipeline import STAGES, AnalysedPopulation, Stage, progression_source
 from mmrwe.timing import StageTimer
 
 if TYPE_CHECKING:  # typing only: importing the rules would load the compiled stages
@@ -129,6 +129,7 @@ def run_study(
     from mmrwe.pipeline import DEFAULT_PARTITION, analyse_cohort
     from mmrwe.study.config import StudyConfig, load_config
 
+    check_parameter(stop_after in STAGES, "stop_after", "run_study", f"one of {STAGES}", stop_after)
     stage = on_stage or (lambda name: None)
     refuse_existing(out, overwrite)
     study = config if isinstance(config, StudyConfig) else load_config(config)
