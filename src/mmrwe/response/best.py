@@ -55,7 +55,7 @@ def derive_line_response(
     :data:`LINE_RESPONSE_SCHEMA`; ``progression_source`` is ``labs``, ``physician`` or ``none``.
     """
     rules = rules or ResponseRules()
-    ln = line_frame(lines, car_t_index, _OWNER).with_row_index("g")
+    ln = line_frame(lines, car_t_index, _OWNER).with_row_index("line_row")
     death = _death_days(ln, patients)
     rec, rec_pd = _recorded(ln, responses)
     used = ["patient_id", "line", "date", "category", "serum_m", "urine_m", "ife_serum"]
@@ -69,13 +69,13 @@ def derive_line_response(
     run = keys["run"].to_numpy()
     g_ptr = group_pointers(run)
     first = keys.gather(g_ptr[:-1]).join(
-        ln.select("patient_id", "line", "g", "next_day"),
+        ln.select("patient_id", "line", "line_row", "next_day"),
         on=["patient_id", "line"],
         how="left",
         maintain_order="left",  # rows stay aligned with g_ptr
     )
-    first = first.join(rec_pd, on="g", how="left", maintain_order="left")
-    g = first["g"].to_numpy()
+    first = first.join(rec_pd, on="line_row", how="left", maintain_order="left")
+    rows = first["line_row"].to_numpy()
     reappear = on.select(
         (
             (pl.col("serum_m") > 0)
@@ -94,7 +94,7 @@ def derive_line_response(
         on["date"].cast(pl.Int64).to_numpy(),
         reappear.to_numpy(),
         first["next_day"].to_numpy(),
-        death[g] if g.size else np.zeros(0, np.int64),
+        death[rows] if rows.size else np.zeros(0, np.int64),
         first["rec_pd"].cast(pl.Int64).fill_null(K.FAR).to_numpy(),
         rules.unconfirmed_pd_window_days,
     )
@@ -108,7 +108,7 @@ def derive_line_response(
 
     lab = pl.DataFrame(
         {
-            "g": first["g"],
+            "line_row": first["line_row"],
             "lab_best": best,
             "lab_best_date": day(best_day),
             "lab_first_response": day(first_resp),
@@ -123,10 +123,10 @@ def derive_line_response(
         .select("patient_id", "line", "measurable_by")
         .collect()
     )
-    recorded = _recorded_best(rec, rec_pd, lab.select("g", "lab_pd"))
+    recorded = _recorded_best(rec, rec_pd, lab.select("line_row", "lab_pd"))
     out = (
-        ln.join(lab, on="g", how="left")
-        .join(recorded, on="g", how="left")
+        ln.join(lab, on="line_row", how="left")
+        .join(recorded, on="line_row", how="left")
         .join(measurable, on=["patient_id", "line"], how="left")
         .with_columns(pl.col("measurable_by").fill_null("none"), pl.col("n_eval").fill_null(0))
     )
@@ -152,7 +152,7 @@ def _death_days(ln: pl.DataFrame, patients: pl.DataFrame | None) -> np.ndarray:
             patients.select("patient_id", "death_date"),
             on="patient_id",
             how="left",
-            maintain_order="left",  # one value per line row, indexed by g
+            maintain_order="left",  # one value per line row, indexed by line_row
         )
         .select(pl.col("death_date").cast(pl.Int64).fill_null(K.FAR))
         .to_series()
@@ -163,14 +163,14 @@ def _death_days(ln: pl.DataFrame, patients: pl.DataFrame | None) -> np.ndarray:
 def _recorded(
     ln: pl.DataFrame, responses: pl.DataFrame | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Physician records per line: ``g, date, rank`` sorted, and ``g, rec_pd`` (the first
+    """Physician records per line: ``line_row, date, rank`` sorted, and ``line_row, rec_pd`` (the first
     recorded PD). Records belong to a line when dated after its index date and before the next
     line's start."""
-    rows = pl.DataFrame(schema={"g": pl.UInt32(), "date": pl.Date(), "rank": pl.Int64()})
-    first_pd = pl.DataFrame(schema={"g": pl.UInt32(), "rec_pd": pl.Date()})
+    rows = pl.DataFrame(schema={"line_row": pl.UInt32(), "date": pl.Date(), "rank": pl.Int64()})
+    first_pd = pl.DataFrame(schema={"line_row": pl.UInt32(), "rec_pd": pl.Date()})
     if responses is None or responses.height == 0:
         return rows, first_pd
-    idx = ln.select("patient_id", "g", "index_date", "next_start").sort("index_date")
+    idx = ln.select("patient_id", "line_row", "index_date", "next_start").sort("index_date")
     rec = (
         responses.select("patient_id", "date", "response")
         .filter(pl.col("date").is_not_null())
@@ -185,24 +185,28 @@ def _recorded(
             check_sortedness=False,  # sorted by date overall, hence within each patient
         )
         .filter(
-            pl.col("g").is_not_null()
+            pl.col("line_row").is_not_null()
             & (pl.col("next_start").is_null() | (pl.col("date") < pl.col("next_start")))
         )
         .with_columns(pl.col("response").replace_strict(CATEGORY_RANK, default=None).alias("rank"))
         .filter(pl.col("rank").is_not_null())
-        .sort("g", "date")
+        .sort("line_row", "date")
         .select(list(rows.schema))
         .cast(rows.schema)
     )
-    pd = rec.filter(pl.col("rank") == K.PD).group_by("g").agg(pl.col("date").min().alias("rec_pd"))
+    pd = (
+        rec.filter(pl.col("rank") == K.PD)
+        .group_by("line_row")
+        .agg(pl.col("date").min().alias("rec_pd"))
+    )
     return rec, pd.cast(first_pd.schema)
 
 
 def _recorded_best(rec: pl.DataFrame, rec_pd: pl.DataFrame, lab_pd: pl.DataFrame) -> pl.DataFrame:
-    """Per line (``g``): physician best response up to the progression (the earlier of the
+    """Per line (``line_row``): physician best response up to the progression (the earlier of the
     first recorded PD and the lab PD ``lab_pd``), its date, first ≥ PR date and ``rec_pd``."""
     schema = {
-        "g": pl.UInt32(),
+        "line_row": pl.UInt32(),
         "rec_best": pl.Int64(),
         "rec_best_date": pl.Date(),
         "rec_first_response": pl.Date(),
@@ -210,16 +214,16 @@ def _recorded_best(rec: pl.DataFrame, rec_pd: pl.DataFrame, lab_pd: pl.DataFrame
     }
     stop = pl.min_horizontal("rec_pd", "lab_pd")
     upto = (
-        rec.join(rec_pd, on="g", how="left")
-        .join(lab_pd, on="g", how="left")
+        rec.join(rec_pd, on="line_row", how="left")
+        .join(lab_pd, on="line_row", how="left")
         .filter(stop.is_null() | (pl.col("date") <= stop))
     )
-    best = upto.group_by("g").agg(
+    best = upto.group_by("line_row").agg(
         pl.col("rank").max().alias("rec_best"),
         pl.col("date").filter(pl.col("rank") == pl.col("rank").max()).min().alias("rec_best_date"),
         pl.col("date").filter(pl.col("rank") >= K.PR).min().alias("rec_first_response"),
     )
-    out = best.join(rec_pd, on="g", how="full", coalesce=True)  # keep a PD after the bound
+    out = best.join(rec_pd, on="line_row", how="full", coalesce=True)  # keep a PD after the bound
     return out.select(list(schema)).cast(schema)
 
 
