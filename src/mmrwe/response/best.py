@@ -8,7 +8,10 @@
   confirmed category.
 - Otherwise the best physician-recorded response of the line (``responses`` dated after the
   index and before the next line, up to the progression: the first recorded PD or the lab PD),
-  used as recorded; otherwise ``NE``.
+  used as recorded (or confirmed first, ``ResponseRules.confirm_recorded``);
+- otherwise, when the line progressed (lab or recorded PD) before any response was established,
+  ``PD`` with ``response_source`` the source of that progression; otherwise ``NE`` (no
+  evidence at all).
 - Progression = the earliest of the lab PD and the recorded PD of the line, whether or not
   the line is lab-evaluable.
 """
@@ -19,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from mmrwe.response import kernel as K
-from mmrwe.response.categories import CATEGORY_NAMES, CATEGORY_RANK
+from mmrwe.response.categories import CATEGORY_RANK, category_name
 from mmrwe.response.lines import group_pointers, line_frame
 from mmrwe.response.rules import ResponseRules
 
@@ -228,9 +231,17 @@ def _recorded_best(rec: pl.DataFrame, rec_pd: pl.DataFrame, lab_pd: pl.DataFrame
 
 
 def _combine(df: pl.DataFrame) -> pl.DataFrame:
-    """Labs or physician, progression the earlier of both (module docstring)."""
+    """Labs, physician, or the progression alone; progression the earlier of lab and recorded
+    PD (module docstring)."""
     lab_pd, rec_pd = pl.col("lab_pd"), pl.col("rec_pd")
     progression = pl.min_horizontal(lab_pd, rec_pd)
+    progression_source = (
+        pl.when(lab_pd.is_not_null() & (rec_pd.is_null() | (lab_pd <= rec_pd)))
+        .then(pl.lit("labs"))
+        .when(rec_pd.is_not_null())
+        .then(pl.lit("physician"))
+        .otherwise(pl.lit("none"))
+    )
     lab_ok = (pl.col("measurable_by") != "none") & (pl.col("n_eval") >= 2)
     lab_code = (
         pl.when(pl.col("lab_best") >= K.SD)
@@ -239,22 +250,34 @@ def _combine(df: pl.DataFrame) -> pl.DataFrame:
         .then(K.PD)
         .otherwise(K.SD)
     )
-    names = {**CATEGORY_NAMES, K.NOT_EVALUABLE: "NE"}
+    # neither labs nor records establish a category, but the line progressed: PD, named by the
+    # source of that progression (Kumar 2016: PD is a response category, NE is no evidence)
     source = (
         pl.when(lab_ok)
         .then(pl.lit("labs"))
         .when(pl.col("rec_best").is_not_null())
         .then(pl.lit("physician"))
-        .otherwise(pl.lit("none"))
+        .otherwise(progression_source)
     )
-    df = df.with_columns(source.alias("response_source"), progression.alias("progression_date"))
-    labs = pl.col("response_source") == "labs"
-    phys = pl.col("response_source") == "physician"
+    df = df.with_columns(
+        source.alias("response_source"),
+        progression.alias("progression_date"),
+        progression_source.alias("progression_source"),
+    )
+    labs = lab_ok
+    phys = ~lab_ok & pl.col("rec_best").is_not_null()
+    progressed_only = ~labs & ~phys & progression.is_not_null()
     code = (
-        pl.when(labs).then(lab_code).when(phys).then(pl.col("rec_best")).otherwise(K.NOT_EVALUABLE)
+        pl.when(labs)
+        .then(lab_code)
+        .when(phys)
+        .then(pl.col("rec_best"))
+        .when(progressed_only)
+        .then(K.PD)
+        .otherwise(K.NOT_EVALUABLE)
     )
     return df.with_columns(
-        code.replace_strict(names, return_dtype=pl.String).alias("best_response"),
+        category_name(code, "NE").alias("best_response"),
         pl.when(labs)
         .then(
             pl.when(pl.col("lab_best") >= K.SD)
@@ -264,18 +287,14 @@ def _combine(df: pl.DataFrame) -> pl.DataFrame:
         )
         .when(phys)
         .then(pl.col("rec_best_date"))
+        .when(progressed_only)
+        .then(progression)
         .alias("best_response_date"),
         pl.when(labs)
         .then(pl.col("lab_first_response"))
         .when(phys)
         .then(pl.col("rec_first_response"))
         .alias("first_response_date"),
-        pl.when(lab_pd.is_not_null() & (rec_pd.is_null() | (lab_pd <= rec_pd)))
-        .then(pl.lit("labs"))
-        .when(rec_pd.is_not_null())
-        .then(pl.lit("physician"))
-        .otherwise(pl.lit("none"))
-        .alias("progression_source"),
     )
 
 
