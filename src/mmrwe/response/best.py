@@ -61,6 +61,11 @@ def derive_line_response(
     ln = line_frame(lines, car_t_index, _OWNER).with_row_index("line_row")
     death = _death_days(ln, patients)
     rec, rec_pd = _recorded(ln, responses)
+    if rules.confirm_recorded:
+        end = pl.DataFrame(
+            {"line_row": ln["line_row"], "end_day": np.minimum(ln["next_day"].to_numpy(), death)}
+        )
+        rec, rec_pd = _confirmed_progression(rec, end, rules.unconfirmed_pd_window_days)
     used = ["patient_id", "line", "date", "category", "serum_m", "urine_m", "ife_serum"]
     used += ["ife_urine", "bm_plasma_cells"]  # not the reasons: filtering them costs
     on = assessments.select(*used, "role").filter(pl.col("role") == "on_line")
@@ -126,7 +131,9 @@ def derive_line_response(
         .select("patient_id", "line", "measurable_by")
         .collect()
     )
-    recorded = _recorded_best(rec, rec_pd, lab.select("line_row", "lab_pd"))
+    recorded = _recorded_best(
+        rec, rec_pd, lab.select("line_row", "lab_pd"), confirm=rules.confirm_recorded
+    )
     out = (
         ln.join(lab, on="line_row", how="left")
         .join(recorded, on="line_row", how="left")
@@ -205,9 +212,63 @@ def _recorded(
     return rec, pd.cast(first_pd.schema)
 
 
-def _recorded_best(rec: pl.DataFrame, rec_pd: pl.DataFrame, lab_pd: pl.DataFrame) -> pl.DataFrame:
-    """Per line (``line_row``): physician best response up to the progression (the earlier of the
-    first recorded PD and the lab PD ``lab_pd``), its date, first ≥ PR date and ``rec_pd``."""
+def _confirmed_progression(
+    rec: pl.DataFrame, end: pl.DataFrame, pd_window: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per-visit calls (``confirm_recorded``): ``rec`` without NE calls, one call per day (the
+    worst of the day: one visit, one sample), with ``pd_confirmed``; and ``line_row, rec_pd``,
+    the first confirmed PD. A PD call is confirmed by the line's next call being PD or, as the
+    line's last call, by the next line or death (``end``: ``line_row, end_day``) within
+    ``pd_window`` days (as the lab rule; admiralonco's IMWG ADRS vignette: PD confirmed by a
+    second PD or death due to PD)."""
+    calls = (
+        rec.filter(pl.col("rank") >= K.PD)
+        .group_by("line_row", "date")
+        .agg(pl.col("rank").min())
+        .sort("line_row", "date")
+        .join(end, on="line_row", how="left", maintain_order="left")
+    )
+    next_rank = pl.col("rank").shift(-1).over("line_row")
+    followed = (pl.col("end_day") - pl.col("date").cast(pl.Int64)) <= pd_window
+    confirmed = (pl.col("rank") == K.PD) & ((next_rank == K.PD) | (next_rank.is_null() & followed))
+    calls = calls.with_columns(confirmed.fill_null(False).alias("pd_confirmed")).drop("end_day")
+    first_pd = (
+        calls.filter("pd_confirmed")
+        .group_by("line_row")
+        .agg(pl.col("date").min().alias("rec_pd"))
+        .cast({"line_row": pl.UInt32(), "rec_pd": pl.Date()})
+    )
+    return calls, first_pd
+
+
+def _confirmed_levels(upto: pl.DataFrame) -> pl.DataFrame:
+    """``upto`` (one call per day up to the progression) with ``rank`` replaced by the confirmed
+    level of each call (admiralonco's IMWG ADRS vignette, derive_confirmed_response): a response
+    (MR or better) is confirmed at the lower of itself and the line's next call when that is SD or
+    better (VGPR then CR: VGPR; sCR then PR: PR); followed by PD or by nothing it counts as SD;
+    SD needs no confirmation; a confirmed PD stays PD, an unconfirmed one counts for nothing."""
+    rank, next_rank = pl.col("rank"), pl.col("rank").shift(-1).over("line_row")
+    level = (
+        pl.when(rank >= K.MR)
+        .then(
+            pl.when(next_rank.is_null() | (next_rank == K.PD))
+            .then(K.SD)
+            .otherwise(pl.min_horizontal(rank, next_rank))
+        )
+        .when(rank == K.SD)
+        .then(K.SD)
+        .when(pl.col("pd_confirmed"))
+        .then(K.PD)
+    )
+    return upto.sort("line_row", "date").with_columns(level.alias("rank"))
+
+
+def _recorded_best(
+    rec: pl.DataFrame, rec_pd: pl.DataFrame, lab_pd: pl.DataFrame, *, confirm: bool = False
+) -> pl.DataFrame:
+    """Per line (``line_row``): physician best response up to the progression (the earlier of
+    the first recorded PD and the lab PD ``lab_pd``), its date, first ≥ PR date and ``rec_pd``;
+    with ``confirm``, of the confirmed levels of the calls (:func:`_confirmed_levels`)."""
     schema = {
         "line_row": pl.UInt32(),
         "rec_best": pl.Int64(),
@@ -221,6 +282,8 @@ def _recorded_best(rec: pl.DataFrame, rec_pd: pl.DataFrame, lab_pd: pl.DataFrame
         .join(lab_pd, on="line_row", how="left")
         .filter(stop.is_null() | (pl.col("date") <= stop))
     )
+    if confirm:
+        upto = _confirmed_levels(upto).filter(pl.col("rank").is_not_null())
     best = upto.group_by("line_row").agg(
         pl.col("rank").max().alias("rec_best"),
         pl.col("date").filter(pl.col("rank") == pl.col("rank").max()).min().alias("rec_best_date"),
