@@ -107,21 +107,14 @@ def derive_line_response(
         rules.unconfirmed_pd_window_days,
     )
 
-    def day(x: np.ndarray) -> pl.Series:
-        return (
-            pl.Series(np.where(x == K.NO_DAY, 0, x))
-            .cast(pl.Date)
-            .scatter(np.flatnonzero(x == K.NO_DAY), None)
-        )
-
     lab = pl.DataFrame(
         {
             "line_row": first["line_row"],
             "lab_best": best,
-            "lab_best_date": day(best_day),
-            "lab_first_response": day(first_resp),
-            "lab_pd": day(pd_day),
-            "relapse_from_cr_date": day(relapse),
+            "lab_best_date": _dates(best_day),
+            "lab_first_response": _dates(first_resp),
+            "lab_pd": _dates(pd_day),
+            "relapse_from_cr_date": _dates(relapse),
             "n_eval": n_eval,
         }
     )
@@ -141,6 +134,15 @@ def derive_line_response(
         .with_columns(pl.col("measurable_by").fill_null("none"), pl.col("n_eval").fill_null(0))
     )
     return _combine(out).sort("patient_id", "line").select(list(LINE_RESPONSE_SCHEMA))
+
+
+def _dates(days: np.ndarray) -> pl.Series:
+    """Kernel days as dates (``NO_DAY``: null)."""
+    return (
+        pl.Series(np.where(days == K.NO_DAY, 0, days))
+        .cast(pl.Date)
+        .scatter(np.flatnonzero(days == K.NO_DAY), None)
+    )
 
 
 def _in_order(df: pl.DataFrame) -> bool:

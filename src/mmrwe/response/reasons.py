@@ -141,24 +141,9 @@ def assessment_pieces(frame: pl.DataFrame, rules: ResponseRules) -> list[T.Piece
     carried = (own.is_null() & carried_bm.is_not_null()).to_numpy()
     qual = (frame["ife_serum"].to_numpy() + 1) * 9 + (frame["ife_urine"].to_numpy() + 1) * 3
     qual = qual + frame["clonal_cells"].to_numpy() + 1
-    words = {-1: None, 0: " negative", 1: " positive"}
-    ife = {}
-    for si in (-1, 0, 1):
-        for ui in (-1, 0, 1):
-            for ci in (-1, 0, 1):
-                parts = [
-                    f"; {label}{words[v]}"
-                    for label, v in (
-                        ("serum IFE", si),
-                        ("urine IFE", ui),
-                        ("clonal plasma cells", ci),
-                    )
-                    if v >= 0
-                ]
-                ife[(si + 1) * 9 + (ui + 1) * 3 + ci + 1] = "".join(parts) or None
     pieces += [
         T.numbers(frame["flc_ratio"], 2, "; κ/λ "),
-        T.codes(qual, ife),
+        T.codes(qual, _qualitative_texts()),
         T.numbers(bm, 1, "; marrow plasma cells ", " %"),
         T.dates(frame["marrow_day"].to_numpy(), " carried forward from ", carried),
     ]
@@ -173,6 +158,37 @@ def assessment_pieces(frame: pl.DataFrame, rules: ResponseRules) -> list[T.Piece
     confirmation = np.where(
         code == NOT_EVALUABLE, 0, 1 + flag("confirmed") * 2 + flag("last_evaluable")
     )
+    flags = _flag_texts(r)
+    pieces.append(T.codes(((marrow * 2 + clonality) * 8 + missing) * 5 + confirmation, flags))
+    return pieces
+
+
+def _qualitative_texts() -> dict[int, str | None]:
+    """``; serum IFE negative; urine IFE positive; clonal plasma cells negative`` for each code
+    ``(serum + 1) * 9 + (urine + 1) * 3 + clonal + 1`` (each 1 positive, 0 negative, -1 none)."""
+    words = {-1: None, 0: " negative", 1: " positive"}
+    texts = {}
+    for si in (-1, 0, 1):
+        for ui in (-1, 0, 1):
+            for ci in (-1, 0, 1):
+                parts = [
+                    f"; {label}{words[v]}"
+                    for label, v in (
+                        ("serum IFE", si),
+                        ("urine IFE", ui),
+                        ("clonal plasma cells", ci),
+                    )
+                    if v >= 0
+                ]
+                texts[(si + 1) * 9 + (ui + 1) * 3 + ci + 1] = "".join(parts) or None
+    return texts
+
+
+def _flag_texts(r: ResponseRules) -> dict[int, str | None]:
+    """The closing flags of a reason for each code ``((marrow * 2 + clonality) * 8 + missing)
+    * 5 + confirmation``: CR blocked by the marrow, sCR by clonality, the measurable components
+    not measured (bits 1 serum, 2 urine, 4 FLC) and the confirmation state (0 not evaluable,
+    1 not confirmed, 2 unconfirmed last, 3 and 4 confirmed)."""
     names = {1: "serum", 2: "urine", 4: "FLC"}
     states = {
         0: "",
@@ -203,8 +219,7 @@ def assessment_pieces(frame: pl.DataFrame, rules: ResponseRules) -> list[T.Piece
                         + states[conf]
                     )
                     flags[((m * 2 + s) * 8 + miss) * 5 + conf] = text or None
-    pieces.append(T.codes(((marrow * 2 + clonality) * 8 + missing) * 5 + confirmation, flags))
-    return pieces
+    return flags
 
 
 def baseline_reason(rules: ResponseRules) -> pl.Expr:
