@@ -114,13 +114,6 @@ def visit_of(t: np.ndarray, n_on: np.ndarray) -> np.ndarray:
     return np.maximum(np.where(t <= 28.0 * n_on, on, off), 1).astype(np.int64)
 
 
-def visits_until(t: np.ndarray, n_on: np.ndarray) -> np.ndarray:
-    """Number of scheduled visits on days ≤ ``t``."""
-    on = np.floor(t / 28.0)
-    off = n_on + np.floor((t - 28.0 * n_on) / 91.0)
-    return np.maximum(np.where(t < 28.0 * n_on, on, off), 0).astype(np.int64)
-
-
 def _choose(
     rng: np.random.Generator,
     line: int,
