@@ -14,7 +14,6 @@ with its source and year, and the latest is the default.
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -26,7 +25,7 @@ from typing import Any
 
 import polars as pl
 
-from mmrwe.errors import ConfigError, ParameterError
+from mmrwe.errors import ConfigError, ParameterError, close_matches
 
 
 # ------------------------------------------------------------------ the fixed vocabulary
@@ -307,7 +306,7 @@ def _resolve(name: str, options: Mapping[str, str], what: str, owner: str) -> st
     keys = sorted(set(options.values()))
     wanted = _norm(name)
     close = [c for c in options if c.startswith(wanted) or wanted.startswith(c)]
-    close += difflib.get_close_matches(wanted, list(options), n=3, cutoff=0.6)
+    close += close_matches(wanted, options)
     close = list(dict.fromkeys(options[c] for c in close))[:3]
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise ParameterError(
