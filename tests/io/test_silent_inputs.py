@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from mmrwe.cli.app import main
+from mmrwe.errors import InvalidDataError
 from mmrwe.io import read_cohort, validate_cohort
 from mmrwe.io.checks import CHECKS
 from tests.conftest import TABLES, write_cohort
@@ -116,6 +117,8 @@ def test_implausible_dates_are_errors_naming_the_row(
     assert (p.file, p.column, p.row) == (f"{table}.csv", column, row)
     assert value is None or p.value == value
     assert "1900-01-01" in p.fix and p.what and CHECKS["implausible_date"].severity == "error"
+    with pytest.raises(InvalidDataError, match=f"{table}.csv, column '{column}', row {row}"):
+        read_cohort(tmp_path / "c")  # every command that reads the cohort stops
 
 
 def test_dates_after_the_extract_date_are_errors(tmp_path: Path) -> None:
@@ -218,3 +221,17 @@ def test_totals_are_true_and_the_json_holds_every_problem(tmp_path: Path, capsys
     assert doc["warnings"] == 45
     rows = [p["row"] for p in doc["problems"] if p["check"] == "after_last_contact"]
     assert rows == list(range(10, 55))
+
+
+def test_run_prints_the_count_and_top_unmapped_names(tmp_path: Path, capsys) -> None:
+    """The simulator writes a few names that are not myeloma therapy (herbal tea, ...)."""
+    from mmrwe.simulate import simulate_cohort
+
+    simulate_cohort(tmp_path / "c", n_patients=300, seed=3)
+    out = tmp_path / "run"
+    assert main(["--quiet", "run", str(tmp_path / "c"), "--out", str(out), "--no-report"]) == 0
+    err = capsys.readouterr().err
+    unmapped = pl.read_csv(out / "unmapped_drugs.csv", infer_schema=False)
+    assert unmapped.height > 0
+    assert f"{unmapped.height} drug names are not in the vocabulary" in " ".join(err.split())
+    assert f"{unmapped['drug'][0]} ({unmapped['rows'][0]} rows)" in " ".join(err.split())
