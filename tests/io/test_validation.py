@@ -585,3 +585,13 @@ def test_cli_validate_exit_codes_and_json(tmp_path: Path, capsys) -> None:
 def test_cli_usage_error_exits_2(tmp_path: Path) -> None:
     assert main(["validate"]) == 2
     assert main(["validate", str(tmp_path / "nowhere")]) == 1
+
+
+def test_the_documented_table_restates_checks() -> None:
+    """docs/validation.md lists every check of CHECKS with its severity, and no other."""
+    import re
+
+    text = (Path(__file__).parents[2] / "docs" / "validation.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([a-z_]+)` \| (error|warning) \|", text, flags=re.M)
+    assert dict(rows) == {code: check.severity for code, check in CHECKS.items()}
+    assert len(rows) == len(CHECKS)
