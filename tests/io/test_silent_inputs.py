@@ -235,3 +235,10 @@ def test_run_prints_the_count_and_top_unmapped_names(tmp_path: Path, capsys) -> 
     assert unmapped.height > 0
     assert f"{unmapped.height} drug names are not in the vocabulary" in " ".join(err.split())
     assert f"{unmapped['drug'][0]} ({unmapped['rows'][0]} rows)" in " ".join(err.split())
+
+
+def test_a_table_given_twice_is_not_also_reported_absent(tmp_path: Path) -> None:
+    path = write_cohort(tmp_path / "c")
+    pl.read_csv(path / "labs.csv").write_parquet(path / "labs.parquet")
+    _, report = validate_cohort(path)
+    assert [p.check for p in report.problems] == ["ambiguous_table"]

@@ -101,8 +101,7 @@ def validate_cohort(
     latest = extract_date or dt.date.today()
     sources, report = discover(Path(path))
     sources = {name: s for name, s in sources.items() if name in wanted}
-    for name in sorted(wanted - set(sources) - {n for n, t in TABLES.items() if t.required}):
-        report.flag("absent_table", name, what=_absent_table(name), **_table_fields(name))
+    _report_absent_tables(wanted - set(sources), report)
     patients = None
     if "patients" in sources:
         ctx = TableContext(sources["patients"], report, latest)
@@ -224,6 +223,15 @@ def _report_empty(spec: Table, ctx: TableContext) -> None:
     else:
         what = "the table has a header but no data rows: " + _absent_table(spec.name)
         ctx.flag("absent_table", None, what, **_table_fields(spec.name))
+
+
+def _report_absent_tables(absent: set[str], report: ValidationReport) -> None:
+    """An ``absent_table`` warning for each optional table asked for and not found (a table
+    whose files were found but refused, e.g. given twice, has its error already)."""
+    refused = {p.file.split(".")[0].split("/")[0] for p in report.problems}
+    for name in sorted(absent - refused):
+        if not TABLES[name].required:
+            report.flag("absent_table", name, what=_absent_table(name), **_table_fields(name))
 
 
 def _absent_table(name: str) -> str:
