@@ -42,6 +42,11 @@ class ParameterError(MmrweError, ValueError):
     """
 
 
+def close_matches(value: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """The ``n`` choices closest to ``value`` (difflib ratio at least 0.6), closest first."""
+    return get_close_matches(value, list(choices), n=n, cutoff=0.6)
+
+
 def check_parameter(ok: bool, name: str, owner: str, must: str, got: object) -> None:
     """Raise :class:`ParameterError` in the one template unless ``ok``."""
     if not ok:
@@ -81,6 +86,6 @@ def did_you_mean(
     ``""``. A mapping is matched on its keys and answers with their values (aliases → names)."""
     names = choices if isinstance(choices, Mapping) else {c: c for c in choices}
     close = [c for c in names if c.startswith(value) or value.startswith(c)] if prefix else []
-    close += get_close_matches(value, list(names), n=3, cutoff=0.6)
+    close += close_matches(value, names)
     shown = list(dict.fromkeys(names[c] for c in close))[:3]
     return f" Did you mean {', '.join(repr(c) for c in shown)}?" if shown else ""

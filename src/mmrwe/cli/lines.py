@@ -8,6 +8,7 @@ import typer
 
 from mmrwe.cli.app import app
 from mmrwe.cli.common import info, run_chain
+from mmrwe.cli.validate import warn_unmapped_drugs
 
 
 @app.command("lines")
@@ -26,9 +27,8 @@ def lines_command(
     result = run_chain(cohort, out, "lines", config=config, drug_map=drug_map, overwrite=overwrite)
     population = result.population
     assert population is not None
-    n_unmapped = population.unmapped_drugs.height
     info(
         f"{population.counts['lines']:,} lines for {population.patients_with_lines:,} patients "
         f"written to {out}"
-        + (f"; {n_unmapped} unmapped drug name(s) listed in unmapped_drugs" if n_unmapped else "")
     )
+    warn_unmapped_drugs(population.unmapped_drugs)

@@ -8,6 +8,7 @@ import typer
 
 from mmrwe.cli.app import app
 from mmrwe.cli.common import info, run_chain
+from mmrwe.cli.validate import warn_unmapped_drugs
 
 
 @app.command("response")
@@ -37,3 +38,4 @@ def response_command(
         f"{counts.get('physician', 0):,} on physician responses, {counts.get('none', 0):,} not "
         "evaluable (NE)"
     )
+    warn_unmapped_drugs(population.unmapped_drugs)
