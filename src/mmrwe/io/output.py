@@ -72,7 +72,16 @@ class OutputDirectory:
     ...     out.manifest["config"] = rules.model_dump()
     """
 
-    def __init__(self, path: Path, *, overwrite: bool = False, command: str = "") -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        overwrite: bool = False,
+        command: str = "",
+        timer: StageTimer | None = None,
+    ) -> None:
+        """``timer``: the run's timer, started when the run began (``timings_seconds.total`` is
+        its elapsed time when the directory is complete; default: from now)."""
         self.path = Path(path)
         self.overwrite = overwrite
         refuse_existing(self.path, overwrite)
@@ -87,7 +96,7 @@ class OutputDirectory:
             "outputs": {},
             "timings_seconds": {},
         }
-        self._timer = StageTimer()
+        self._timer = timer or StageTimer()
         self._parts: dict[str, tuple[Any, Any, Any]] = {}
 
     def __enter__(self) -> OutputDirectory:

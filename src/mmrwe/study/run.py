@@ -139,9 +139,8 @@ def run_study(
     with timer.stage("read_validate"):
         data = read_cohort(cohort, tables=TABLES_READ[stop_after])
     truncated, cutoff_attrition = _source(data, study)
-    with OutputDirectory(
-        out, overwrite=overwrite, command=COMMANDS.get(stop_after, "run")
-    ) as output:
+    command = COMMANDS.get(stop_after, "run")
+    with OutputDirectory(out, overwrite=overwrite, command=command, timer=timer) as output:
         stage(CHAIN_NAMES[stop_after])
         with timer.stage("patient_level"):
             population = analyse_cohort(
