@@ -221,15 +221,13 @@ def _summaries(
 ) -> dict[str, pl.DataFrame]:
     """The aggregate tables of a whole run (small cells suppressed), written, and the
     manifest's fields of a whole run."""
-    from mmrwe.privacy import count_text
-    from mmrwe.study.summaries import summarise
+    from mmrwe.study.summaries import summarise_release
 
     if population.analysis_lines.is_empty():
         raise StudySelectsNothing(study.study.name, attrition)
-    cut = study.study.small_cell_threshold
     stage("summaries")
     with timer.stage("summaries"):
-        summaries = summarise(population, attrition, study)
+        summaries, analysed = summarise_release(population, attrition, study)
         output.write("analysis_lines", population.analysis_lines)
         for name, table in summaries.items():
             output.write(name, table)
@@ -238,10 +236,7 @@ def _summaries(
     output.manifest.update(
         simulated_data=simulated,
         patient_level_figures=simulated if chosen is None else chosen,
-        analysed={
-            "patients": count_text(population.analysis_lines["patient_id"].n_unique(), cut),
-            "lines": count_text(population.analysis_lines.height, cut),
-        },
+        analysed=analysed,
         figures=[],
         warnings=data_warnings(data.present),
     )

@@ -19,10 +19,20 @@ if TYPE_CHECKING:  # typing only: importing the rules would load the compiled st
 def summarise(
     population: AnalysedPopulation, attrition: pl.DataFrame, study: StudyConfig
 ) -> dict[str, pl.DataFrame]:
+    """The shared aggregate tables (see :func:`summarise_release`)."""
+    return summarise_release(population, attrition, study)[0]
+
+
+def summarise_release(
+    population: AnalysedPopulation, attrition: pl.DataFrame, study: StudyConfig
+) -> tuple[dict[str, pl.DataFrame], dict[str, int | str]]:
     """``summary_by_line``, ``response_rates``, ``adverse_events``, ``baseline``,
     ``subgroup_hazard_ratios`` (when the study names subgroups), ``attrition`` and
-    ``unmapped_drugs``, all suppressed."""
-    from mmrwe.privacy import protect_attrition, suppress_counts
+    ``unmapped_drugs``, all suppressed; and the analysed patients and lines as the manifest
+    shares them. Each table is protected on its own, then all of them together with the
+    manifest's counts (``protect_release``, last: docs/privacy.md)."""
+    from mmrwe.privacy import count_text, protect_attrition, suppress_counts
+    from mmrwe.privacy.release import protect_release
     from mmrwe.stats.adverse_events import adverse_events
     from mmrwe.stats.baseline import baseline_table
     from mmrwe.stats.response_rates import response_rates
@@ -55,4 +65,20 @@ def summarise(
     out["unmapped_drugs"] = suppress_counts(
         population.unmapped_drugs, ["rows", "patients"], threshold
     )
-    return out
+    analysed = {
+        "patients": count_text(lines["patient_id"].n_unique(), threshold),
+        "lines": count_text(lines.height, threshold),
+    }
+    manifest = pl.DataFrame({k: [str(v)] for k, v in analysed.items()})
+    shared = protect_release(
+        {**out, "manifest": manifest},
+        threshold,
+        subgroup_endpoint=study.study.subgroup_endpoint,
+    )
+    row = shared.pop("manifest").row(0, named=True)
+    return shared, {k: v if threshold == 0 else _as_count(row[k]) for k, v in analysed.items()}
+
+
+def _as_count(text: str) -> int | str:
+    """A manifest count: the number when published, else its text (``<11``, ``withheld``)."""
+    return int(text) if text.isdigit() else text

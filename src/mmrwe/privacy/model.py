@@ -1,0 +1,191 @@
+"""The release model: every shared count of a run as one integer programme (docs/privacy.md).
+
+A reader holding all the aggregate files a run shares knows, for each count cell, either its
+value or bounds (``<11`` is 1..10, ``withheld`` is at least 11), and the relations the docs
+state: sums within a table, bounds (events <= patients, a level <= its group), and equalities
+across tables (the same group's size in several tables). :func:`audit` asks, for every hidden
+cell, the smallest and largest whole value that fits all of it together (SciPy ``milp``,
+HiGHS); a cell whose values span fewer than :data:`MIN_SPAN` + 1 whole numbers is exposed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: a hidden cell's feasible values must span at least this much (max - min >= 2: three values)
+MIN_SPAN = 2
+
+
+@dataclass
+class Model:
+    """Cells (published or hidden, with bounds), equalities and inequalities between them."""
+
+    #: where each cell is: (table, row, column)
+    where: list[tuple[str, int, str]] = field(default_factory=list)
+    lo: list[float] = field(default_factory=list)
+    hi: list[float] = field(default_factory=list)
+    hidden: list[bool] = field(default_factory=list)
+    #: total = sum of parts, as (total cell, part cells)
+    sums: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
+    #: part <= total, as (part cell, total cell)
+    caps: list[tuple[int, int]] = field(default_factory=list)
+    index: dict[tuple[str, int, str], int] = field(default_factory=dict)
+
+    def add(self, key: tuple[str, int, str], lo: float, hi: float, hidden: bool) -> int:
+        """Add one cell (a published value has lo = hi)."""
+        self.index[key] = len(self.where)
+        self.where.append(key)
+        self.lo.append(lo)
+        self.hi.append(hi)
+        self.hidden.append(hidden)
+        return self.index[key]
+
+    def hide(self, cell: int, threshold: int) -> None:
+        """Withhold a published cell: a reader then knows only that it is >= ``threshold``."""
+        self.hidden[cell] = True
+        self.lo[cell], self.hi[cell] = float(threshold), np.inf
+
+    def name(self, cell: int) -> str:
+        table, row, column = self.where[cell]
+        return f"{table}, row {row + 1}, column '{column}'"
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """A hidden cell whose feasible whole values span less than MIN_SPAN (lo..hi)."""
+
+    cell: int
+    lo: float
+    hi: float
+
+
+def _rows(model: Model) -> tuple[list[dict[int, float]], list[float], list[bool]]:
+    """Every relation over hidden cells: (coefficients, right-hand side, is an equality),
+    published cells moved to the right."""
+    out_a, out_b, out_eq = [], [], []
+    terms = [((t, -1.0), *((p, 1.0) for p in ps)) for t, ps in model.sums]
+    caps = [((p, 1.0), (t, -1.0)) for p, t in model.caps]
+    for rel, eq in [(r, True) for r in terms] + [(r, False) for r in caps]:
+        coef: dict[int, float] = {}
+        rhs = 0.0
+        for cell, c in rel:
+            if model.hidden[cell]:
+                coef[cell] = coef.get(cell, 0.0) + c
+            else:
+                rhs -= c * model.lo[cell]
+        if coef:
+            out_a.append(coef)
+            out_b.append(rhs)
+            out_eq.append(eq)
+    return out_a, out_b, out_eq
+
+
+def _components(rows: list[dict[int, float]]) -> list[tuple[list[int], list[int]]]:
+    """Groups of hidden cells linked by relations: (cells, relation numbers)."""
+    parent: dict[int, int] = {}
+
+    def root(c: int) -> int:
+        parent.setdefault(c, c)
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    for coef in rows:
+        cells = list(coef)
+        for c in cells[1:]:
+            parent[root(c)] = root(cells[0])
+        root(cells[0])
+    groups: dict[int, tuple[list[int], list[int]]] = {}
+    for k, coef in enumerate(rows):
+        groups.setdefault(root(next(iter(coef))), ([], []))[1].append(k)
+    for c in parent:
+        groups[root(c)][0].append(c)
+    return [(sorted(cells), ks) for cells, ks in groups.values()]
+
+
+class _Programme:
+    """One component as a MILP over its hidden cells."""
+
+    def __init__(self, model: Model, cells: list[int], rows: list, rhs: list, eqs: list) -> None:
+        from scipy.optimize import Bounds, LinearConstraint
+
+        pos = {c: j for j, c in enumerate(cells)}
+        a = np.zeros((len(rows), len(cells)))
+        for i, coef in enumerate(rows):
+            for c, v in coef.items():
+                a[i, pos[c]] = v
+        b = np.array(rhs)
+        eq = np.array(eqs, dtype=bool)
+        lo_b = np.where(eq, b, -np.inf)
+        self.constraint = LinearConstraint(a, lo_b, b)
+        lo = np.array([model.lo[c] for c in cells])
+        hi = np.array([model.hi[c] for c in cells])
+        self.bounds = Bounds(lo, hi)
+        self.cells = cells
+
+    def solve(self, c: np.ndarray, box: tuple[np.ndarray, np.ndarray] | None = None):
+        """The optimal whole-number point for objective ``c`` (None when unbounded/none)."""
+        from scipy.optimize import Bounds, milp
+
+        bounds = self.bounds
+        if box is not None:
+            bounds = Bounds(np.maximum(bounds.lb, box[0]), np.minimum(bounds.ub, box[1]))
+        res = milp(
+            c,
+            constraints=[self.constraint],
+            integrality=np.ones(len(self.cells)),
+            bounds=bounds,
+        )
+        return res.x if res.status == 0 else None
+
+
+def _component_exposures(prog: _Programme) -> list[Exposure]:
+    """Hidden cells of one component whose whole values span less than MIN_SPAN."""
+    n = len(prog.cells)
+    x0 = prog.solve(np.zeros(n))
+    if x0 is None:
+        return []  # no counts fit: the relations were declared for other tables
+    low, high = x0.copy(), x0.copy()
+    pending = np.arange(n)
+    box = (x0 - MIN_SPAN, x0 + MIN_SPAN)
+    stuck = 0
+    for sign in [1.0, -1.0] * 4:  # push every pending cell up, then down, to clear many at once
+        c = np.zeros(n)
+        c[pending] = -sign
+        x = prog.solve(c, box)
+        if x is None:
+            break
+        before = pending.size
+        low, high = np.minimum(low, x), np.maximum(high, x)
+        pending = pending[high[pending] - low[pending] < MIN_SPAN - 1e-9]
+        stuck = stuck + 1 if pending.size == before else 0
+        if not pending.size or stuck == 2:
+            break
+    out = []
+    for j in pending:  # the rest: their exact smallest and largest whole value
+        c = np.zeros(n)
+        c[j] = 1.0
+        lo_x = prog.solve(c)
+        hi_x = prog.solve(-c)
+        lo_v = lo_x[j] if lo_x is not None else -np.inf
+        hi_v = hi_x[j] if hi_x is not None else np.inf
+        if hi_v - lo_v < MIN_SPAN - 1e-9:
+            out.append(Exposure(prog.cells[j], float(round(lo_v)), float(round(hi_v))))
+    return out
+
+
+def audit(model: Model) -> list[list[Exposure]]:
+    """Exposed hidden cells, grouped by linked component (empty: the release is protected)."""
+    rows, rhs, eqs = _rows(model)
+    out = []
+    for cells, ks in _components(rows):
+        prog = _Programme(
+            model, cells, [rows[k] for k in ks], [rhs[k] for k in ks], [eqs[k] for k in ks]
+        )
+        found = _component_exposures(prog)
+        if found:
+            out.append(found)
+    return out

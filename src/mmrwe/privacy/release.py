@@ -1,0 +1,355 @@
+"""The release-level audit and protection: every count a run shares in one model.
+
+Each table is first protected on its own (``protect``). Then :func:`protect_release`, the last
+step before anything is written, reads the tables as published (numbers, ``<N``, ``withheld``),
+adds the relations a reader knows across them (:func:`release_model`) and withholds further
+published cells until the integer-programme audit (:func:`mmrwe.privacy.model.audit`) finds no
+hidden cell with fewer than three feasible values; it stops with the cell named when no
+published cell is left to withhold. See docs/privacy.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from mmrwe.errors import MmrweError
+from mmrwe.privacy import (
+    ATTRITION_COUNTS,
+    WITHHELD,
+    AtMost,
+    Spec,
+    attrition_relations,
+)
+from mmrwe.privacy.model import Exposure, Model, audit
+
+_NUMBER = re.compile(r"^\s*(\d+)(\s|$)")
+
+
+@dataclass(frozen=True)
+class Shared:
+    """How the model reads one shared table: its count columns, the relations within it and
+    the columns derived from each count (withheld with it)."""
+
+    counts: tuple[str, ...]
+    relations: Callable[[pl.DataFrame], list[Spec]] = lambda df: []
+    derived: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: the rows that hold counts (e.g. not Table 1's medians)
+    rows: Callable[[pl.DataFrame], pl.Expr] = lambda df: pl.lit(True)
+
+
+def parse(text: object, threshold: int) -> tuple[float, float, bool] | None:
+    """A published count as a reader reads it: (lowest, highest, hidden); None when empty.
+    ``12 (40.0)`` is 12; ``<11`` is 1..10; ``withheld`` is at least the threshold."""
+    if text is None:
+        return None
+    if isinstance(text, int | np.integer):
+        return float(text), float(text), False
+    s = str(text).strip()
+    if s == "":
+        return None
+    if s.startswith("<"):
+        return 1.0, float(int(s[1:]) - 1), True
+    if s == WITHHELD:
+        return float(threshold), np.inf, True
+    m = _NUMBER.match(s)
+    return (float(m.group(1)), float(m.group(1)), False) if m else None
+
+
+def _add_table(model: Model, name: str, df: pl.DataFrame, spec: Shared, threshold: int) -> None:
+    """The cells of one table and the relations within it."""
+    keep = df.with_row_index("_row").filter(spec.rows(df))
+    rows = keep["_row"].to_list()
+    for c in spec.counts:
+        for r, text in zip(rows, keep[c].to_list(), strict=True):
+            cell = parse(text, threshold)
+            if cell is not None:
+                model.add((name, r, c), *cell)
+    local = keep.drop("_row")
+    for rel in spec.relations(local):
+        for sub in rel.expand(local):
+            _add_sum(
+                model,
+                (name, rows[sub.total[0]], sub.total[1]),
+                [(name, rows[r], c) for r, c in sub.parts],
+            )
+        for part, total in getattr(rel, "caps", lambda d: [])(local):
+            p, t = (name, rows[part[0]], part[1]), (name, rows[total[0]], total[1])
+            if p in model.index and t in model.index:
+                model.caps.append((model.index[p], model.index[t]))
+
+
+def _add_sum(model: Model, total: tuple, parts: list[tuple]) -> None:
+    """total = sum(parts), when every cell is a count (an empty cell: no relation)."""
+    if total in model.index and all(p in model.index for p in parts):
+        model.sums.append((model.index[total], tuple(model.index[p] for p in parts)))
+
+
+def _summary_by_line() -> Shared:
+    estimates = ("median_months", "median_lower", "median_upper", "median_followup_months")
+    return Shared(
+        ("n_patients", "n_events"),
+        lambda df: [AtMost("n_patients", ("n_events",))],
+        {c: ("n_patients", "n_events") for c in estimates},
+    )
+
+
+def _response_rates() -> Shared:
+    from mmrwe.stats.response_rates import response_columns, response_relations
+
+    _, counts, derived = response_columns("group")
+    return Shared(
+        tuple(counts),
+        lambda df: response_relations(),
+        {k: tuple(v) for k, v in derived.items()},
+    )
+
+
+def _adverse_events() -> Shared:
+    from mmrwe.privacy import Same, Sum
+
+    names = ("any_grade", "grade_3_plus", *(f"grade_{g}" for g in range(1, 6)))
+    grades = tuple(f"n_grade_{g}" for g in range(1, 6))
+    return Shared(
+        ("n_patients", *(f"n_{x}" for x in names)),
+        lambda df: [
+            Same("n_patients", (df.columns[0],)),
+            Sum("n_any_grade", grades),
+            Sum("n_grade_3_plus", grades[2:]),
+            AtMost("n_patients", tuple(f"n_{x}" for x in names)),
+        ],
+        {f"pct_{x}": (f"n_{x}", "n_patients") for x in names},
+    )
+
+
+def _baseline_columns(df: pl.DataFrame) -> list[str]:
+    return [c for c in df.columns if c not in ("characteristic", "level")]
+
+
+def _baseline() -> Shared:
+    from mmrwe.stats.baseline import SUMMARIES, TOTAL, baseline_relations
+
+    summaries = [level for rows in SUMMARIES.values() for level, *_ in rows]
+
+    def relations(df: pl.DataFrame) -> list[Spec]:
+        columns = _baseline_columns(df)
+        groups = [c for c in columns if c != TOTAL]
+        chars = df["characteristic"].unique(maintain_order=True).to_list()
+        return baseline_relations(columns, groups, chars)
+
+    return Shared((), relations, rows=lambda df: ~pl.col("level").is_in(summaries))
+
+
+def _subgroups() -> Shared:
+    from mmrwe.stats.subgroups import _relations
+
+    estimates = ("hr", "lower", "upper", "p", "median_months", "median_lower", "median_upper")
+    return Shared(
+        ("n_patients", "n_events", "n_missing"),
+        lambda df: [*_relations(df), AtMost("n_patients", ("n_events",))],
+        {c: ("n_patients", "n_events") for c in estimates},
+    )
+
+
+def shared_tables() -> dict[str, Shared]:
+    """Every aggregate table a run shares, as the release model reads it."""
+    return {
+        "summary_by_line": _summary_by_line(),
+        "response_rates": _response_rates(),
+        "adverse_events": _adverse_events(),
+        "baseline": _baseline(),
+        "subgroup_hazard_ratios": _subgroups(),
+        "attrition": Shared(ATTRITION_COUNTS, lambda df: attrition_relations(df)),
+        "unmapped_drugs": Shared(("rows", "patients"), lambda df: [AtMost("rows", ("patients",))]),
+        "manifest": Shared(("patients", "lines")),
+    }
+
+
+#: endpoints every analysed line has a row of (their n is the group's size)
+EVERY_LINE = ("PFS", "OS", "TTNT")
+UNMAPPED_STEP = "unmapped_drugs"
+
+
+def _cell(model: Model, table: str, row: int, column: str) -> int | None:
+    return model.index.get((table, row, column))
+
+
+def _equal(model: Model, a: int | None, b: int | None) -> None:
+    if a is not None and b is not None:
+        model.sums.append((a, (b,)))
+
+
+def _total(model: Model, total: int | None, parts: list[int | None]) -> None:
+    if total is not None and parts and all(p is not None for p in parts):
+        model.sums.append((total, tuple(p for p in parts if p is not None)))
+
+
+def _group_links(model: Model, tables: Mapping[str, pl.DataFrame]) -> list[int | None]:
+    """A group's size is the same in response_rates, Table 1 and the outcomes of every line;
+    returns the response_rates cells of the group sizes."""
+    rr = tables.get("response_rates")
+    if rr is None:
+        return []
+    sizes = []
+    base = tables.get("baseline")
+    sbl = tables.get("summary_by_line")
+    for r, group in enumerate(rr["group"].to_list()):
+        n = _cell(model, "response_rates", r, "n_patients")
+        sizes.append(n)
+        if base is not None and str(group) in base.columns:
+            rows = base.with_row_index("_r").filter(pl.col("characteristic") == "Patients")
+            if rows.height:
+                _equal(model, n, _cell(model, "baseline", int(rows["_r"][0]), str(group)))
+        if sbl is not None:
+            hit = sbl.with_row_index("_r").filter(
+                (pl.col("group") == group) & pl.col("endpoint").is_in(EVERY_LINE)
+            )
+            for k in hit["_r"].to_list():
+                _equal(model, n, _cell(model, "summary_by_line", k, "n_patients"))
+    return sizes
+
+
+def _links(model: Model, tables: Mapping[str, pl.DataFrame], endpoint: str) -> None:
+    """The relations across tables a reader knows."""
+    sizes = _group_links(model, tables)
+    lines = _cell(model, "manifest", 0, "lines")
+    _total(model, lines, sizes)
+    sg, sbl = tables.get("subgroup_hazard_ratios"), tables.get("summary_by_line")
+    if sg is not None and sg.height and sbl is not None and endpoint in EVERY_LINE:
+        ov = sg.with_row_index("_r").filter(pl.col("subgroup") == "overall")["_r"]
+        rows = sbl.with_row_index("_r").filter(pl.col("endpoint") == endpoint)["_r"].to_list()
+        if ov.len():
+            for c in ("n_patients", "n_events"):
+                parts = [_cell(model, "summary_by_line", k, c) for k in rows]
+                _total(model, _cell(model, "subgroup_hazard_ratios", int(ov[0]), c), parts)
+    att = tables.get("attrition")
+    if att is not None and att.height:
+        last = att.height - 1
+        _equal(
+            model,
+            _cell(model, "manifest", 0, "patients"),
+            _cell(model, "attrition", last, "patients_after"),
+        )
+        un = tables.get("unmapped_drugs")
+        step = [i for i, r in enumerate(att["reason"].to_list()) if UNMAPPED_STEP in str(r)]
+        if un is not None and step:
+            parts = [_cell(model, "unmapped_drugs", k, "rows") for k in range(un.height)]
+            total = _cell(model, "attrition", step[0], "rows_excluded")
+            if parts:
+                _total(model, total, parts)
+            elif total is not None:
+                pass  # no unmapped drug listed: nothing adds up
+
+
+def release_model(
+    tables: Mapping[str, pl.DataFrame], threshold: int, *, subgroup_endpoint: str = "PFS"
+) -> Model:
+    """Every count of the shared ``tables`` (as published) and the relations a reader knows."""
+    model = Model()
+    specs = shared_tables()
+    for name, df in tables.items():
+        spec = specs.get(name)
+        if spec is None or df.is_empty():
+            continue
+        if name == "baseline":
+            spec = Shared(tuple(_baseline_columns(df)), spec.relations, rows=spec.rows)
+        _add_table(model, name, df, spec, threshold)
+    _links(model, tables, subgroup_endpoint)
+    return model
+
+
+class ReleaseNotProtected(MmrweError):
+    """A hidden count can be worked out from the shared outputs however many cells are hidden."""
+
+
+def _neighbours(model: Model, cells: set[int]) -> set[int]:
+    """Cells sharing a relation with any of ``cells``."""
+    out: set[int] = set()
+    for total, parts in model.sums:
+        group = {total, *parts}
+        if group & cells:
+            out |= group
+    for part, total in model.caps:
+        if part in cells or total in cells:
+            out |= {part, total}
+    return out - cells
+
+
+def _complement(model: Model, exposed: list[Exposure]) -> int | None:
+    """The published cell to withhold next: a non-zero count sharing a relation with an
+    exposed cell (parts before totals, smallest first), else one two relations away."""
+    totals = {t for t, _ in model.sums}
+    near = {e.cell for e in exposed}
+    for _ in range(3):
+        near_next = _neighbours(model, near)
+        pool = [c for c in near_next if not model.hidden[c] and model.lo[c] > 0]
+        if pool:
+            return min(pool, key=lambda c: (c in totals, model.lo[c], c))
+        near = near | near_next
+    return None
+
+
+def protect_model(model: Model, threshold: int) -> set[int]:
+    """Withhold published cells until no hidden cell is exposed; the cells withheld."""
+    added: set[int] = set()
+    while groups := audit(model):
+        for group in groups:
+            pick = _complement(model, group)
+            if pick is None:
+                e = group[0]
+                raise ReleaseNotProtected(
+                    f"Small-cell protection across the shared outputs: {model.name(e.cell)} "
+                    f"can be worked out (only {e.lo:g}..{e.hi:g} fit everything shared) even "
+                    "with every linked count withheld. Group the levels or the analysis groups "
+                    "more coarsely."
+                )
+            model.hide(pick, threshold)
+            added.add(pick)
+    return added
+
+
+def _write_back(
+    tables: Mapping[str, pl.DataFrame], model: Model, added: set[int]
+) -> dict[str, pl.DataFrame]:
+    """The tables with the newly withheld cells (and what is derived from them) hidden."""
+    specs = shared_tables()
+    out = dict(tables)
+    by_table: dict[str, dict[str, list[int]]] = {}
+    for c in added:
+        table, row, column = model.where[c]
+        by_table.setdefault(table, {}).setdefault(column, []).append(row)
+    for table, columns in by_table.items():
+        df = out[table]
+        masks = {c: np.isin(np.arange(df.height), rows) for c, rows in columns.items()}
+        exprs = [
+            pl.when(pl.Series(m)).then(pl.lit(WITHHELD)).otherwise(pl.col(c)).alias(c)
+            for c, m in masks.items()
+        ]
+        for col, sources in specs[table].derived.items():
+            hit = [masks[s] for s in sources if s in masks]
+            if col in df.columns and hit:
+                exprs.append(
+                    pl.when(pl.Series(np.logical_or.reduce(hit)))
+                    .then(None)
+                    .otherwise(pl.col(col))
+                    .alias(col)
+                )
+        out[table] = df.with_columns(exprs)
+    return out
+
+
+def protect_release(
+    tables: Mapping[str, pl.DataFrame], threshold: int, *, subgroup_endpoint: str = "PFS"
+) -> dict[str, pl.DataFrame]:
+    """The shared tables with further cells withheld so that, read together with the relations
+    across them, every hidden count keeps at least three feasible values (docs/privacy.md).
+    Runs last, on the final tables; ``threshold=0`` returns them unchanged."""
+    if threshold == 0:
+        return dict(tables)
+    model = release_model(tables, threshold, subgroup_endpoint=subgroup_endpoint)
+    added = protect_model(model, threshold)
+    return _write_back(tables, model, added) if added else dict(tables)
