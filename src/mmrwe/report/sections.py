@@ -224,9 +224,9 @@ def outcomes(run: RunDirectory) -> Section:
                 rows,
                 header,
                 numeric_from=2,
-                caption="Outcomes per group: Kaplan–Meier medians and landmark rates. NR: not "
-                "reached; –: beyond the group's follow-up; withheld: group below the "
-                "small-cell threshold.",
+                caption="Outcomes per group: Kaplan–Meier medians and landmark rates. NR: "
+                "median not reached; NE: confidence limit not estimable; –: beyond the group's "
+                "follow-up; withheld: group below the small-cell threshold.",
             )
         )
     parts.append(figures_for(run, "outcomes"))
