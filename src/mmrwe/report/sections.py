@@ -171,7 +171,13 @@ def baseline(run: RunDirectory) -> Section:
             rows,
             ["", *groups],
             caption="Table 1. Characteristics at the index line (ISS, R-ISS, cytogenetic risk "
-            "and ECOG as recorded at diagnosis).",
+            "and ECOG as recorded at diagnosis)."
+            + (
+                " A patient is counted once in each group (line) analysed: the last column "
+                "counts patient-lines, not patients."
+                if "All patient-lines" in groups
+                else ""
+            ),
             section_rows=headings,
         ),
     )
