@@ -4,6 +4,7 @@ as a page of its own (``comparison.html``) and, for comparisons written under th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -21,9 +22,14 @@ TABLES = {
 }
 
 
-def comparison_html(directory: Path, *, heading_level: int = 3) -> str:
-    """The body of one comparison: method, warnings, tables and figure (self-contained)."""
-    comparison = RunDirectory.read(Path(directory))
+def comparison_html(
+    directory: Path, *, heading_level: int = 3, numbers: Callable[[str], int] | None = None
+) -> str:
+    """The body of one comparison: method, warnings, tables and figure (self-contained).
+    ``numbers`` gives each figure's number in the enclosing report (by figure name); alone, the
+    comparison numbers its figures from 1."""
+    comparison = RunDirectory.read(Path(directory), config_key="run_config")
+    number = numbers or comparison.figure_plan.number
     m = comparison.manifest
     trial = m.get("trial", {}) or {}
     h = f"h{heading_level}"
@@ -36,7 +42,7 @@ def comparison_html(directory: Path, *, heading_level: int = 3) -> str:
             '<p class="notice"><strong>Simulated data.</strong> The real-world cohort is '
             "synthetic (mmrwe's simulator); the comparison shows the method, not evidence.</p>"
         )
-    study = ((m.get("run_config", {}) or {}).get("study", {}) or {}).get("name", "")
+    study = comparison.config.study.name
     parts.append(
         f"<p>Real-world cohort: {esc(study)} (run {esc(Path(str(m.get('run', ''))).name)}). "
         f"Method: {esc(m.get('method', ''))}. Matched on: {esc(trial.get('matched_on', ''))}. "
@@ -49,7 +55,10 @@ def comparison_html(directory: Path, *, heading_level: int = 3) -> str:
         if path.is_file():
             table = pl.read_parquet(path).with_columns(pl.col(pl.Float64).round(3))
             parts.append(frame_table(table.cast(pl.String), caption=caption))
-    parts += [embed(comparison, entry) for entry in comparison.figures()]
+    parts += [
+        embed(comparison, entry, number(str(entry.get("name", ""))))
+        for entry in comparison.figures()
+    ]
     return "\n".join(parts)
 
 
@@ -57,7 +66,7 @@ def write_comparison_page(directory: Path) -> Path:
     """``comparison.html`` in ``directory``: the comparison alone, self-contained."""
     from mmrwe.report.html import _template, _template_text
 
-    comparison = RunDirectory.read(Path(directory))
+    comparison = RunDirectory.read(Path(directory), config_key="run_config")
     trial = comparison.manifest.get("trial", {}) or {}
     title = f"Real-world versus {trial.get('trial', 'trial')}"
     page = _template("report.html").substitute(
