@@ -89,8 +89,9 @@ def _figure_notes(threshold: int) -> dict[str, str]:
         "(≥ PR); crosses: progression; bars: death; arrows: alive at last contact.",
         "trajectory": "One patient, shown as Patient A: serum and urine M-protein and dFLC as "
         "measured, lines shaded, each assessment coloured by its IMWG category.",
-        "waterfall": "One bar per evaluable patient-line: best change from baseline of the "
-        "component measurable at baseline; increases above +100 % are drawn at +100 %.",
+        "waterfall": "One bar per patient-line with a component measurable at baseline and "
+        "measured again on the line: best change from baseline of that component; increases "
+        "above +100 % are drawn at +100 %.",
         "response_distribution": "Withheld categories (small cells) are pooled into the hatched "
         "block.",
         "adverse_events": "Percentages of patient-lines; withheld percentages are shown as text.",

@@ -237,6 +237,12 @@ def outcomes(run: RunDirectory) -> Section:
     return _section("outcomes", "Outcomes", *parts)
 
 
+#: the one meaning of "evaluable" in the report (the response table's count)
+EVALUABLE = (
+    "Evaluable: a patient-line with a best overall response other than NE, assessed from the "
+    "laboratory results (a component measurable at baseline and at least two assessments) or, "
+    "failing that, from a recorded response."
+)
 _RATES = (("orr", "ORR (≥ PR)"), ("vgpr_or_better", "≥ VGPR"), ("cr_or_better", "≥ CR"))
 _CATEGORIES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
 
@@ -270,6 +276,7 @@ def response(run: RunDirectory) -> Section:
                 "Clopper–Pearson intervals.",
             )
         )
+        parts.append(f'<p class="note">{esc(EVALUABLE)}</p>')
         present = [c for c in _CATEGORIES if f"n_{c}" in table.columns]
         dist = [
             [r.get(group), *(count_pct(r.get(f"n_{c}"), r.get(f"pct_{c}")) for c in present)]
