@@ -30,3 +30,20 @@ def test_evaluable_has_one_definition_stated_once(tmp_path: Path) -> None:
     waterfall = re.search(r"Figure \d+\. Best change\.[^.]*\.", text).group(0)
     assert "evaluable" not in waterfall.lower()
     assert "measurable at baseline" in waterfall
+
+
+AE = """regimen,term,term_coding,grading,n_patients,n_any_grade,pct_any_grade,n_grade_3_plus,pct_grade_3_plus
+ide-cel,Cytokine release syndrome,MedDRA PT,ASTCT,40,30,75.0,<11,
+ide-cel,tumour flare,unmapped,CTCAE,40,12,30.0,0,0.0
+"""
+
+
+def test_unmapped_adverse_event_terms_are_listed(tmp_path: Path) -> None:
+    """Issue 15 item 10: terms outside the synonym list are named in the data-quality section;
+    the methods say how terms were normalised."""
+    run = write_run(tmp_path / "run")
+    (run / "adverse_events.csv").write_text(AE)
+    html = build_report(run).read_text(encoding="utf-8")
+    quality = re.search(r'<section id="quality">.*?</section>', html, re.S).group(0)
+    assert "tumour flare" in quality and "Cytokine release syndrome" not in quality
+    assert "MedDRA preferred term" in _text(html)

@@ -91,7 +91,9 @@ def methods_paragraphs(manifest: dict[str, Any], config: StudyConfig) -> list[st
         f"rates carry exact Clopper–Pearson 95 % intervals {cite('clopper1934')}; hazard ratios "
         f"come from Cox models with Efron ties {cite('cox1972')}. Adverse events are counted "
         "once per patient-line and term at the worst grade (CTCAE; CRS and ICANS by ASTCT "
-        f"{cite('lee2019')}).",
+        f"{cite('lee2019')}), after recorded terms known as synonyms (e.g. CRS, ICANS, CTCAE "
+        "US spellings) were replaced by their MedDRA preferred term; other terms are shown as "
+        "recorded and listed under data quality.",
     ]
     privacy = (
         "Small cells: counts from 1 to "

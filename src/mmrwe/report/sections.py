@@ -446,6 +446,17 @@ def data_quality(run: RunDirectory) -> Section | None:
                 caption="Drug names outside the vocabulary (not counted as anti-myeloma therapy).",
             )
         )
+    events = run.table("adverse_events")
+    if events is not None and "term_coding" in events.columns:
+        uncoded = (
+            events.filter(pl.col("term_coding") == "unmapped")["term"].unique().sort().to_list()
+        )
+        if uncoded:
+            items = "".join(f"<li>{esc(t)}</li>" for t in uncoded)
+            parts.append(
+                "<h3>Adverse-event terms not coded</h3><p>In no synonym list of mmrwe: shown as "
+                f"recorded, not as a MedDRA preferred term.</p><ul>{items}</ul>"
+            )
     skipped = run.manifest.get("figures_skipped", []) or []
     if skipped:
         items = "".join(
