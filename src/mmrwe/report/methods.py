@@ -84,8 +84,8 @@ def methods_paragraphs(manifest: dict[str, Any], config: StudyConfig) -> list[st
             "They were taken as per-visit investigator assessments and counted only when "
             "confirmed by the next assessment, progression by a second one or by a new line or "
             "death within "
-            f"{g('response', 'unconfirmed_pd_window_days')} days (confirm_recorded = true). "
-            if g("response", "confirm_recorded", False)
+            f"{response.unconfirmed_pd_window_days} days (confirm_recorded = true). "
+            if response.confirm_recorded
             else "They were used as recorded, as confirmed clinical judgements "
             "(confirm_recorded = false). "
         )
