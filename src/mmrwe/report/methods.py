@@ -47,9 +47,14 @@ def cite(*keys: str) -> str:
     return "[" + ", ".join(str(CITE[k]) for k in keys) + "]"
 
 
-def methods_paragraphs(manifest: dict[str, Any], config: StudyConfig) -> list[str]:
+def methods_paragraphs(manifest: dict[str, Any], config: StudyConfig | None = None) -> list[str]:
     """Plain-text paragraphs (cite markers included) describing the run's rules and methods:
-    every rule value is the run's effective configuration (``config``)."""
+    every rule value is the run's effective configuration (``config``; read, typed, from the
+    manifest's ``config`` when not given)."""
+    if config is None:
+        from mmrwe.study.config import StudyConfig
+
+        config = StudyConfig.model_validate(manifest.get("config") or {})
     lines, response = config.lines, config.response
     threshold = config.study.small_cell_threshold
     out = [
