@@ -23,6 +23,8 @@ SHARED = (
 )
 RESPONSE = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
 SUMMARY_ROW = re.compile(r"median|range|mean")
+SIZE_ROW = {"Patients", "Patient-lines"}
+TOTAL_COLUMN = {"Total", "All patient-lines"}
 PARTITIONS = (
     "Sex",
     "ISS stage at diagnosis",
@@ -166,7 +168,7 @@ def _baseline(a: Attack, base, rr, sizes) -> None:
     cols = [c for c in base.columns if c not in ("characteristic", "level")]
     rows = [r for r in base.iter_rows(named=True) if not SUMMARY_ROW.search(r["level"])]
     cells = [{c: a.cell(f"b.{i}.{c}", r[c]) for c in cols} for i, r in enumerate(rows)]
-    n = next(cells[i] for i, r in enumerate(rows) if r["characteristic"] == "Patients")
+    n = next(cells[i] for i, r in enumerate(rows) if r["characteristic"] in SIZE_ROW)
     for g in cols:
         if g in sizes:
             a.total(sizes[g], [n[g]])
@@ -174,11 +176,11 @@ def _baseline(a: Attack, base, rr, sizes) -> None:
             levels = [cells[i][g] for i, r in enumerate(rows) if r["characteristic"] == char]
             a.total(n[g], levels)
         for i, r in enumerate(rows):
-            if r["characteristic"] != "Patients":
+            if r["characteristic"] not in SIZE_ROW:
                 a.le(cells[i][g], n[g])
-    if "Total" in cols:
+    for total in set(cols) & TOTAL_COLUMN:
         for c in cells:
-            a.total(c["Total"], [c[g] for g in cols if g != "Total"])
+            a.total(c[total], [c[g] for g in cols if g != total])
 
 
 def _subgroups(a: Attack, sg, sbl) -> None:

@@ -27,7 +27,8 @@ def test_writes_tables_and_manifest(small_cohort: Path, tmp_path: Path) -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     assert "lab-derived PD" in manifest["progression_source"]
     assert manifest["config"]["response"]["assessment_window_days"] == 7
-    assert manifest["outputs"]["line_response"] == 4
+    exact = json.loads((out / "manifest_patient_level.json").read_text())
+    assert exact["outputs"]["line_response"] == 4
     lr = pl.read_parquet(out / "line_response.parquet")
     # P001: baseline 3.1 g/dL (12 days before Rd); 15 g/L = 1.5 (52 % down, PR) on 2015-05-20,
     # <0.1 with a positive IFE (VGPR) on 2015-06-20: PR held twice, dated 2015-05-20

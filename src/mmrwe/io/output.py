@@ -29,6 +29,23 @@ if TYPE_CHECKING:
     from mmrwe.io.cohort import Cohort
 
 
+#: the aggregate tables a run shares; the row counts of every other table are patient-level
+#: (``analysis_lines`` has one row per analysed line) and go to PATIENT_LEVEL_MANIFEST
+SHARED_TABLES = frozenset(
+    {
+        "summary_by_line",
+        "response_rates",
+        "adverse_events",
+        "baseline",
+        "subgroup_hazard_ratios",
+        "attrition",
+        "unmapped_drugs",
+    }
+)
+#: exact counts that stay with the patient-level data (docs/privacy.md)
+PATIENT_LEVEL_MANIFEST = "manifest_patient_level.json"
+
+
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     """Hex SHA-256 of a file's bytes."""
     h = hashlib.sha256()
@@ -96,6 +113,8 @@ class OutputDirectory:
             "outputs": {},
             "timings_seconds": {},
         }
+        #: exact counts of patient-level tables and of the input (never shared)
+        self.patient_level: dict[str, Any] = {"outputs": {}, "input_rows": {}}
         self._timer = timer or StageTimer()
         self._parts: dict[str, tuple[Any, Any, Any]] = {}
 
@@ -108,7 +127,12 @@ class OutputDirectory:
     def write(self, name: str, df: pl.DataFrame) -> None:
         """Write one table (Parquet and CSV) and record its row count in the manifest."""
         write_table(df, self.staging, name)
-        self.manifest["outputs"][name] = df.height
+        self.outputs(name)[name] = df.height
+
+    def outputs(self, name: str) -> dict[str, int]:
+        """Where a table's row count is recorded: the shared manifest for an aggregate table,
+        the patient-level manifest otherwise."""
+        return (self.manifest if name in SHARED_TABLES else self.patient_level)["outputs"]
 
     def append(self, name: str, df: pl.DataFrame) -> None:
         """Append a partition of a table written in parts (the first call fixes the columns):
@@ -129,7 +153,7 @@ class OutputDirectory:
                 (self.staging / f"{name}.csv").open("wb"),
                 df.schema,
             )
-            self.manifest["outputs"][name] = 0
+            self.outputs(name)[name] = 0
             header = True
         else:
             df = df.select(list(part[2])).cast(part[2])  # type: ignore[arg-type]
@@ -140,7 +164,7 @@ class OutputDirectory:
             csv_ready(df).write_csv(
                 csv, include_header=header, date_format="%Y-%m-%d", null_value=""
             )
-        self.manifest["outputs"][name] += df.height
+        self.outputs(name)[name] += df.height
 
     def record_timings(self, timer: StageTimer) -> None:
         """Add a run's stage timings to the manifest's ``timings_seconds`` (``total`` is added
@@ -149,9 +173,13 @@ class OutputDirectory:
 
     def write_manifest(self) -> None:
         """Write ``manifest.json`` as it stands (rewritten when the directory is complete)."""
-        (self.staging / "manifest.json").write_text(
-            json.dumps(self.manifest, indent=2, sort_keys=True, default=str) + "\n"
-        )
+        for name, content in (
+            ("manifest.json", self.manifest),
+            (PATIENT_LEVEL_MANIFEST, self.patient_level),
+        ):
+            (self.staging / name).write_text(
+                json.dumps(content, indent=2, sort_keys=True, default=str) + "\n"
+            )
 
     def close_parts(self) -> None:
         """Finish every table written in parts, so that it can be read back."""

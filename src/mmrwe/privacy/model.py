@@ -151,18 +151,16 @@ def _component_exposures(prog: _Programme) -> list[Exposure]:
     low, high = x0.copy(), x0.copy()
     pending = np.arange(n)
     box = (x0 - MIN_SPAN, x0 + MIN_SPAN)
-    stuck = 0
-    for sign in [1.0, -1.0] * 4:  # push every pending cell up, then down, to clear many at once
+    rng = np.random.default_rng(0)  # push directions only: the result does not depend on them
+    for k in range(12):  # push the pending cells up, down, then in random directions at once
         c = np.zeros(n)
-        c[pending] = -sign
+        c[pending] = (-1.0, 1.0)[k % 2] if k < 2 else rng.choice((-1.0, 1.0), pending.size)
         x = prog.solve(c, box)
         if x is None:
             break
-        before = pending.size
         low, high = np.minimum(low, x), np.maximum(high, x)
         pending = pending[high[pending] - low[pending] < MIN_SPAN - 1e-9]
-        stuck = stuck + 1 if pending.size == before else 0
-        if not pending.size or stuck == 2:
+        if not pending.size:
             break
     out = []
     for j in pending:  # the rest: their exact smallest and largest whole value
@@ -177,11 +175,15 @@ def _component_exposures(prog: _Programme) -> list[Exposure]:
     return out
 
 
-def audit(model: Model) -> list[list[Exposure]]:
-    """Exposed hidden cells, grouped by linked component (empty: the release is protected)."""
+def audit(model: Model, touching: set[int] | None = None) -> list[list[Exposure]]:
+    """Exposed hidden cells, grouped by linked component (empty: the release is protected).
+    With ``touching``, only the components holding one of these cells (the others have not
+    changed since the last audit)."""
     rows, rhs, eqs = _rows(model)
     out = []
     for cells, ks in _components(rows):
+        if touching is not None and touching.isdisjoint(cells):
+            continue
         prog = _Programme(
             model, cells, [rows[k] for k in ks], [rhs[k] for k in ks], [eqs[k] for k in ks]
         )

@@ -22,7 +22,10 @@ from mmrwe.privacy import (
     ATTRITION_COUNTS,
     WITHHELD,
     AtMost,
+    AtMostRow,
+    RowSum,
     Spec,
+    Sum,
     attrition_relations,
 )
 from mmrwe.privacy.model import Exposure, Model, audit
@@ -110,7 +113,7 @@ def _response_rates() -> Shared:
 
 
 def _adverse_events() -> Shared:
-    from mmrwe.privacy import Same, Sum
+    from mmrwe.privacy import Same
 
     names = ("any_grade", "grade_3_plus", *(f"grade_{g}" for g in range(1, 6)))
     grades = tuple(f"n_grade_{g}" for g in range(1, 6))
@@ -130,16 +133,32 @@ def _baseline_columns(df: pl.DataFrame) -> list[str]:
     return [c for c in df.columns if c not in ("characteristic", "level")]
 
 
+def _baseline_size_row(df: pl.DataFrame) -> str:
+    """The label of Table 1's count row: 'Patients', or 'Patient-lines' when a patient is in
+    several groups."""
+    from mmrwe.stats.baseline import PATIENT_LINES, PATIENTS
+
+    return PATIENT_LINES if PATIENT_LINES in df["characteristic"].to_list() else PATIENTS
+
+
 def _baseline() -> Shared:
-    from mmrwe.stats.baseline import SUMMARIES, TOTAL, baseline_relations
+    from mmrwe.stats.baseline import SUMMARIES, TOTAL, TOTAL_LINES, _partitions
 
     summaries = [level for rows in SUMMARIES.values() for level, *_ in rows]
 
     def relations(df: pl.DataFrame) -> list[Spec]:
-        columns = _baseline_columns(df)
-        groups = [c for c in columns if c != TOTAL]
-        chars = df["characteristic"].unique(maintain_order=True).to_list()
-        return baseline_relations(columns, groups, chars)
+        """As ``baseline_relations``, with the labels as published."""
+        columns = tuple(_baseline_columns(df))
+        size = _baseline_size_row(df)
+        total = [c for c in columns if c in (TOTAL, TOTAL_LINES)]
+        groups = tuple(c for c in columns if c not in total)
+        rel: list[Spec] = [RowSum(columns, "characteristic", size, (c,)) for c in _partitions()]
+        if total:
+            rel.append(Sum(total[0], groups))
+        chars = [c for c in df["characteristic"].unique(maintain_order=True) if c != size]
+        if chars:
+            rel.append(AtMostRow(columns, "characteristic", size, tuple(chars)))
+        return rel
 
     return Shared((), relations, rows=lambda df: ~pl.col("level").is_in(summaries))
 
@@ -148,9 +167,14 @@ def _subgroups() -> Shared:
     from mmrwe.stats.subgroups import _relations
 
     estimates = ("hr", "lower", "upper", "p", "median_months", "median_lower", "median_upper")
+
+    def relations(df: pl.DataFrame) -> list[Spec]:
+        missing = pl.when(pl.col("n_missing") == "0").then(0).otherwise(-1).alias("n_missing")
+        return [*_relations(df.with_columns(missing)), AtMost("n_patients", ("n_events",))]
+
     return Shared(
         ("n_patients", "n_events", "n_missing"),
-        lambda df: [*_relations(df), AtMost("n_patients", ("n_events",))],
+        relations,
         {c: ("n_patients", "n_events") for c in estimates},
     )
 
@@ -201,7 +225,8 @@ def _group_links(model: Model, tables: Mapping[str, pl.DataFrame]) -> list[int |
         n = _cell(model, "response_rates", r, "n_patients")
         sizes.append(n)
         if base is not None and str(group) in base.columns:
-            rows = base.with_row_index("_r").filter(pl.col("characteristic") == "Patients")
+            size = pl.col("characteristic") == _baseline_size_row(base)
+            rows = base.with_row_index("_r").filter(size)
             if rows.height:
                 _equal(model, n, _cell(model, "baseline", int(rows["_r"][0]), str(group)))
         if sbl is not None:
@@ -296,11 +321,14 @@ def _complement(model: Model, exposed: list[Exposure]) -> int | None:
 def protect_model(model: Model, threshold: int) -> set[int]:
     """Withhold published cells until no hidden cell is exposed; the cells withheld."""
     added: set[int] = set()
-    while groups := audit(model):
-        for group in groups:
-            pick = _complement(model, group)
+    touching: set[int] | None = None
+    while groups := audit(model, touching):
+        touching = set()
+        for e in [e for group in groups for e in group]:
+            if touching & _neighbours(model, {e.cell}):
+                continue  # a cell withheld this round already shares a relation with it
+            pick = _complement(model, [e])
             if pick is None:
-                e = group[0]
                 raise ReleaseNotProtected(
                     f"Small-cell protection across the shared outputs: {model.name(e.cell)} "
                     f"can be worked out (only {e.lo:g}..{e.hi:g} fit everything shared) even "
@@ -309,6 +337,7 @@ def protect_model(model: Model, threshold: int) -> set[int]:
                 )
             model.hide(pick, threshold)
             added.add(pick)
+            touching.add(pick)
     return added
 
 

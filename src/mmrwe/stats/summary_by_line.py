@@ -242,7 +242,7 @@ def _publish(
         out = out.with_columns(
             *[pl.when(few).then(None).otherwise(pl.col(c)).alias(c) for c in estimates],
             *[
-                pl.when(few_people & ~pl.col(c).str.starts_with("<"))
+                pl.when(few_people & ~pl.col(c).str.starts_with("<") & (pl.col(c) != "0"))
                 .then(pl.lit(WITHHELD))
                 .otherwise(pl.col(c))
                 .alias(c)

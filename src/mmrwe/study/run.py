@@ -60,6 +60,8 @@ class RunResult:
     study: StudyConfig
     summaries: dict[str, pl.DataFrame]
     manifest: dict[str, object] = field(default_factory=dict)
+    #: exact counts that stay with the patient-level data (``manifest_patient_level.json``)
+    patient_level: dict[str, object] = field(default_factory=dict)
     #: what the chain kept (rows per table, tallies; the analysed population of a whole run)
     population: AnalysedPopulation | None = None
 
@@ -154,9 +156,9 @@ def run_study(
             )
         timer.merge(population.timings, "patient_level.")
         attrition = chain_attrition(data.attrition, cutoff_attrition, population.attrition)
-        output.manifest.update(
-            input_manifest(data, study, drug_map), progression_source=progression_source(stop_after)
-        )
+        inputs = input_manifest(data, study, drug_map)
+        output.patient_level["input_rows"] = inputs.pop("input_rows")
+        output.manifest.update(inputs, progression_source=progression_source(stop_after))
         if population.response_sources:
             output.manifest["response_sources"] = [
                 [k, v] for k, v in population.response_sources.items()
@@ -185,6 +187,7 @@ def run_study(
         study=study,
         summaries=summaries,
         manifest=output.manifest,
+        patient_level=output.patient_level,
         population=population,
     )
 
