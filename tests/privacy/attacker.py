@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+BIG = 1e7
 SHARED = (
     "summary_by_line",
     "response_rates",
@@ -51,7 +52,7 @@ class Attack:
         if s.startswith("<"):
             self.cells[name] = (1.0, float(int(s[1:]) - 1))
         elif s == "withheld":
-            self.cells[name] = (float(self.t), np.inf)
+            self.cells[name] = (float(self.t), BIG)  # any count a cohort can have
         else:
             head = s.split(" ")[0]
             if not head.isdigit():
@@ -114,7 +115,7 @@ class Attack:
         try:
             ranges = self.ranges()
         except AssertionError:
-            self.cells = {c: (0.0, b[1]) if b[0] == self.t else b for c, b in self.cells.items()}
+            self.cells = {c: (0.0, b[1]) if b[1] == BIG else b for c, b in self.cells.items()}
             ranges = self.ranges()
         return {c: lo for c, (lo, hi) in ranges.items() if lo == hi}
 

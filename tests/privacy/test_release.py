@@ -1,0 +1,145 @@
+"""Issue 20: no suppressed count is recoverable from everything a run shares, read together.
+
+Every test hands the outputs to the independent attacker of ``tests/privacy/attacker.py``
+(SciPy ``milp`` over the published numbers with the documented relations and bounds). Before
+the release-level protection each of these recovered a cell (the values are in the comments).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from mmrwe.io.output import write_table
+from mmrwe.privacy import protect_attrition, suppress_counts
+from mmrwe.privacy.model import MIN_SPAN
+from mmrwe.privacy.release import ReleaseNotProtected, protect_release
+from mmrwe.simulate import simulate_cohort
+from mmrwe.stats.subgroups import _publish as publish_subgroups
+from mmrwe.study.run import run_study
+from tests.privacy.attacker import read_run
+
+T = 11
+
+
+def shared_dir(tmp_path: Path, tables: dict[str, pl.DataFrame], analysed=None) -> Path:
+    """The shared files of a run holding ``tables``, protected as a run protects them."""
+    manifest = pl.DataFrame({k: [str(v)] for k, v in (analysed or {}).items()})
+    shared = protect_release({**tables, **({"manifest": manifest} if analysed else {})}, T)
+    out = tmp_path / "shared"
+    for name, df in shared.items():
+        if name != "manifest":
+            write_table(df, out, name)
+    m = {"analysed": shared["manifest"].row(0, named=True)} if analysed else {}
+    (out / "manifest.json").write_text(json.dumps(m))
+    return out
+
+
+def subgroup_table(rows: list[tuple]) -> pl.DataFrame:
+    """subgroup, level, n_patients, n_events, n_missing, n_distinct (estimates empty)."""
+    cols = ["subgroup", "level", "n_patients", "n_events", "n_missing", "n_distinct"]
+    df = pl.DataFrame(rows, schema=cols, orient="row")
+    est = ["hr", "lower", "upper", "p", "median_months", "median_lower", "median_upper"]
+    return df.with_columns(pl.lit(None, pl.Float64).alias(c) for c in est).with_columns(
+        pl.lit(None, pl.String).alias("reference"), pl.lit("").alias("note")
+    )
+
+
+def test_channel_1_events_at_most_patients_with_a_hidden_capping_total(tmp_path: Path) -> None:
+    # the 13-patient ide-cel subgroup table: before, not-TCR = 2 patients / 2 events and
+    # TCR = 11 / 10 followed from overall 13 / 12 and events <= patients
+    table = subgroup_table(
+        [
+            ("overall", "all", 13, 12, 0, 13),
+            ("triple_class_refractory", "no", 2, 2, 0, 2),
+            ("triple_class_refractory", "yes", 11, 10, 0, 11),
+        ]
+    )
+    published = publish_subgroups(table, T)
+    attack = read_run(shared_dir(tmp_path, {"subgroup_hazard_ratios": published}))
+    assert attack.hidden(), "the small cells are hidden"
+    assert attack.pinned() == {}
+    assert all(hi - lo >= MIN_SPAN for lo, hi in attack.ranges().values())
+
+
+def test_channel_8_withheld_is_never_a_true_zero_and_not_recoverable(tmp_path: Path) -> None:
+    # before: a level of 20 patient-lines from 8 patients was written 'withheld' after the
+    # protection, so overall 40 - 20 gave it back; and its 0 events read 'withheld' (>= 11)
+    table = subgroup_table(
+        [
+            ("overall", "all", 40, 12, 0, 28),
+            ("age", "<65", 20, 0, 0, 8),
+            ("age", "≥65", 20, 12, 0, 20),
+        ]
+    )
+    published = publish_subgroups(table, T)
+    assert published["n_events"][1] == "0"
+    attack = read_run(shared_dir(tmp_path, {"subgroup_hazard_ratios": published}))
+    assert "sg.1.n_patients" in attack.hidden()
+    assert attack.pinned() == {}
+
+
+def test_channel_7_unmapped_drug_rows_do_not_add_up_to_attrition(tmp_path: Path) -> None:
+    # before: 45 - 13 - 12 - 11 = 9 rows of the fourth unmapped drug
+    attrition = pl.DataFrame(
+        {
+            "step": [1, 2],
+            "patients_before": [200, 200],
+            "patients_excluded": [0, 0],
+            "patients_after": [200, 200],
+            "rows_excluded": [0, 45],
+            "reason": [
+                "patients in the input cohort",
+                "treatment rows whose drug is in neither the vocabulary nor the drug map "
+                "(listed in unmapped_drugs; not therapy, rule 10)",
+            ],
+        }
+    )
+    unmapped = pl.DataFrame(
+        {"drug": ["a", "b", "c", "d"], "rows": [13, 12, 11, 9], "patients": [13, 12, 11, 9]}
+    )
+    tables = {
+        "attrition": protect_attrition(attrition, T),
+        "unmapped_drugs": suppress_counts(unmapped, ["rows", "patients"], T),
+    }
+    attack = read_run(shared_dir(tmp_path, tables))
+    assert attack.pinned() == {}
+
+
+def test_a_cell_that_cannot_be_protected_stops_the_release_naming_it() -> None:
+    # threshold 3: overall '<3' split into two '<3' levels can only be 2 = 1 + 1, and no
+    # published non-zero count is left to withhold
+    published = subgroup_table(
+        [("overall", "all", 0, 0, 0, 0), ("age", "<65", 0, 0, 0, 0), ("age", "≥65", 0, 0, 0, 0)]
+    ).with_columns(
+        pl.lit("<3").alias("n_patients"), pl.col("n_events", "n_missing").cast(pl.String)
+    )
+    with pytest.raises(
+        ReleaseNotProtected, match="subgroup_hazard_ratios, row 1, column 'n_patients'"
+    ):
+        protect_release({"subgroup_hazard_ratios": published}, 3)
+
+
+@pytest.fixture(scope="module")
+def cohort_120(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("c120") / "cohort"
+    simulate_cohort(out, n_patients=120, seed=3)
+    return out
+
+
+@pytest.mark.parametrize("study", ["ide-cel", "outcomes-by-line"])
+def test_a_whole_run_pins_no_hidden_cell(cohort_120: Path, tmp_path: Path, study: str) -> None:
+    # before (120 simulated patients, seed 3): ide-cel 25 cells pinned, among them the 2
+    # analysed lines from the manifest's exact outputs.analysis_lines (channel 3) and through
+    # the group's size in Table 1, response and outcome tables (channel 2); outcomes-by-line
+    # the >= 4 prior lines subgroup, 12 patient-lines / 11 events (channel 8)
+    run = tmp_path / "run"
+    run_study(cohort_120, run, config=study, report=False)
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert "analysis_lines" not in manifest["outputs"] and "input_rows" not in manifest
+    attack = read_run(run)
+    assert len(attack.hidden()) > 20
+    assert attack.pinned() == {}
