@@ -143,3 +143,28 @@ def test_a_whole_run_pins_no_hidden_cell(cohort_120: Path, tmp_path: Path, study
     attack = read_run(run)
     assert len(attack.hidden()) > 20
     assert attack.pinned() == {}
+
+
+def _sequence_geometry(hidden_patients: int) -> list:
+    """Every drawn shape of the treatment-sequence figure (data coordinates) and the y-limits,
+    for 30 patients on PI + IMiD then IMiD, and ``hidden_patients`` on anti-CD38 alone then
+    nothing (a '<11' node of line 1)."""
+    from mmrwe.report.figures.sequences import plot_sequences
+
+    rows = [(f"A{i}", 1, "PI;IMiD") for i in range(30)] + [(f"A{i}", 2, "IMiD") for i in range(30)]
+    rows += [(f"B{i}", 1, "anti-CD38") for i in range(hidden_patients)]
+    lines = pl.DataFrame(rows, schema=["patient_id", "line", "drug_classes"], orient="row")
+    fig = plot_sequences(lines, max_line=2, threshold=T)
+    ax = fig.axes[0]
+    shapes = [
+        (p.get_gid(), p.get_patch_transform().transform(p.get_path().vertices).round(6).tolist())
+        for p in ax.patches
+    ]
+    texts = sorted(t.get_text() for t in ax.texts)
+    return [sorted(shapes, key=str), ax.get_ylim(), texts]
+
+
+def test_channel_5_sequence_figure_geometry_does_not_measure_a_hidden_node() -> None:
+    # before: the '<11' node was drawn 4 (or 7) patients high, the axis 34 (or 37) patients
+    # tall: measuring the figure gave the count back
+    assert _sequence_geometry(4) == _sequence_geometry(7)

@@ -15,6 +15,10 @@ Small cells (threshold t, default 11; ``docs/privacy.md``):
    printed incoming bands add up to it loses the smallest of them; and since the number of
    patients on each line is published in other tables, a line never has exactly one node
    without a label (the smallest other node loses its label too).
+4. the geometry is a table drawn (issue 20): a node or band whose count is not printed is drawn
+   at the top of its bin of ``threshold`` counts (1-10 as 11, 11-21 as 22 for t = 11), bands are
+   stacked without gaps for undrawn ones, and the axis is scaled from the drawn sizes, so no
+   measurement of the figure narrows a hidden count below its bin.
 With ``threshold = 0`` everything is drawn and printed.
 """
 
@@ -131,6 +135,14 @@ def _labels(nodes: pl.DataFrame, flows: pl.DataFrame, threshold: int) -> tuple[l
     return node_ok, flow_ok
 
 
+def drawn_size(n: int, printed: bool, threshold: int) -> int:
+    """The height a node or band is drawn (patients): its count when printed, else the top of
+    its bin of ``threshold`` counts (rule 4)."""
+    if printed or threshold == 0:
+        return n
+    return threshold * max(1, -(-n // threshold))
+
+
 def plot_sequences(lines: pl.DataFrame, *, max_line: int = 4, threshold: int = 11) -> Figure:
     """Alluvial diagram of regimen classes from line 1 to ``max_line`` (small cells protected).
 
@@ -141,9 +153,19 @@ def plot_sequences(lines: pl.DataFrame, *, max_line: int = 4, threshold: int = 1
         raise NothingToDrawError("The lines table has no line to draw a treatment sequence.")
     flows = sequence_flows(lines, max_line=max_line, threshold=threshold)
     node_ok, flow_ok = _labels(nodes, flows, threshold)
+    nodes = nodes.with_columns(
+        drawn=pl.Series(
+            [drawn_size(n, ok, threshold) for n, ok in zip(nodes["n"], node_ok, strict=True)]
+        )
+    )
+    flows = flows.with_columns(
+        drawn=pl.Series(
+            [drawn_size(n, ok, threshold) for n, ok in zip(flows["n"], flow_ok, strict=True)]
+        )
+    )
     line_numbers = sorted(set(nodes["line"]))
     total = max(
-        (int(nodes.filter(pl.col("line") == k)["n"].sum()) for k in line_numbers), default=1
+        (int(nodes.filter(pl.col("line") == k)["drawn"].sum()) for k in line_numbers), default=1
     )
     gap = 0.03 * total
     with figure_style():
@@ -158,12 +180,12 @@ def plot_sequences(lines: pl.DataFrame, *, max_line: int = 4, threshold: int = 1
         cursor_out = dict(top)
         cursor_in = dict(top)
         for i, row in enumerate(flows.iter_rows(named=True)):
-            k, a, b, n = row["from_line"], row["from_class"], row["to_class"], row["n"]
+            k, a, b, n = row["from_line"], row["from_class"], row["to_class"], row["drawn"]
+            if not row["shown"]:
+                continue  # not drawn, and no gap left for it
             y0, y1 = cursor_out[(k, a)], cursor_in[(k + 1, b)]
             cursor_out[(k, a)] -= n
             cursor_in[(k + 1, b)] -= n
-            if not row["shown"]:
-                continue
             x0, x1 = line_numbers.index(k) + _W / 2, line_numbers.index(k + 1) - _W / 2
             ax.add_patch(
                 _band(x0, x1, y0, y1, n, REGIMEN_CLASS_COLOURS[a], gid=f"flow-{k}-{a}-{b}")
@@ -179,14 +201,14 @@ def plot_sequences(lines: pl.DataFrame, *, max_line: int = 4, threshold: int = 1
                     gid=f"flow-label-{k}-{a}-{b}",
                 )
         for j, row in enumerate(nodes.iter_rows(named=True)):
-            k, c, n = row["line"], row["regimen_class"], row["n"]
+            k, c, n, h = row["line"], row["regimen_class"], row["n"], row["drawn"]
             x = line_numbers.index(k)
             y = top[(k, c)]
             ax.add_patch(
                 Rectangle(
-                    (x - _W / 2, y - n),
+                    (x - _W / 2, y - h),
                     _W,
-                    n,
+                    h,
                     color=REGIMEN_CLASS_COLOURS[c],
                     lw=0,
                     gid=f"node-{k}-{c}",
@@ -196,7 +218,7 @@ def plot_sequences(lines: pl.DataFrame, *, max_line: int = 4, threshold: int = 1
             if label:
                 ax.text(
                     x - _W / 2 - 0.02,
-                    y - n / 2,
+                    y - h / 2,
                     label,
                     fontsize=7,
                     ha="right",
@@ -227,7 +249,7 @@ def _place_nodes(nodes: pl.DataFrame, gap: float) -> dict[tuple[int, str], float
     top: dict[tuple[int, str], float] = {}
     for (k,), group in nodes.group_by("line", maintain_order=True):
         y = 0.0
-        for c, n in group.select("regimen_class", "n").rows():
+        for c, n in group.select("regimen_class", "drawn").rows():
             top[(k, c)] = y
             y -= n + gap
     return top
