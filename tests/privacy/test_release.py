@@ -168,3 +168,27 @@ def test_channel_5_sequence_figure_geometry_does_not_measure_a_hidden_node() -> 
     # before: the '<11' node was drawn 4 (or 7) patients high, the axis 34 (or 37) patients
     # tall: measuring the figure gave the count back
     assert _sequence_geometry(4) == _sequence_geometry(7)
+
+
+def test_channel_9_group_order_does_not_rank_hidden_group_sizes() -> None:
+    # before: regimens were ordered by frequency, so of two '<11' groups the first was the
+    # larger (D-Rd 10 before DPd 4 told a reader n(D-Rd) >= 5)
+    from mmrwe.study.config import StudySettings
+    from mmrwe.study.select import _groups
+
+    settings = StudySettings(name="x", group_by="regimen")
+
+    def order(sizes: dict[str, int]) -> list[tuple[str, int]]:
+        regimens = [r for r, n in sizes.items() for _ in range(n)]
+        df = pl.DataFrame({"regimen": regimens, "line": [2] * len(regimens)})
+        out = _groups(df, settings).unique("group").sort("group_order")
+        return out.select("group", "group_order").rows()
+
+    assert order({"D-Rd": 10, "DPd": 4, "KRd": 30}) == order({"D-Rd": 4, "DPd": 10, "KRd": 30})
+
+
+def test_channel_9_unmapped_drugs_are_listed_by_name() -> None:
+    from mmrwe.study.summaries import shared_unmapped
+
+    unmapped = pl.DataFrame({"drug": ["zeta", "alpha"], "rows": [9, 3], "patients": [5, 2]})
+    assert shared_unmapped(unmapped, T)["drug"].to_list() == ["alpha", "zeta"]

@@ -174,7 +174,9 @@ def _subgroup_exprs(settings: StudySettings) -> dict[str, pl.Expr]:
 
 
 def _groups(df: pl.DataFrame, settings: StudySettings) -> pl.DataFrame:
-    """Add ``group`` and ``group_order`` (line number; regimens by frequency, then name)."""
+    """Add ``group`` and ``group_order`` (line number; regimens: those with at least the small-cell
+    threshold of patient-lines, then the others, each by name, so that the order says nothing a
+    suppressed size hides (issue 20); by frequency when suppression is off)."""
     if settings.group_by == "line":
         top = settings.max_line
         return df.with_columns(
@@ -188,7 +190,12 @@ def _groups(df: pl.DataFrame, settings: StudySettings) -> pl.DataFrame:
         order = (
             df.group_by("regimen")
             .len()
-            .sort(["len", "regimen"], descending=[True, False])
+            .with_columns(
+                pl.col("len") < settings.small_cell_threshold
+                if settings.small_cell_threshold
+                else -pl.col("len")
+            )
+            .sort(["len", "regimen"])
             .with_row_index("group_order", offset=1)
             .select("regimen", pl.col("group_order").cast(pl.Int64))
         )

@@ -31,7 +31,7 @@ def summarise_release(
     ``unmapped_drugs``, all suppressed; and the analysed patients and lines as the manifest
     shares them. Each table is protected on its own, then all of them together with the
     manifest's counts (``protect_release``, last: docs/privacy.md)."""
-    from mmrwe.privacy import count_text, protect_attrition, suppress_counts
+    from mmrwe.privacy import count_text, protect_attrition
     from mmrwe.privacy.release import protect_release
     from mmrwe.stats.adverse_events import adverse_events
     from mmrwe.stats.baseline import baseline_table
@@ -62,9 +62,7 @@ def summarise_release(
             threshold=threshold,
         )
     out["attrition"] = protect_attrition(attrition, threshold)
-    out["unmapped_drugs"] = suppress_counts(
-        population.unmapped_drugs, ["rows", "patients"], threshold
-    )
+    out["unmapped_drugs"] = shared_unmapped(population.unmapped_drugs, threshold)
     analysed = {
         "patients": count_text(lines["patient_id"].n_unique(), threshold),
         "lines": count_text(lines.height, threshold),
@@ -82,3 +80,11 @@ def summarise_release(
 def _as_count(text: str) -> int | str:
     """A manifest count: the number when published, else its text (``<11``, ``withheld``)."""
     return int(text) if text.isdigit() else text
+
+
+def shared_unmapped(unmapped: pl.DataFrame, threshold: int) -> pl.DataFrame:
+    """The unmapped drug names as shared: by name (an order by rows would rank the suppressed
+    counts), small counts suppressed."""
+    from mmrwe.privacy import suppress_counts
+
+    return suppress_counts(unmapped.sort("drug"), ["rows", "patients"], threshold)
