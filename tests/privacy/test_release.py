@@ -192,3 +192,62 @@ def test_channel_9_unmapped_drugs_are_listed_by_name() -> None:
 
     unmapped = pl.DataFrame({"drug": ["zeta", "alpha"], "rows": [9, 3], "patients": [5, 2]})
     assert shared_unmapped(unmapped, T)["drug"].to_list() == ["alpha", "zeta"]
+
+
+def _maic_shared(ones: int, n: int = 40, target: float = 0.4) -> dict[str, pl.DataFrame]:
+    """The weights and balance tables a comparison shares for a MAIC on one 0/1 characteristic
+    held by ``ones`` of ``n`` patients, matched to a trial share ``target``."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from mmrwe.compare import run as compare
+    from mmrwe.compare._maic_weights import MAIC
+
+    x = pl.DataFrame({"tcr": [1.0] * ones + [0.0] * (n - ones)})
+    maic = MAIC(min_ess=0).fit(x, {"tcr": target})
+    matched = SimpleNamespace(
+        time=np.zeros(n), n_missing=0, n_without=0, maic=maic, matched=True
+    )
+    shared = getattr(compare, "shared_fit", None)
+    if shared is None:  # before issue 20: the tables as written then
+        return {
+            "weights": compare._weights(matched, T),
+            "balance": compare._balance(maic.summary_, n, T),
+        }
+    return shared(matched, T)
+
+
+def _invert_maic(tables: dict[str, pl.DataFrame], n: int = 40) -> set[int]:
+    """The counts of the 0/1 characteristic consistent with the published coefficient, weight
+    summary and ESS (for a share p matched to t: w1 / w0 = (1 - p) t / (p (1 - t)))."""
+    import math
+
+    balance, weights = tables["balance"].row(0, named=True), tables["weights"].row(0, named=True)
+    t = balance["target"]
+    fits = set()
+    for k in range(1, n):
+        p = k / n
+        ratio = (1 - p) * t / (p * (1 - t))
+        w0 = n / (k * ratio + (n - k))
+        w1 = ratio * w0
+        ess = (k * w1 + (n - k) * w0) ** 2 / (k * w1**2 + (n - k) * w0**2)
+        checks = [
+            (balance.get("coef"), math.log(ratio)),
+            (weights.get("weight_max"), max(w0, w1)),
+            (weights.get("weight_min"), min(w0, w1)),
+            (weights.get("ess"), ess),
+        ]
+        if all(v is None or abs(v - want) < 1e-6 for v, want in checks):
+            fits.add(k)
+    return fits
+
+
+def test_channel_6_maic_coefficients_and_weights_do_not_give_back_a_withheld_share() -> None:
+    # before: 6 of 40 patients triple-class refractory, share withheld (6 < 11), but the
+    # coefficient, the weight summary and the ESS each gave the 6 back
+    tables = _maic_shared(6)
+    assert tables["balance"]["mean_before"][0] is None
+    assert len(_invert_maic(tables)) > 2
+    published = _maic_shared(20)  # no small count: the fit is published
+    assert published["balance"]["coef"][0] is not None and _invert_maic(published) == {20}

@@ -138,13 +138,14 @@ def compare_run(
         "endpoint": published.name,
         "matched_on": ", ".join(request.match_on) or "none (unadjusted)",
     }
+    fit = shared_fit(matched, run.threshold)
+    if "ess" in table.columns and fit["weights"]["ess"][0] is None:  # withheld with the share
+        table = table.with_columns(pl.lit(None, pl.Float64).alias("ess"))
     tables = {
         "comparison": table.select(*(pl.lit(v).alias(k) for k, v in label.items()), pl.all()),
         "published": _published(trial_arm, published),
-        "weights": _weights(matched, run.threshold),
+        **fit,
     }
-    if matched.matched:
-        tables["balance"] = _balance(matched.maic.summary_, matched.time.size, run.threshold)  # type: ignore[attr-defined]
     result = Comparison(out=Path(out), tables=tables, warnings=list(dict.fromkeys(caught)))
     _write(result, run, request, label, (trial_arm, published, matched, ipd_table), overwrite)
     return result
@@ -398,6 +399,22 @@ def _published(arm: object, endpoint: object) -> pl.DataFrame:
         "subgroup": pl.String, "source": pl.String,
     }  # fmt: skip
     return pl.DataFrame(rows, schema=schema)
+
+
+def shared_fit(matched: _Matched, threshold: int) -> dict[str, pl.DataFrame]:
+    """``weights`` and (when matched) ``balance`` as shared. When a share is withheld, so are
+    the coefficients, the weight summary and the ESS: with the published targets each of them
+    gives the share back (w1 / w0 = (1 - p) t / (p (1 - t)) for one 0/1 characteristic;
+    issue 20, docs/privacy.md)."""
+    weights = _weights(matched, threshold)
+    if not matched.matched:
+        return {"weights": weights}
+    balance = _balance(matched.maic.summary_, matched.time.size, threshold)  # type: ignore[attr-defined]
+    if balance["mean_before"].null_count() > matched.maic.summary_["mean_before"].null_count():  # type: ignore[attr-defined]
+        fit = ["ess", *(c for c in weights.columns if c.startswith("weight_"))]
+        weights = weights.with_columns(pl.lit(None, pl.Float64).alias(c) for c in fit)
+        balance = balance.with_columns(pl.lit(None, pl.Float64).alias("coef"))
+    return {"weights": weights, "balance": balance}
 
 
 def _weights(matched: _Matched, threshold: int) -> pl.DataFrame:
