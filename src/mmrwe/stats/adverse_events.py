@@ -22,6 +22,7 @@ import polars as pl
 from mmrwe.errors import InvalidDataError, require_columns
 from mmrwe.privacy import WITHHELD, AtMost, Same, Sum, protect
 from mmrwe.stats.response_rates import analysis_groups
+from mmrwe.stats.rounding import round_like_r
 
 GRADES = (1, 2, 3, 4, 5)
 GRADINGS = ("CTCAE", "ASTCT")
@@ -145,7 +146,7 @@ def adverse_events(
     table = _counts(analysis_lines, levels, _worst_grades(lines, adverse_events, by), by)
     names = ["any_grade", "grade_3_plus", *[f"grade_{g}" for g in GRADES]]
     table = table.with_columns(
-        (100 * pl.col(f"n_{x}") / pl.col("n_patients")).round(1).alias(f"pct_{x}") for x in names
+        round_like_r(100 * pl.col(f"n_{x}") / pl.col("n_patients")).alias(f"pct_{x}") for x in names
     ).select(
         by,
         "_order",

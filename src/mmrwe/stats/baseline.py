@@ -18,6 +18,7 @@ import polars as pl
 from mmrwe.errors import require_columns
 from mmrwe.privacy import WITHHELD, AtMostRow, RowSum, Sum, protect
 from mmrwe.stats.response_rates import analysis_groups
+from mmrwe.stats.rounding import round_like_r
 
 PATIENTS = "Patients"
 TOTAL = "Total"
@@ -163,7 +164,7 @@ def _format_counts(protected: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
         if total is None or not str(total).isdigit() or int(total) == 0:
             exprs.append(pl.col(c))
             continue
-        pct = (100 * n / int(total)).round(1)
+        pct = round_like_r(100 * n / int(total))
         text = pl.format("{} ({}%)", n, pct.cast(pl.String))
         is_n = pl.col("characteristic") == PATIENTS
         exprs.append(

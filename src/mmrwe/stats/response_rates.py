@@ -10,13 +10,13 @@ ORR = sCR + CR + VGPR + PR. Percentages in % (one decimal); limits Clopper–Pea
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 
 from mmrwe.errors import InvalidDataError, check_parameter, require_columns
 from mmrwe.io.schema import RESPONSE_CODES
 from mmrwe.privacy import Sum, protect
 from mmrwe.stats.proportions import clopper_pearson
+from mmrwe.stats.rounding import round_exact, round_like_r
 
 #: Best response categories, best first (IMWG 2016); NE: not evaluable.
 CATEGORIES = RESPONSE_CODES
@@ -53,7 +53,7 @@ def analysis_groups(analysis_lines: pl.DataFrame, by: str) -> tuple[pl.DataFrame
 
 
 def _pct(n: pl.Expr, d: pl.Expr) -> pl.Expr:
-    return pl.when(d > 0).then((100 * n / d).round(1))
+    return pl.when(d > 0).then(round_like_r(100 * n / d))
 
 
 def _counts(analysis_lines: pl.DataFrame, line_response: pl.DataFrame, by: str) -> pl.DataFrame:
@@ -91,8 +91,8 @@ def _rates(counts: pl.DataFrame, conf_level: float) -> pl.DataFrame:
     limits = {}
     for r in RATES:
         _, lower, upper = clopper_pearson(counts[f"n_{r}"], counts["n_patients"], conf_level)
-        limits[f"lower_{r}"] = pl.Series(np.round(100 * lower, 1)).fill_nan(None)
-        limits[f"upper_{r}"] = pl.Series(np.round(100 * upper, 1)).fill_nan(None)
+        limits[f"lower_{r}"] = pl.Series(round_exact(100 * lower)).fill_nan(None)
+        limits[f"upper_{r}"] = pl.Series(round_exact(100 * upper)).fill_nan(None)
     return counts.with_columns(
         *[_pct(pl.col(f"n_{r}"), pl.col("n_patients")).alias(f"pct_{r}") for r in RATES],
         *[_pct(pl.col(f"n_{r}"), pl.col("n_evaluable")).alias(f"pct_evaluable_{r}") for r in RATES],
