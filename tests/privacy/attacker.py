@@ -44,11 +44,19 @@ class Attack:
         self.cells: dict[str, tuple[float, float]] = {}
         self.eqs: list[dict[str, float]] = []
         self.les: list[tuple[str, str]] = []
+        #: the cells to protect: '<N', and 'withheld' counts of the outcome tables (fewer than
+        #: N patients); other 'withheld' cells are complements (counts >= N protecting them)
+        self.sensitive: set[str] = set()
 
     def cell(self, name: str, text: object) -> str | None:
         if text is None or str(text).strip() == "":
             return None
         s = str(text).strip()
+        few_patients = name.startswith(("sbl.", "sg.")) and name.endswith(
+            (".n", ".e", "_patients", "_events")
+        )
+        if s.startswith("<") or (s == "withheld" and few_patients):
+            self.sensitive.add(name)
         if s.startswith("<"):
             self.cells[name] = (1.0, float(int(s[1:]) - 1))
         elif s == "withheld":
@@ -117,7 +125,11 @@ class Attack:
         except AssertionError:
             self.cells = {c: (0.0, b[1]) if b[1] == BIG else b for c, b in self.cells.items()}
             ranges = self.ranges()
-        return {c: lo for c, (lo, hi) in ranges.items() if lo == hi}
+        return {c: lo for c, (lo, hi) in ranges.items() if lo == hi and c in self.sensitive}
+
+    def narrowed(self) -> dict[str, tuple[float, float]]:
+        """Sensitive cells with fewer than three feasible values (the audit's rule)."""
+        return {c: r for c, r in self.ranges().items() if r[1] - r[0] < 2 and c in self.sensitive}
 
 
 def _read(run: Path, name: str) -> pl.DataFrame | None:

@@ -206,9 +206,7 @@ def _maic_shared(ones: int, n: int = 40, target: float = 0.4) -> dict[str, pl.Da
 
     x = pl.DataFrame({"tcr": [1.0] * ones + [0.0] * (n - ones)})
     maic = MAIC(min_ess=0).fit(x, {"tcr": target})
-    matched = SimpleNamespace(
-        time=np.zeros(n), n_missing=0, n_without=0, maic=maic, matched=True
-    )
+    matched = SimpleNamespace(time=np.zeros(n), n_missing=0, n_without=0, maic=maic, matched=True)
     shared = getattr(compare, "shared_fit", None)
     if shared is None:  # before issue 20: the tables as written then
         return {

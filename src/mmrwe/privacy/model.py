@@ -4,8 +4,11 @@ A reader holding all the aggregate files a run shares knows, for each count cell
 value or bounds (``<11`` is 1..10, ``withheld`` is at least 11), and the relations the docs
 state: sums within a table, bounds (events <= patients, a level <= its group), and equalities
 across tables (the same group's size in several tables). :func:`audit` asks, for every hidden
-cell, the smallest and largest whole value that fits all of it together (SciPy ``milp``,
-HiGHS); a cell whose values span fewer than :data:`MIN_SPAN` + 1 whole numbers is exposed.
+sensitive cell (a ``<11``, or a count of fewer than 11 patients written ``withheld``), the
+smallest and largest whole value that fits all of it together (SciPy ``milp``, HiGHS); a cell
+whose values span fewer than :data:`MIN_SPAN` + 1 whole numbers is exposed. Complementary
+cells are unknowns of the programme; one may be determined (it is a count of at least 11 that
+protects nothing then).
 """
 
 from __future__ import annotations
@@ -27,19 +30,25 @@ class Model:
     lo: list[float] = field(default_factory=list)
     hi: list[float] = field(default_factory=list)
     hidden: list[bool] = field(default_factory=list)
+    #: a cell the audit protects: a small count, or a count of fewer than threshold patients;
+    #: a complementary cell only hides it and may itself be determined
+    sensitive: list[bool] = field(default_factory=list)
     #: total = sum of parts, as (total cell, part cells)
     sums: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
     #: part <= total, as (part cell, total cell)
     caps: list[tuple[int, int]] = field(default_factory=list)
     index: dict[tuple[str, int, str], int] = field(default_factory=dict)
 
-    def add(self, key: tuple[str, int, str], lo: float, hi: float, hidden: bool) -> int:
+    def add(
+        self, key: tuple[str, int, str], lo: float, hi: float, hidden: bool, sensitive: bool
+    ) -> int:
         """Add one cell (a published value has lo = hi)."""
         self.index[key] = len(self.where)
         self.where.append(key)
         self.lo.append(lo)
         self.hi.append(hi)
         self.hidden.append(hidden)
+        self.sensitive.append(sensitive)
         return self.index[key]
 
     def hide(self, cell: int, threshold: int) -> None:
@@ -125,6 +134,7 @@ class _Programme:
         hi = np.array([model.hi[c] for c in cells])
         self.bounds = Bounds(lo, hi)
         self.cells = cells
+        self.sensitive = np.array([model.sensitive[c] for c in cells], dtype=bool)
 
     def solve(self, c: np.ndarray, box: tuple[np.ndarray, np.ndarray] | None = None):
         """The optimal whole-number point for objective ``c`` (None when unbounded/none)."""
@@ -143,13 +153,15 @@ class _Programme:
 
 
 def _component_exposures(prog: _Programme) -> list[Exposure]:
-    """Hidden cells of one component whose whole values span less than MIN_SPAN."""
+    """Sensitive cells of one component whose whole values span less than MIN_SPAN."""
     n = len(prog.cells)
+    pending = np.flatnonzero(prog.sensitive)
+    if not pending.size:
+        return []
     x0 = prog.solve(np.zeros(n))
     if x0 is None:
         return []  # no counts fit: the relations were declared for other tables
     low, high = x0.copy(), x0.copy()
-    pending = np.arange(n)
     box = (x0 - MIN_SPAN, x0 + MIN_SPAN)
     rng = np.random.default_rng(0)  # push directions only: the result does not depend on them
     for k in range(12):  # push the pending cells up, down, then in random directions at once

@@ -63,6 +63,20 @@ def parse(text: object, threshold: int) -> tuple[float, float, bool] | None:
     return (float(m.group(1)), float(m.group(1)), False) if m else None
 
 
+#: count columns where ``withheld`` may stand for fewer than threshold patients (the
+#: fewer-patients rule of the outcome tables), not only for a complementary cell
+FEW_PATIENTS = {
+    "summary_by_line": ("n_patients", "n_events"),
+    "subgroup_hazard_ratios": ("n_patients", "n_events"),
+}
+
+
+def _sensitive(table: str, column: str, text: object) -> bool:
+    """A cell the audit must protect: a small count, or a withheld count of few patients."""
+    s = str(text).strip()
+    return s.startswith("<") or (s == WITHHELD and column in FEW_PATIENTS.get(table, ()))
+
+
 def _add_table(model: Model, name: str, df: pl.DataFrame, spec: Shared, threshold: int) -> None:
     """The cells of one table and the relations within it."""
     keep = df.with_row_index("_row").filter(spec.rows(df))
@@ -71,7 +85,7 @@ def _add_table(model: Model, name: str, df: pl.DataFrame, spec: Shared, threshol
         for r, text in zip(rows, keep[c].to_list(), strict=True):
             cell = parse(text, threshold)
             if cell is not None:
-                model.add((name, r, c), *cell)
+                model.add((name, r, c), *cell, _sensitive(name, c, text))
     local = keep.drop("_row")
     for rel in spec.relations(local):
         for sub in rel.expand(local):
@@ -306,11 +320,14 @@ def _neighbours(model: Model, cells: set[int]) -> set[int]:
 
 def _complement(model: Model, exposed: list[Exposure]) -> int | None:
     """The published cell to withhold next: a non-zero count sharing a relation with an
-    exposed cell (parts before totals, smallest first), else one two relations away."""
+    exposed cell (parts before totals, smallest first), else the nearest one further away
+    through the relations."""
     totals = {t for t, _ in model.sums}
     near = {e.cell for e in exposed}
-    for _ in range(3):
+    while True:
         near_next = _neighbours(model, near)
+        if not near_next:
+            return None
         pool = [c for c in near_next if not model.hidden[c] and model.lo[c] > 0]
         if pool:
             return min(pool, key=lambda c: (c in totals, model.lo[c], c))
