@@ -19,6 +19,7 @@ import polars as pl
 from mmrwe.io.attrition import attrition_table
 from mmrwe.io.cohort import Cohort
 from mmrwe.lines import kernel as K
+from mmrwe.lines.refractory import recorded_progression
 from mmrwe.lines.rules import LineRules
 from mmrwe.vocab import (
     Vocabulary,
@@ -82,6 +83,7 @@ def derive_lines_of_therapy(
     vocabulary: Vocabulary | None = None,
     partition_size: int = DEFAULT_PARTITION,
     on_progress: Callable[[int], None] | None = None,
+    progression: pl.DataFrame | None = None,
 ) -> LinesOfTherapy:
     """Derive lines of therapy by the IMWG consensus rules (Rajkumar 2011), rules 1-10.
 
@@ -89,6 +91,9 @@ def derive_lines_of_therapy(
     :func:`mmrwe.vocab.read_drug_map` returns). ``lines`` has one row per patient and line; ``line_exposures`` one row per exposure and line
     it falls in. Refractoriness flags are added by :func:`mmrwe.lines.derive_refractoriness`.
     Patients are processed in partitions of ``partition_size`` so memory stays bounded.
+    ``progression`` (``patient_id, date``) is the documented progression that ends a planned
+    transplant sequence (rule 5); by default the physician-recorded PD of ``cohort.responses``.
+    :func:`rederive_after_lab_progression` adds lab-derived PD in a second pass.
     """
     rules = rules or LineRules()
     vocabulary = vocabulary or load_vocabulary()
@@ -110,11 +115,12 @@ def derive_lines_of_therapy(
         .rename({"_code": "patient_id"})
     )
     patients = patients.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("patient_id"))
+    progression = _coded_progression(cohort, progression, codes)
     lines_parts, exposure_parts = [], []
     for lo in range(0, max(patients.height, 1), partition_size):
         part = coded.filter(pl.col("patient_id").is_between(lo, lo + partition_size - 1))
         part_patients = patients.slice(lo, partition_size)
-        lines, exposures = _derive_partition(part, part_patients, rules, vocabulary)
+        lines, exposures = _derive_partition(part, part_patients, rules, vocabulary, progression)
         lines_parts.append(lines)
         exposure_parts.append(exposures)
         if on_progress:
@@ -123,6 +129,21 @@ def derive_lines_of_therapy(
     line_exposures = _decode(pl.concat(exposure_parts), ids)
     attrition = _attrition(cohort, mapped, lines, line_exposures)
     return LinesOfTherapy(lines, line_exposures, unmapped, attrition)
+
+
+def _coded_progression(
+    cohort: Cohort, progression: pl.DataFrame | None, codes: pl.DataFrame
+) -> pl.DataFrame:
+    """Progression days (``patient_id`` code, ``day``) sorted, once each: the given table, or
+    the cohort's physician-recorded PD."""
+    if progression is None:
+        progression = recorded_progression(cohort.responses)
+    return (
+        progression.join(codes, on="patient_id", how="inner")
+        .select(pl.col("_code").alias("patient_id"), _days("date").alias("day"))
+        .unique()
+        .sort("patient_id", "day")
+    )
 
 
 def _decode(df: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
@@ -204,13 +225,19 @@ def _episodes(exposures: pl.DataFrame, gap_days: int) -> pl.DataFrame:
 
 
 def _derive_partition(
-    mapped: pl.DataFrame, patients: pl.DataFrame, rules: LineRules, vocabulary: Vocabulary
+    mapped: pl.DataFrame,
+    patients: pl.DataFrame,
+    rules: LineRules,
+    vocabulary: Vocabulary,
+    progression: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Lines and line exposures of one partition of patients (integer-coded ids)."""
+    """Lines and line exposures of one partition of patients (integer-coded ids);
+    ``progression``: coded ``patient_id, day`` of documented progression, sorted."""
     exposures = _exposures(mapped, patients, rules)
     therapy = exposures.filter(pl.col("kind") >= 0).with_row_index("row")
     arrays, patient_of_segment = _kernel_exposures(therapy)
-    out = K.open_lines(arrays, K.KernelRules.from_rules(rules))
+    pd = _kernel_progression(progression, patient_of_segment)
+    out = K.open_lines(arrays, pd, K.KernelRules.from_rules(rules))
     therapy = therapy.with_columns(
         pl.Series("role_code", out.role), pl.Series("anchor", out.anchor).cast(pl.Date)
     )
@@ -260,6 +287,17 @@ def _kernel_exposures(therapy: pl.DataFrame) -> tuple[K.KernelExposures, pl.Seri
     return arrays, patient_of_segment
 
 
+def _kernel_progression(progression: pl.DataFrame, patients: pl.Series) -> K.KernelProgression:
+    """Each kernel patient's progression days: ``day[first[p]:stop[p]]``."""
+    pid = progression["patient_id"].to_numpy().astype(np.int64)
+    codes = patients.to_numpy().astype(np.int64)
+    return K.KernelProgression(
+        first=np.searchsorted(pid, codes, side="left").astype(np.int64),
+        stop=np.searchsorted(pid, codes, side="right").astype(np.int64),
+        day=progression["day"].to_numpy().astype(np.int64),
+    )
+
+
 def _starts_frame(
     out: K.LineStarts, therapy: pl.DataFrame, patient_of_segment: pl.Series
 ) -> pl.DataFrame:
@@ -276,7 +314,13 @@ def _starts_frame(
             "trigger_drug": trig["generic_name"],
             "trigger_date": trig["start_date"],
             "start_detail": pl.Series(out.detail, dtype=pl.Int64),
+            "progression_day": pl.Series(out.progression, dtype=pl.Int64),
         }
+    ).with_columns(
+        pl.when(pl.col("progression_day") != K.NEVER)
+        .then(pl.col("progression_day"))
+        .cast(pl.Date)
+        .alias("progression_date")
     )
 
 
@@ -461,7 +505,7 @@ def _start_rule(rules: LineRules) -> pl.Expr:
         },
         return_dtype=pl.String,
     )
-    return (
+    opened = (
         pl.when(code == K.RULE_FIRST)
         .then(
             pl.concat_str(
@@ -531,6 +575,21 @@ def _start_rule(rules: LineRules) -> pl.Expr:
                 pl.lit(" days before the infusion (rule 6)"),
             )
         )
+    )
+    # rule 5's exception: a progression between the ASCT and the start ended the planned sequence
+    ended = pl.concat_str(
+        pl.lit("; progression documented on "),
+        pl.col("progression_date").dt.strftime("%Y-%m-%d"),
+        pl.lit(
+            ", after the previous line's last ASCT, ended the planned transplant sequence: not "
+            f"consolidation or maintenance although started within {rules.maintenance_window_days}"
+            " days of the ASCT (rule 5)"
+        ),
+    )
+    return (
+        pl.when(pl.col("progression_date").is_null())
+        .then(opened)
+        .otherwise(pl.concat_str(opened, ended))
     )
 
 

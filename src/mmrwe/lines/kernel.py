@@ -12,7 +12,9 @@ per exposure, sorted by patient, start day, kind and drug; days are integers (da
 2. :func:`transplant_preparation` (rule 5): conditioning and mobilisation attached to the ASCT
    they precede;
 3. :func:`sequential_pass`: the rows in date order, each judged by :func:`opening_rule` (rules 1,
-   2, 4, 5, 7) unless it falls in a CAR-T span (rule 6 over every other rule).
+   2, 4, 5, 7) unless it falls in a CAR-T span (rule 6 over every other rule). Rule 5 keeps
+   consolidation and maintenance in the transplant line unless a documented progression
+   (:class:`KernelProgression`) falls between the ASCT and the drug's start.
 """
 
 from __future__ import annotations
@@ -110,6 +112,15 @@ class KernelExposures(NamedTuple):
     n_drugs: int
 
 
+class KernelProgression(NamedTuple):
+    """Documented progression (recorded or lab PD) of each patient: patient ``p``'s days are
+    ``day[first[p]:stop[p]]``, sorted (``p`` as in :attr:`KernelExposures.bounds`)."""
+
+    first: np.ndarray  # int64, one per patient
+    stop: np.ndarray  # int64, one per patient
+    day: np.ndarray  # int64 progression days
+
+
 class OpenLine(NamedTuple):
     """The state of :func:`sequential_pass` (days; NEVER when there is none)."""
 
@@ -120,7 +131,7 @@ class OpenLine(NamedTuple):
 
 
 class LineStarts(NamedTuple):
-    """What :func:`open_lines` decides: per line (the first seven) and per exposure row."""
+    """What :func:`open_lines` decides: per line (the first eight) and per exposure row."""
 
     patient: np.ndarray  # the line's patient (index into ``bounds``)
     start: np.ndarray  # the line's start day
@@ -129,6 +140,7 @@ class LineStarts(NamedTuple):
     value: np.ndarray  # the days the rule measured (printed in ``start_rule``)
     infusion: np.ndarray  # the CAR-T infusion row, or NO_ROW
     detail: np.ndarray  # a CAR-T line: CAR_T_AT_* (what set its start), else 0
+    progression: np.ndarray  # the progression that ended the planned sequence (rule 5), or NEVER
     role: np.ndarray  # per row: its ROLE_* code
     anchor: np.ndarray  # per row: the day that places it in a line (rule 9)
 
@@ -240,38 +252,57 @@ def car_t_line_of(day, lo, ex: KernelExposures, car_rows, n_car, car_start, car_
 
 
 @njit(cache=True)
+def first_progression(days, after: int, until: int) -> int:
+    """The first of the sorted progression ``days`` after day ``after`` and on or before
+    ``until`` (a progression on a drug's start day is the one that led to it), or NEVER."""
+    for d in days:
+        if d > until:
+            break
+        if d > after:
+            return d
+    return NEVER
+
+
+@njit(cache=True)
 def opening_rule(
-    i: int, ex: KernelExposures, rules: KernelRules, prep_day: int, now: OpenLine, in_line
+    i: int, ex: KernelExposures, rules: KernelRules, prep_day: int, now: OpenLine, in_line, pd_days
 ):
-    """The rule by which row ``i`` (outside every CAR-T span) opens a line, and the days it
-    measured; STAYS when the row belongs to the open line ``now``, SKIPPED when it is not therapy
-    for the sequence. ``prep_day`` is the day of the ASCT the row prepares (NO_ROW if none);
-    ``in_line`` marks the drugs given in the open line."""
+    """The rule by which row ``i`` (outside every CAR-T span) opens a line, the days it measured
+    and the progression that ended the planned sequence (NEVER if none); STAYS when the row
+    belongs to the open line ``now``, SKIPPED when it is not therapy for the sequence.
+    ``prep_day`` is the day of the ASCT the row prepares (NO_ROW if none); ``in_line`` marks the
+    drugs given in the open line; ``pd_days`` are the patient's documented progression days."""
     k = ex.kind[i]
     si = ex.start[i]
+    ended = NEVER
     if k == LEUKAPHERESIS:
-        return SKIPPED, 0  # a collection not followed by an infusion is not therapy
+        return SKIPPED, 0, ended  # a collection not followed by an infusion is not therapy
     if now.start == NEVER:
-        return RULE_FIRST, 0
+        return RULE_FIRST, 0, ended
     if k == ASCT:
         if si - now.start > rules.asct_window:
-            return RULE_ASCT, si - now.start  # rule 5: an ASCT beyond the transplant window
-        return STAYS, 0
+            return RULE_ASCT, si - now.start, ended  # rule 5: an ASCT beyond the window
+        return STAYS, 0, ended
     if prep_day != NO_ROW:
         if prep_day - now.start > rules.asct_window:
-            return RULE_ASCT_PREP, prep_day - now.start  # rule 5: it prepares such an ASCT
-        return STAYS, 0
+            return RULE_ASCT_PREP, prep_day - now.start, ended  # rule 5: it prepares such an ASCT
+        return STAYS, 0, ended
     if now.last_asct != NEVER and si - now.last_asct <= rules.maintenance_window:
-        return STAYS, 0  # consolidation / maintenance after ASCT (rule 5 over 4 and 2)
+        # rule 5: consolidation / maintenance after ASCT (over rules 4 and 2), unless a
+        # progression documented since the ASCT ended the planned sequence: then the ordinary
+        # rules below decide
+        ended = first_progression(pd_days, now.last_asct, si)
+        if ended == NEVER:
+            return STAYS, 0, ended
     if si - now.max_end > rules.gap_days:
-        return RULE_GAP, si - now.max_end  # rule 4
+        return RULE_GAP, si - now.max_end, ended  # rule 4
     if si - now.start <= rules.regimen_window:
-        return STAYS, 0  # rule 1: the regimen window
+        return STAYS, 0, ended  # rule 1: the regimen window
     if in_line[ex.drug[i]]:
-        return STAYS, 0  # rule 2: resuming a drug of the line
+        return STAYS, 0, ended  # rule 2: resuming a drug of the line
     if now.car_infusion != NEVER and si <= now.car_infusion:
-        return STAYS, 0  # rule 6: between a CAR-T line's start and its infusion
-    return RULE_NEW_DRUG, si - now.start  # rule 2
+        return STAYS, 0, ended  # rule 6: between a CAR-T line's start and its infusion
+    return RULE_NEW_DRUG, si - now.start, ended  # rule 2
 
 
 @njit(cache=True)
@@ -285,12 +316,20 @@ def seed_regimen(lo: int, i: int, ex: KernelExposures, line_start: int, in_line)
 
 
 @njit(cache=True)
-def sequential_pass(p, ex: KernelExposures, rules: KernelRules, out: LineStarts, n_lines, in_line):
+def sequential_pass(
+    p: int,
+    ex: KernelExposures,
+    pd: KernelProgression,
+    rules: KernelRules,
+    out: LineStarts,
+    n_lines: int,
+    in_line,
+):
     """Patient ``p``'s rows in date order: open its lines, written to ``out`` from index
-    ``n_lines``; returns the new number of lines. ``out.role`` must already hold the CAR-T and
-    transplant roles of the patient's rows."""
+    ``n_lines``; returns the new number of lines (``in_line`` is scratch space, one per drug)."""
     lo = ex.bounds[p]
     hi = ex.bounds[p + 1]
+    pd_days = pd.day[pd.first[p] : pd.stop[p]]
     role = out.role
     car_rows, n_car = car_t_products(lo, hi, ex, rules)
     car_start, car_detail = car_t_spans(lo, hi, ex, rules, car_rows, n_car, role, out.anchor)
@@ -304,6 +343,7 @@ def sequential_pass(p, ex: KernelExposures, rules: KernelRules, out: LineStarts,
             continue  # G-CSF or plerixafor not before an ASCT: supportive care
         car_row = car_t_line_of(ex.start[i], lo, ex, car_rows, n_car, car_start, now.car_infusion)
         new_start = ex.start[i]
+        ended = NEVER
         if car_row >= 0:  # rule 6
             rule = RULE_CAR_T
             value = ex.start[car_row] - car_start[car_row - lo]
@@ -312,7 +352,7 @@ def sequential_pass(p, ex: KernelExposures, rules: KernelRules, out: LineStarts,
             rule = STAYS
             value = 0
         else:
-            rule, value = opening_rule(i, ex, rules, prep_for[i - lo], now, in_line)
+            rule, value, ended = opening_rule(i, ex, rules, prep_for[i - lo], now, in_line, pd_days)
             if rule == SKIPPED:
                 continue
         if rule != STAYS:
@@ -323,6 +363,7 @@ def sequential_pass(p, ex: KernelExposures, rules: KernelRules, out: LineStarts,
             out.value[n_lines] = value
             out.infusion[n_lines] = car_row if car_row >= 0 else NO_ROW
             out.detail[n_lines] = car_detail[car_row - lo] if car_row >= 0 else 0
+            out.progression[n_lines] = ended
             n_lines += 1
             infusion = ex.start[car_row] if car_row >= 0 else NEVER
             now = OpenLine(new_start, NEVER, infusion, now.max_end)
@@ -336,7 +377,7 @@ def sequential_pass(p, ex: KernelExposures, rules: KernelRules, out: LineStarts,
 
 
 @njit(cache=True)
-def open_lines(ex: KernelExposures, rules: KernelRules) -> LineStarts:
+def open_lines(ex: KernelExposures, pd: KernelProgression, rules: KernelRules) -> LineStarts:
     """Decide the line starts of every patient (see the module docstring for the phases).
 
     ``episode_start`` is the start of the row's episode of the same drug (records of one drug less
@@ -354,13 +395,14 @@ def open_lines(ex: KernelExposures, rules: KernelRules) -> LineStarts:
         np.empty(n, np.int64),
         np.empty(n, np.int64),
         np.empty(n, np.int64),
+        np.empty(n, np.int64),
         np.zeros(n, np.int64),
         ex.start.astype(np.int64),
     )
     in_line = np.zeros(ex.n_drugs, np.bool_)
     n_lines = 0
     for p in range(ex.bounds.shape[0] - 1):
-        n_lines = sequential_pass(p, ex, rules, out, n_lines, in_line)
+        n_lines = sequential_pass(p, ex, pd, rules, out, n_lines, in_line)
     return LineStarts(
         out.patient[:n_lines],
         out.start[:n_lines],
@@ -369,6 +411,7 @@ def open_lines(ex: KernelExposures, rules: KernelRules) -> LineStarts:
         out.value[:n_lines],
         out.infusion[:n_lines],
         out.detail[:n_lines],
+        out.progression[:n_lines],
         out.role,
         out.anchor,
     )
