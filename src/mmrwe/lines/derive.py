@@ -115,7 +115,7 @@ def derive_lines_of_therapy(
         .rename({"_code": "patient_id"})
     )
     patients = patients.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("patient_id"))
-    progression = _coded_progression(cohort, progression, codes)
+    progression = _coded_progression(cohort, progression, ids)
     lines_parts, exposure_parts = [], []
     for lo in range(0, max(patients.height, 1), partition_size):
         part = coded.filter(pl.col("patient_id").is_between(lo, lo + partition_size - 1))
@@ -132,12 +132,13 @@ def derive_lines_of_therapy(
 
 
 def _coded_progression(
-    cohort: Cohort, progression: pl.DataFrame | None, codes: pl.DataFrame
+    cohort: Cohort, progression: pl.DataFrame | None, ids: pl.Series
 ) -> pl.DataFrame:
-    """Progression days (``patient_id`` code, ``day``) sorted, once each: the given table, or
-    the cohort's physician-recorded PD."""
+    """Progression days (``patient_id`` as the rank in the sorted ``ids``, ``day``) sorted,
+    once each: the given table, or the cohort's physician-recorded PD."""
     if progression is None:
         progression = recorded_progression(cohort.responses)
+    codes = pl.DataFrame({"patient_id": ids, "_code": pl.int_range(ids.len(), eager=True)})
     return (
         progression.join(codes, on="patient_id", how="inner")
         .select(pl.col("_code").alias("patient_id"), _days("date").alias("day"))
