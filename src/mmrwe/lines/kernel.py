@@ -55,12 +55,6 @@ ROLE_NONE = 0  # ordinary therapy
 ROLE_TRANSPLANT_PREP = 1  # conditioning or mobilisation of an ASCT (rule 5)
 ROLE_LYMPHODEPLETION = 2  # lymphodepletion of a CAR-T infusion (rule 6)
 ROLE_BRIDGING = 3  # bridging therapy before a CAR-T infusion (rule 6)
-ROLE_NAMES = {
-    ROLE_NONE: "",
-    ROLE_TRANSPLANT_PREP: "conditioning/mobilisation",
-    ROLE_LYMPHODEPLETION: "lymphodepletion",
-    ROLE_BRIDGING: "bridging",
-}
 
 NO_ROW = -1  # no row (no CAR-T infusion, no prepared ASCT)
 IN_OPEN_CAR_T = -2  # a row inside the CAR-T line already open
