@@ -27,21 +27,34 @@ from mmrwe.lines.rules import LineRules
 from mmrwe.vocab import Vocabulary
 
 
-def patients_to_rederive(result: LinesOfTherapy, progression: pl.DataFrame) -> pl.Series:
+def patients_to_rederive(
+    result: LinesOfTherapy, progression: pl.DataFrame, rules: LineRules | None = None
+) -> pl.Series:
     """Patient ids (sorted) whose lines ``progression`` (``patient_id, date``) may change: a
-    progression dated after an ASCT of a line, within that line, and on or before the start of an
-    exposure that started later in the same line (a drug rule 5 may have kept in the line)."""
+    progression dated after an ASCT of a line and on or before either the start of an exposure
+    that started later in that line (a drug rule 5 may have kept in the line) or the start of
+    the next line when that started within ``maintenance_window_days`` of the line's last ASCT
+    (the line rule 5's exception opened, whose text names the earliest progression)."""
+    window = (rules or LineRules()).maintenance_window_days
     ex = result.line_exposures
     asct = ex.filter(pl.col("drug") == ASCT_NAME).select(
         "patient_id", "line", pl.col("start_date").alias("asct")
     )
-    starts = ex.select("patient_id", "line", pl.col("start_date").alias("drug_start"))
+    next_start = result.lines.filter(pl.col("end_reason") == "next_line").select(
+        "patient_id", "line", (pl.col("end_date") + pl.duration(days=1)).alias("drug_start")
+    )
+    later = pl.concat(
+        [ex.select("patient_id", "line", pl.col("start_date").alias("drug_start")), next_start]
+    )
     pd = progression.select("patient_id", pl.col("date").alias("pd")).unique()
     hits = (
         asct.join(pd, on="patient_id", how="inner")
         .filter(pl.col("pd") > pl.col("asct"))
-        .join(starts, on=["patient_id", "line"], how="inner")
-        .filter(pl.col("drug_start") >= pl.col("pd"))
+        .join(later, on=["patient_id", "line"], how="inner")
+        .filter(
+            (pl.col("drug_start") >= pl.col("pd"))
+            & ((pl.col("drug_start") - pl.col("asct")).dt.total_days() <= window)
+        )
     )
     return hits["patient_id"].unique().sort()
 
@@ -60,7 +73,7 @@ def rederive_after_lab_progression(
     with recorded and lab PD; every other patient's rows are kept as they are. Returns ``result``
     itself when no patient is concerned. ``lab_progression``: ``patient_id, date``. Attrition and
     unmapped drugs do not change (splitting a line moves no row out of every line)."""
-    affected = patients_to_rederive(result, lab_progression)
+    affected = patients_to_rederive(result, lab_progression, rules)
     if affected.is_empty():
         return result
     keep = pl.col("patient_id").is_in(affected.implode())
