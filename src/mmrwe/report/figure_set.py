@@ -13,6 +13,8 @@ from collections.abc import Callable
 import polars as pl
 from matplotlib.figure import Figure
 
+from mmrwe.privacy import SMALL_CELL_THRESHOLD
+
 Recipe = tuple[str, str, Callable[[], Figure]]
 
 
@@ -20,7 +22,7 @@ def standard_figures(
     read: Callable[[str], pl.DataFrame],
     *,
     patient_level: bool,
-    threshold: int = 11,
+    threshold: int = SMALL_CELL_THRESHOLD,
     seed: int = 42,
     group_label: str = "group",
 ) -> list[Recipe]:

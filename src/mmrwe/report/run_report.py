@@ -124,8 +124,6 @@ class FigureWriter:
 
     def add(self, name: str, title: str, draw: Callable[[], Figure | None]) -> None:
         """Draw and save one figure; a figure the data cannot support is listed as skipped."""
-        import matplotlib.pyplot as plt
-
         from mmrwe.report.figures.style import save_figure
 
         try:
@@ -136,7 +134,6 @@ class FigureWriter:
         if fig is None:
             return
         save_figure(fig, self.folder / name)
-        plt.close(fig)
         files = [f"figures/{name}.png", f"figures/{name}.svg"]
         self.listed.append({"name": name, "title": title, "files": files})
 
