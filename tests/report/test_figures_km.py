@@ -136,7 +136,5 @@ fig.canvas.draw()
 assert matplotlib.get_backend() == {backend!r}, matplotlib.get_backend()
 assert "matplotlib.pyplot" not in sys.modules
 """
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-1500:]

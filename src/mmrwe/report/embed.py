@@ -39,17 +39,31 @@ def _figure_notes(threshold: int) -> dict[str, str]:
         f"threshold are shown as <{threshold}."
         if threshold
         else "",
-        "sequences": f"Bands of {small} patients are not drawn and regimen classes with fewer "
-        "patients in a line are merged into 'other'."
-        if threshold
-        else "",
-        "swimmer": "One bar per patient, drawn at random and shown as patient 1 … n (never by "
-        "identifier); segments are lines coloured by regimen class; circles: first response "
-        "(≥ PR); crosses: progression; bars: death; arrows: alive at last contact.",
-        "trajectory": "One patient, shown as Patient A: serum and urine M-protein and dFLC as "
-        "measured, lines shaded, each assessment coloured by its IMWG category.",
-        "waterfall": "One bar per evaluable patient-line: best change from baseline of the "
-        "component measurable at baseline; increases above +100 % are drawn at +100 %.",
+        "sequences": "The analysed patients' lines 1 to 4 (all their lines in the data, before and "
+        "after the analysed ones)."
+        + (
+            f" Bands of {small} patients are not drawn and regimen classes with fewer patients "
+            "in a line are merged into 'other'."
+            if threshold
+            else ""
+        ),
+        "swimmer": "Analysed patients drawn at random (at most 30, and at most half of those in "
+        "groups whose size is published, so the figure is a sample, never a census), shown as "
+        "patient 1 … n (never by identifier); all their lines in the data; segments are lines "
+        "coloured by regimen class; circles: first response (≥ PR); crosses: progression; bars: "
+        "death; arrows: alive at last contact.",
+        "trajectory": "One analysed patient drawn at random, shown as Patient A: serum and urine "
+        "M-protein and dFLC as measured, lines shaded, each assessment coloured by its IMWG "
+        "category.",
+        "waterfall": "One bar per evaluable analysed patient-line (at most 1,000 per group, drawn "
+        "at random beyond that): best change from baseline of the component measurable at "
+        "baseline; increases above +100 % are drawn at +100 %."
+        + (
+            f" A group is drawn only when the response table publishes all its counts and no "
+            f"response category in it has {small} bars."
+            if threshold
+            else ""
+        ),
         "response_distribution": "Withheld categories (small cells) are pooled into the hatched "
         "block.",
         "adverse_events": "Percentages of patient-lines; withheld percentages are shown as text.",

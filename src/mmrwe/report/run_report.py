@@ -198,6 +198,9 @@ def write_figures_and_report(
     output.manifest["figures_skipped"] = figures.skipped
     output.manifest["outputs"]["report.html"] = 1
     output.write_manifest()
+    from mmrwe.report.figure_audit import check_figures
     from mmrwe.report.html import build_report
+
+    check_figures(output.staging)
 
     build_report(output.staging)

@@ -27,7 +27,7 @@ from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 
 from mmrwe.errors import check_parameter, require_columns
-from mmrwe.privacy import SMALL_CELL_THRESHOLD
+from mmrwe.privacy import SMALL_CELL_THRESHOLD, count_text
 from mmrwe.report.figures.style import (
     REGIMEN_CLASS_COLOURS,
     REGIMEN_CLASSES,
@@ -223,6 +223,15 @@ def plot_sequences(
             title="Regimen class",
         )
         fig.text(0.02, 0.02, _note(flows, threshold), fontsize=7, va="bottom", wrap=True)
+        n_patients = count_text(lines["patient_id"].n_unique(), threshold)
+        fig.text(
+            0.02,
+            0.985,
+            f"{n_patients} patients, lines 1 to {max_line} of each in the data",
+            fontsize=7.5,
+            va="top",
+            gid="sequences-total",
+        )
     return fig
 
 
