@@ -293,14 +293,7 @@ def plot_waterfall(
             "No analysed patient-line is evaluable for the waterfall plot (a component "
             "measurable at baseline and measured on the line)."
         )
-    every_group = data["group"].unique(maintain_order=True).to_list()
-    left_out = [g for g in every_group if g in set(withheld_groups)]
-    left_out += [
-        g
-        for g in every_group
-        if g not in left_out and _small_bars(data.filter(pl.col("group") == g), max_bars, threshold)
-    ]
-    groups = [g for g in every_group if g not in left_out]
+    groups, left_out = _groups_drawn(data, withheld_groups, max_bars, threshold)
     if not groups:
         raise NothingToDrawError(
             f"Waterfall plot not drawn: the counts of {', '.join(left_out)} are withheld by the "
@@ -360,6 +353,20 @@ def plot_waterfall(
                 gid="waterfall-left-out",
             )
     return fig
+
+
+def _groups_drawn(
+    data: pl.DataFrame, withheld_groups: Sequence[str], max_bars: int, threshold: int
+) -> tuple[list[str], list[str]]:
+    """(drawn, left out) groups: out when withheld, or when their bars show a small count."""
+    every = data["group"].unique(maintain_order=True).to_list()
+    out = [
+        g
+        for g in every
+        if g in set(withheld_groups)
+        or _small_bars(data.filter(pl.col("group") == g), max_bars, threshold)
+    ]
+    return [g for g in every if g not in out], out
 
 
 def _small_bars(rows: pl.DataFrame, max_bars: int, threshold: int) -> bool:

@@ -223,19 +223,24 @@ def plot_sequences(
             title="Regimen class",
         )
         fig.text(0.02, 0.02, _note(flows, threshold), fontsize=7, va="bottom", wrap=True)
-        n_patients = count_text(lines["patient_id"].n_unique(), threshold)
-        fig.text(
-            0.02,
-            0.985,
-            f"{n_patients} patients, lines 1 to {max_line} of each in the data",
-            fontsize=7.5,
-            va="top",
-            gid="sequences-total",
-        )
+        _total(fig, lines, max_line, threshold)
     return fig
 
 
 _W = 0.10  # node width (axis units: one line per unit)
+
+
+def _total(fig: Figure, lines: pl.DataFrame, max_line: int, threshold: int) -> None:
+    """The population drawn, at the top: "65 patients, lines 1 to 4 of each in the data"."""
+    n_patients = count_text(lines["patient_id"].n_unique(), threshold)
+    fig.text(
+        0.02,
+        0.985,
+        f"{n_patients} patients, lines 1 to {max_line} of each in the data",
+        fontsize=7.5,
+        va="top",
+        gid="sequences-total",
+    )
 
 
 def _place_nodes(nodes: pl.DataFrame, gap: float) -> dict[tuple[int, str], float]:
