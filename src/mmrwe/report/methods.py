@@ -82,7 +82,17 @@ def methods_paragraphs(manifest: dict[str, Any]) -> list[str]:
             else "does not require a bone-marrow result"
         )
         + ". Physician-recorded responses were used when the laboratory data could not be "
-        "assessed. Progression is the earliest of laboratory-derived and recorded progression.",
+        "assessed. "
+        + (
+            "They were taken as per-visit investigator assessments and counted only when "
+            "confirmed by the next assessment, progression by a second one or by a new line or "
+            "death within "
+            f"{g('response', 'unconfirmed_pd_window_days')} days (confirm_recorded = true). "
+            if g("response", "confirm_recorded", False)
+            else "They were used as recorded, as confirmed clinical judgements "
+            "(confirm_recorded = false). "
+        )
+        + "Progression is the earliest of laboratory-derived and recorded progression.",
         "Endpoints were measured from each line's start"
         + (" (CAR-T lines: from the infusion)" if car_t == "infusion" else "")
         + ": progression-free survival (to progression or death), overall survival, time to "

@@ -243,7 +243,7 @@ def _merge(
     ordering, instead of sorting long strings.
     """
     n_lines = line.height
-    li_b, li_o = baseline["li"].to_numpy(), online["li"].to_numpy()
+    li_b, li_o = baseline["line_row"].to_numpy(), online["line_row"].to_numpy()
     n_b, n_o = li_b.size, li_o.size
     has_b = np.zeros(n_lines, np.int64)
     has_b[li_b] = 1
@@ -261,10 +261,10 @@ def _merge(
         groups.append((assessment_pieces(frame, rules), pos_o))
     reason = T.join_groups(n_b + n_o, groups) if n_b + n_o else pl.Series([], dtype=pl.String)
     ife = {1: "positive", 0: "negative"}
-    li = pl.col("li")
+    row = pl.col("line_row")
     return out.select(
-        pl.lit(line["patient_id"]).gather(li).alias("patient_id"),
-        pl.lit(line["line"]).gather(li).alias("line"),
+        pl.lit(line["patient_id"]).gather(row).alias("patient_id"),
+        pl.lit(line["line"]).gather(row).alias("line"),
         pl.col("day").cast(pl.Date).alias("date"),
         pl.col("role").replace_strict({0: "baseline", 1: "on_line"}, return_dtype=pl.String),
         _measured_text(pl.col("measured")).alias("measured"),
@@ -272,18 +272,19 @@ def _merge(
         "serum_m",
         "urine_m",
         "dflc",
-        pl.col("sife").replace_strict(ife, default=None, return_dtype=pl.String).alias("ife_serum"),
-        pl.col("uife").replace_strict(ife, default=None, return_dtype=pl.String).alias("ife_urine"),
+        pl.col("ife_serum").replace_strict(ife, default=None, return_dtype=pl.String),
+        pl.col("ife_urine").replace_strict(ife, default=None, return_dtype=pl.String),
         "bm_plasma_cells",
-        category_name(pl.col("code")).alias("category"),
+        category_name(pl.col("category_code")).alias("category"),
         "confirmed",
         pl.lit(reason).alias("reason"),
-        pl.lit(line["measurable_by"]).gather(li).alias("measurable_by"),
+        pl.lit(line["measurable_by"]).gather(row).alias("measurable_by"),
     )
 
 
 def _line_table(ln, base, base_row, a_day, base_day, rules: ResponseRules) -> pl.DataFrame:
-    """Per line: baseline values and dates, involved light chain, measurability."""
+    """Per line (``line_row`` 0…): baseline values and dates, involved light chain,
+    measurability (``serum_measurable``, ``urine_measurable``, ``flc_only``: FLC-only disease)."""
 
     def date_of(rows: np.ndarray) -> pl.Series:
         days = a_day[np.maximum(rows, 0)] if a_day.size else np.zeros(rows.size, np.int64)
@@ -293,37 +294,43 @@ def _line_table(ln, base, base_row, a_day, base_day, rules: ResponseRules) -> pl
             .scatter(np.flatnonzero(rows < 0), None)
         )
 
-    k0, l0 = pl.col("k0"), pl.col("l0")
-    ratio0 = k0 / l0
-    kappa_involved = pl.when(k0.is_null()).then(-1).when(k0 >= l0).then(1).otherwise(0)
+    kappa0, lambda0 = pl.col("kappa_baseline"), pl.col("lambda_baseline")
+    kappa_involved = pl.when(kappa0.is_null()).then(-1).when(kappa0 >= lambda0).then(1).otherwise(0)
     out = ln.with_columns(
-        pl.Series("s0", base[0], nan_to_null=True),
-        pl.Series("u0", base[1], nan_to_null=True),
-        pl.Series("k0", base[2], nan_to_null=True),
-        pl.Series("l0", base[3], nan_to_null=True),
-        date_of(base_row[0]).alias("s0_date"),
-        date_of(base_row[1]).alias("u0_date"),
-        date_of(base_row[2]).alias("f0_date"),
-        pl.Series("base_day", base_day),
+        pl.Series("serum_m_baseline", base[K.QTY_SERUM], nan_to_null=True),
+        pl.Series("urine_m_baseline", base[K.QTY_URINE], nan_to_null=True),
+        pl.Series("kappa_baseline", base[K.QTY_KAPPA], nan_to_null=True),
+        pl.Series("lambda_baseline", base[K.QTY_LAMBDA], nan_to_null=True),
+        date_of(base_row[K.BASE_SERUM]).alias("serum_m_baseline_date"),
+        date_of(base_row[K.BASE_URINE]).alias("urine_m_baseline_date"),
+        date_of(base_row[K.BASE_FLC]).alias("flc_baseline_date"),
+        pl.Series("baseline_day", base_day),
     ).with_columns(
         kappa_involved.alias("kappa_involved"),
-        (pl.max_horizontal(k0, l0) - pl.min_horizontal(k0, l0)).alias("f0"),
-        pl.max_horizontal(k0, l0).alias("inv0"),
-        ratio0.alias("ratio0"),
+        (pl.max_horizontal(kappa0, lambda0) - pl.min_horizontal(kappa0, lambda0)).alias(
+            "dflc_baseline"
+        ),
+        pl.max_horizontal(kappa0, lambda0).alias("involved_flc_baseline"),
+        (kappa0 / lambda0).alias("flc_ratio_baseline"),
     )
-    ms = (pl.col("s0") >= rules.serum_measurable_g_dl).fill_null(False)
-    mu = (pl.col("u0") >= rules.urine_measurable_mg_24h).fill_null(False)
-    abnormal = ~pl.col("ratio0").is_between(rules.flc_ratio_low, rules.flc_ratio_high)
-    mf = (~ms & ~mu & (pl.col("inv0") >= rules.flc_measurable_mg_l) & abnormal).fill_null(False)
-    out = out.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("li"))
-    return out.with_columns(ms.alias("ms"), mu.alias("mu"), mf.alias("mf")).with_columns(
-        pl.when(pl.col("mf"))
+    serum = (pl.col("serum_m_baseline") >= rules.serum_measurable_g_dl).fill_null(False)
+    urine = (pl.col("urine_m_baseline") >= rules.urine_measurable_mg_24h).fill_null(False)
+    abnormal = ~pl.col("flc_ratio_baseline").is_between(rules.flc_ratio_low, rules.flc_ratio_high)
+    involved = pl.col("involved_flc_baseline") >= rules.flc_measurable_mg_l
+    flc_only = (~serum & ~urine & involved & abnormal).fill_null(False)
+    out = out.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("line_row"))
+    return out.with_columns(
+        serum.alias("serum_measurable"),
+        urine.alias("urine_measurable"),
+        flc_only.alias("flc_only"),
+    ).with_columns(
+        pl.when(pl.col("flc_only"))
         .then(pl.lit("flc"))
         .otherwise(
             pl.concat_str(
                 [
-                    pl.when(pl.col("ms")).then(pl.lit("serum")),
-                    pl.when(pl.col("mu")).then(pl.lit("urine")),
+                    pl.when(pl.col("serum_measurable")).then(pl.lit("serum")),
+                    pl.when(pl.col("urine_measurable")).then(pl.lit("urine")),
                 ],
                 separator=";",
                 ignore_nulls=True,
@@ -337,76 +344,86 @@ def _line_table(ln, base, base_row, a_day, base_day, rules: ResponseRules) -> pl
 def _online_table(
     line_of, a_day, qty, qual, line: pl.DataFrame, rules: ResponseRules
 ) -> pl.DataFrame:
-    """On-line assessments with their line's baseline, nadirs, carried marrow and category."""
+    """On-line assessments with their line's baseline, nadirs, carried marrow and category
+    (the columns :mod:`mmrwe.response.categories` reads)."""
     on = np.flatnonzero(line_of >= 0)  # already ordered by patient, line, day
-    li = line_of[on]
-    g_ptr = group_pointers(li)
-    gl = li[g_ptr[:-1]]
-    kappa, lam = qty[2, on], qty[3, on]
-    inv = line["kappa_involved"].to_numpy()[li]
-    k_inv, l_inv = inv == 1, inv == 0
+    line_row = line_of[on]
+    g_ptr = group_pointers(line_row)
+    first_row = line_row[g_ptr[:-1]]
+    kappa, lam = qty[K.QTY_KAPPA, on], qty[K.QTY_LAMBDA, on]
+    involved = line["kappa_involved"].to_numpy()[line_row]
+    k_inv, l_inv = involved == 1, involved == 0
     dflc = np.where(k_inv, kappa - lam, np.where(l_inv, lam - kappa, np.abs(kappa - lam)))
-    s0 = line["s0"].fill_null(np.nan).to_numpy()
-    u0 = line["u0"].fill_null(np.nan).to_numpy()
-    d0 = line["f0"].fill_null(np.nan).to_numpy()
-    s, u = qty[0, on], qty[1, on]
-    ns = K.nadir_before(g_ptr, s, s0[gl])
-    nu = K.nadir_before(g_ptr, u, u0[gl])
-    nf = K.nadir_before(g_ptr, dflc, d0[gl])
-    bm = qty[4, on]
-    bm_last = K.last_present(g_ptr, ~np.isnan(bm))
-    has_bm = bm_last >= 0
-    cl = qual[2, on]
-    cl_last = K.last_present(g_ptr, cl >= 0)
-    last = np.zeros(on.size, np.bool_)
-    last[g_ptr[1:][g_ptr[1:] > 0] - 1] = True
+    serum_m, urine_m = qty[K.QTY_SERUM, on], qty[K.QTY_URINE, on]
+
+    def nadir(x: np.ndarray, baseline: str) -> pl.Series:
+        base = line[baseline].fill_null(np.nan).to_numpy()[first_row]
+        return pl.Series(K.nadir_before(g_ptr, x, base), nan_to_null=True)
+
+    marrow = qty[K.QTY_MARROW, on]
+    marrow_last = K.last_present(g_ptr, ~np.isnan(marrow))  # carried forward within the line
+    has_marrow = marrow_last >= 0
+    marrow_from = np.maximum(marrow_last, 0)
+    clonal = qual[K.QUAL_CLONAL, on]
+    clonal_last = K.last_present(g_ptr, clonal >= 0)
     frame = pl.DataFrame(
         {
-            "li": li,
+            "line_row": line_row,
             "day": a_day[on],
-            "s": pl.Series(s, nan_to_null=True),
-            "u": pl.Series(u, nan_to_null=True),
+            "serum_m": pl.Series(serum_m, nan_to_null=True),
+            "urine_m": pl.Series(urine_m, nan_to_null=True),
             "kappa": pl.Series(kappa, nan_to_null=True),
             "lambda": pl.Series(lam, nan_to_null=True),
-            "f": pl.Series(dflc, nan_to_null=True),
-            "sife": qual[0, on],
-            "uife": qual[1, on],
-            "bm": pl.Series(bm, nan_to_null=True),
-            "bm_c": pl.Series(
-                np.where(has_bm, bm[np.maximum(bm_last, 0)], np.nan), nan_to_null=True
+            "dflc": pl.Series(dflc, nan_to_null=True),
+            "ife_serum": qual[K.QUAL_SERUM_IFE, on],
+            "ife_urine": qual[K.QUAL_URINE_IFE, on],
+            "bm_plasma_cells": pl.Series(marrow, nan_to_null=True),
+            "bm_plasma_cells_carried": pl.Series(
+                np.where(has_marrow, marrow[marrow_from], np.nan), nan_to_null=True
             ),
-            "bm_lt": np.where(has_bm, qual[3, on][np.maximum(bm_last, 0)], -1).astype(np.int8),
-            "bm_day": np.where(has_bm, a_day[on][np.maximum(bm_last, 0)], 0),
-            "has_bm": has_bm,
-            "clonal": np.where(cl_last >= 0, cl[np.maximum(cl_last, 0)], -1).astype(np.int8),
-            "ns": pl.Series(ns, nan_to_null=True),
-            "nu": pl.Series(nu, nan_to_null=True),
-            "nf": pl.Series(nf, nan_to_null=True),
-            "last": last,
+            "marrow_below_limit": np.where(
+                has_marrow, qual[K.QUAL_MARROW_BELOW, on][marrow_from], -1
+            ).astype(np.int8),
+            "marrow_day": np.where(has_marrow, a_day[on][marrow_from], 0),
+            "clonal_cells": np.where(
+                clonal_last >= 0, clonal[np.maximum(clonal_last, 0)], -1
+            ).astype(np.int8),
+            "serum_m_nadir": nadir(serum_m, "serum_m_baseline"),
+            "urine_m_nadir": nadir(urine_m, "urine_m_baseline"),
+            "dflc_nadir": nadir(dflc, "dflc_baseline"),
         }
     )
-    per_line = line.select("s0", "u0", "f0", "ms", "mu", "mf")
+    per_line = line.select(
+        "serum_m_baseline",
+        "urine_m_baseline",
+        "dflc_baseline",
+        "serum_measurable",
+        "urine_measurable",
+        "flc_only",
+    )
     # lazily, so that the category expressions' common parts are computed once
     frame = (
-        pl.concat([frame, per_line[li]], how="horizontal")
+        pl.concat([frame, per_line[line_row]], how="horizontal")
         .lazy()
-        .with_columns((pl.col("kappa") / pl.col("lambda")).alias("ratio"))
+        .with_columns((pl.col("kappa") / pl.col("lambda")).alias("flc_ratio"))
         .with_columns(category_columns(rules))
         .collect()
     )
-    confirmed = K.confirm(g_ptr, frame["code"].to_numpy())
+    code = frame["category_code"].to_numpy()
+    confirmed = K.confirm(g_ptr, code)
     # the last evaluable assessment of each line, for "unconfirmed: last assessment"
-    evaluable = frame["code"].to_numpy() != K.NOT_EVALUABLE
-    last_ev = np.zeros(on.size, np.bool_)
-    idx = K.last_present(g_ptr, evaluable)
+    last_evaluable = np.zeros(on.size, np.bool_)
+    idx = K.last_present(g_ptr, code != K.NOT_EVALUABLE)
     ends = g_ptr[1:][g_ptr[1:] > g_ptr[:-1]] - 1
-    last_ev[idx[ends][idx[ends] >= 0]] = True
-    return frame.with_columns(pl.Series("confirmed", confirmed), pl.Series("last", last_ev))
+    last_evaluable[idx[ends][idx[ends] >= 0]] = True
+    return frame.with_columns(
+        pl.Series("confirmed", confirmed), pl.Series("last_evaluable", last_evaluable)
+    )
 
 
-def _measured(ms: pl.Expr, mu: pl.Expr, mf: pl.Expr) -> pl.Expr:
+def _measured(serum: pl.Expr, urine: pl.Expr, flc: pl.Expr) -> pl.Expr:
     """Bits of the measured components: 1 serum, 2 urine, 4 FLC."""
-    return (ms.cast(pl.Int8) + 2 * mu.cast(pl.Int8) + 4 * mf.cast(pl.Int8)).cast(pl.Int8)
+    return (serum.cast(pl.Int8) + 2 * urine.cast(pl.Int8) + 4 * flc.cast(pl.Int8)).cast(pl.Int8)
 
 
 def _measured_text(bits: pl.Expr) -> pl.Expr:
@@ -420,7 +437,7 @@ def _measured_text(bits: pl.Expr) -> pl.Expr:
 
 #: the numeric columns of baseline and on-line rows before :func:`_merge`
 ROW_SCHEMA: dict[str, pl.DataType] = {
-    "li": pl.Int64(),
+    "line_row": pl.Int64(),
     "day": pl.Int64(),
     "role": pl.Int8(),
     "measured": pl.Int8(),
@@ -428,10 +445,10 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "serum_m": pl.Float64(),
     "urine_m": pl.Float64(),
     "dflc": pl.Float64(),
-    "sife": pl.Int8(),
-    "uife": pl.Int8(),
+    "ife_serum": pl.Int8(),
+    "ife_urine": pl.Int8(),
     "bm_plasma_cells": pl.Float64(),
-    "code": pl.Int64(),
+    "category_code": pl.Int64(),
     "confirmed": pl.Boolean(),
 }
 
@@ -440,49 +457,50 @@ def _online_rows(frame: pl.DataFrame) -> pl.DataFrame:
     """On-line rows as codes and numbers (text columns and reasons are added by :func:`_merge`)."""
     if frame.height == 0:
         return pl.DataFrame(schema=ROW_SCHEMA)
+    serum, urine, dflc = pl.col("serum_m"), pl.col("urine_m"), pl.col("dflc")
     incomplete = (
-        (pl.col("ms") & pl.col("s").is_null())
-        | (pl.col("mu") & pl.col("u").is_null())
-        | (pl.col("mf") & pl.col("f").is_null())
+        (pl.col("serum_measurable") & serum.is_null())
+        | (pl.col("urine_measurable") & urine.is_null())
+        | (pl.col("flc_only") & dflc.is_null())
     )
     return frame.select(
-        pl.col("li"),
-        pl.col("day"),
+        "line_row",
+        "day",
         pl.lit(1, pl.Int8).alias("role"),
-        _measured(
-            pl.col("s").is_not_null(), pl.col("u").is_not_null(), pl.col("f").is_not_null()
-        ).alias("measured"),
+        _measured(serum.is_not_null(), urine.is_not_null(), dflc.is_not_null()).alias("measured"),
         incomplete.alias("incomplete"),
-        pl.col("s").alias("serum_m"),
-        pl.col("u").alias("urine_m"),
-        pl.col("f").alias("dflc"),
-        pl.col("sife"),
-        pl.col("uife"),
-        pl.col("bm").alias("bm_plasma_cells"),
-        pl.col("code"),
-        pl.col("confirmed"),
+        "serum_m",
+        "urine_m",
+        "dflc",
+        "ife_serum",
+        "ife_urine",
+        "bm_plasma_cells",
+        "category_code",
+        "confirmed",
     ).cast(ROW_SCHEMA)
 
 
 def _baseline_rows(line: pl.DataFrame, rules: ResponseRules) -> pl.DataFrame:
     """One ``baseline`` row per line with any baseline value, dated at its latest value, with
     its reason."""
-    has = line.filter(pl.col("base_day") != K.NO_DAY)
+    has = line.filter(pl.col("baseline_day") != K.NO_DAY)
     return has.select(
-        "li",
-        pl.col("base_day").alias("day"),
+        "line_row",
+        pl.col("baseline_day").alias("day"),
         pl.lit(0, pl.Int8).alias("role"),
         _measured(
-            pl.col("s0").is_not_null(), pl.col("u0").is_not_null(), pl.col("k0").is_not_null()
+            pl.col("serum_m_baseline").is_not_null(),
+            pl.col("urine_m_baseline").is_not_null(),
+            pl.col("kappa_baseline").is_not_null(),
         ).alias("measured"),
         pl.lit(False).alias("incomplete"),
-        pl.col("s0").alias("serum_m"),
-        pl.col("u0").alias("urine_m"),
-        pl.col("f0").alias("dflc"),
-        pl.lit(-1, pl.Int8).alias("sife"),
-        pl.lit(-1, pl.Int8).alias("uife"),
+        pl.col("serum_m_baseline").alias("serum_m"),
+        pl.col("urine_m_baseline").alias("urine_m"),
+        pl.col("dflc_baseline").alias("dflc"),
+        pl.lit(-1, pl.Int8).alias("ife_serum"),
+        pl.lit(-1, pl.Int8).alias("ife_urine"),
         pl.lit(None, pl.Float64).alias("bm_plasma_cells"),
-        pl.lit(K.NOT_EVALUABLE, pl.Int64).alias("code"),
+        pl.lit(K.NOT_EVALUABLE, pl.Int64).alias("category_code"),
         pl.lit(False).alias("confirmed"),
         baseline_reason(rules).alias("reason"),
     ).cast(ROW_SCHEMA)

@@ -27,7 +27,8 @@ def response_attrition(
                 0,
                 ne,
                 "lines with best response NE (nothing measurable at baseline or fewer than two "
-                "assessments, and no physician-recorded response); kept in line_response",
+                "assessments, no physician-recorded response and no progression); kept in "
+                "line_response",
             ),
         ]
     )

@@ -8,7 +8,10 @@
   confirmed category.
 - Otherwise the best physician-recorded response of the line (``responses`` dated after the
   index and before the next line, up to the progression: the first recorded PD or the lab PD),
-  used as recorded; otherwise ``NE``.
+  used as recorded (or confirmed first, ``ResponseRules.confirm_recorded``);
+- otherwise, when the line progressed (lab or recorded PD) before any response was established,
+  ``PD`` with ``response_source`` the source of that progression; otherwise ``NE`` (no
+  evidence at all).
 - Progression = the earliest of the lab PD and the recorded PD of the line, whether or not
   the line is lab-evaluable.
 """
@@ -19,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from mmrwe.response import kernel as K
-from mmrwe.response.categories import CATEGORY_NAMES, CATEGORY_RANK
+from mmrwe.response.categories import CATEGORY_RANK, category_name
 from mmrwe.response.lines import group_pointers, line_frame
 from mmrwe.response.rules import ResponseRules
 
@@ -55,9 +58,14 @@ def derive_line_response(
     :data:`LINE_RESPONSE_SCHEMA`; ``progression_source`` is ``labs``, ``physician`` or ``none``.
     """
     rules = rules or ResponseRules()
-    ln = line_frame(lines, car_t_index, _OWNER).with_row_index("g")
+    ln = line_frame(lines, car_t_index, _OWNER).with_row_index("line_row")
     death = _death_days(ln, patients)
     rec, rec_pd = _recorded(ln, responses)
+    if rules.confirm_recorded:
+        end = pl.DataFrame(
+            {"line_row": ln["line_row"], "end_day": np.minimum(ln["next_day"].to_numpy(), death)}
+        )
+        rec, rec_pd = _confirmed_progression(rec, end, rules.unconfirmed_pd_window_days)
     used = ["patient_id", "line", "date", "category", "serum_m", "urine_m", "ife_serum"]
     used += ["ife_urine", "bm_plasma_cells"]  # not the reasons: filtering them costs
     on = assessments.select(*used, "role").filter(pl.col("role") == "on_line")
@@ -69,13 +77,13 @@ def derive_line_response(
     run = keys["run"].to_numpy()
     g_ptr = group_pointers(run)
     first = keys.gather(g_ptr[:-1]).join(
-        ln.select("patient_id", "line", "g", "next_day"),
+        ln.select("patient_id", "line", "line_row", "next_day"),
         on=["patient_id", "line"],
         how="left",
         maintain_order="left",  # rows stay aligned with g_ptr
     )
-    first = first.join(rec_pd, on="g", how="left", maintain_order="left")
-    g = first["g"].to_numpy()
+    first = first.join(rec_pd, on="line_row", how="left", maintain_order="left")
+    rows = first["line_row"].to_numpy()
     reappear = on.select(
         (
             (pl.col("serum_m") > 0)
@@ -94,26 +102,19 @@ def derive_line_response(
         on["date"].cast(pl.Int64).to_numpy(),
         reappear.to_numpy(),
         first["next_day"].to_numpy(),
-        death[g] if g.size else np.zeros(0, np.int64),
+        death[rows] if rows.size else np.zeros(0, np.int64),
         first["rec_pd"].cast(pl.Int64).fill_null(K.FAR).to_numpy(),
         rules.unconfirmed_pd_window_days,
     )
 
-    def day(x: np.ndarray) -> pl.Series:
-        return (
-            pl.Series(np.where(x == K.NO_DAY, 0, x))
-            .cast(pl.Date)
-            .scatter(np.flatnonzero(x == K.NO_DAY), None)
-        )
-
     lab = pl.DataFrame(
         {
-            "g": first["g"],
+            "line_row": first["line_row"],
             "lab_best": best,
-            "lab_best_date": day(best_day),
-            "lab_first_response": day(first_resp),
-            "lab_pd": day(pd_day),
-            "relapse_from_cr_date": day(relapse),
+            "lab_best_date": _dates(best_day),
+            "lab_first_response": _dates(first_resp),
+            "lab_pd": _dates(pd_day),
+            "relapse_from_cr_date": _dates(relapse),
             "n_eval": n_eval,
         }
     )
@@ -123,14 +124,25 @@ def derive_line_response(
         .select("patient_id", "line", "measurable_by")
         .collect()
     )
-    recorded = _recorded_best(rec, rec_pd, lab.select("g", "lab_pd"))
+    recorded = _recorded_best(
+        rec, rec_pd, lab.select("line_row", "lab_pd"), confirm=rules.confirm_recorded
+    )
     out = (
-        ln.join(lab, on="g", how="left")
-        .join(recorded, on="g", how="left")
+        ln.join(lab, on="line_row", how="left")
+        .join(recorded, on="line_row", how="left")
         .join(measurable, on=["patient_id", "line"], how="left")
         .with_columns(pl.col("measurable_by").fill_null("none"), pl.col("n_eval").fill_null(0))
     )
     return _combine(out).sort("patient_id", "line").select(list(LINE_RESPONSE_SCHEMA))
+
+
+def _dates(days: np.ndarray) -> pl.Series:
+    """Kernel days as dates (``NO_DAY``: null)."""
+    return (
+        pl.Series(np.where(days == K.NO_DAY, 0, days))
+        .cast(pl.Date)
+        .scatter(np.flatnonzero(days == K.NO_DAY), None)
+    )
 
 
 def _in_order(df: pl.DataFrame) -> bool:
@@ -152,7 +164,7 @@ def _death_days(ln: pl.DataFrame, patients: pl.DataFrame | None) -> np.ndarray:
             patients.select("patient_id", "death_date"),
             on="patient_id",
             how="left",
-            maintain_order="left",  # one value per line row, indexed by g
+            maintain_order="left",  # one value per line row, indexed by line_row
         )
         .select(pl.col("death_date").cast(pl.Int64).fill_null(K.FAR))
         .to_series()
@@ -163,14 +175,14 @@ def _death_days(ln: pl.DataFrame, patients: pl.DataFrame | None) -> np.ndarray:
 def _recorded(
     ln: pl.DataFrame, responses: pl.DataFrame | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Physician records per line: ``g, date, rank`` sorted, and ``g, rec_pd`` (the first
+    """Physician records per line: ``line_row, date, rank`` sorted, and ``line_row, rec_pd`` (the first
     recorded PD). Records belong to a line when dated after its index date and before the next
     line's start."""
-    rows = pl.DataFrame(schema={"g": pl.UInt32(), "date": pl.Date(), "rank": pl.Int64()})
-    first_pd = pl.DataFrame(schema={"g": pl.UInt32(), "rec_pd": pl.Date()})
+    rows = pl.DataFrame(schema={"line_row": pl.UInt32(), "date": pl.Date(), "rank": pl.Int64()})
+    first_pd = pl.DataFrame(schema={"line_row": pl.UInt32(), "rec_pd": pl.Date()})
     if responses is None or responses.height == 0:
         return rows, first_pd
-    idx = ln.select("patient_id", "g", "index_date", "next_start").sort("index_date")
+    idx = ln.select("patient_id", "line_row", "index_date", "next_start").sort("index_date")
     rec = (
         responses.select("patient_id", "date", "response")
         .filter(pl.col("date").is_not_null())
@@ -185,24 +197,82 @@ def _recorded(
             check_sortedness=False,  # sorted by date overall, hence within each patient
         )
         .filter(
-            pl.col("g").is_not_null()
+            pl.col("line_row").is_not_null()
             & (pl.col("next_start").is_null() | (pl.col("date") < pl.col("next_start")))
         )
         .with_columns(pl.col("response").replace_strict(CATEGORY_RANK, default=None).alias("rank"))
         .filter(pl.col("rank").is_not_null())
-        .sort("g", "date")
+        .sort("line_row", "date")
         .select(list(rows.schema))
         .cast(rows.schema)
     )
-    pd = rec.filter(pl.col("rank") == K.PD).group_by("g").agg(pl.col("date").min().alias("rec_pd"))
+    pd = (
+        rec.filter(pl.col("rank") == K.PD)
+        .group_by("line_row")
+        .agg(pl.col("date").min().alias("rec_pd"))
+    )
     return rec, pd.cast(first_pd.schema)
 
 
-def _recorded_best(rec: pl.DataFrame, rec_pd: pl.DataFrame, lab_pd: pl.DataFrame) -> pl.DataFrame:
-    """Per line (``g``): physician best response up to the progression (the earlier of the
-    first recorded PD and the lab PD ``lab_pd``), its date, first ≥ PR date and ``rec_pd``."""
+def _confirmed_progression(
+    rec: pl.DataFrame, end: pl.DataFrame, pd_window: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per-visit calls (``confirm_recorded``): ``rec`` without NE calls, one call per day (the
+    worst of the day: one visit, one sample), with ``pd_confirmed``; and ``line_row, rec_pd``,
+    the first confirmed PD. A PD call is confirmed by the line's next call being PD or, as the
+    line's last call, by the next line or death (``end``: ``line_row, end_day``) within
+    ``pd_window`` days (as the lab rule; admiralonco's IMWG ADRS vignette: PD confirmed by a
+    second PD or death due to PD)."""
+    calls = (
+        rec.filter(pl.col("rank") >= K.PD)
+        .group_by("line_row", "date")
+        .agg(pl.col("rank").min())
+        .sort("line_row", "date")
+        .join(end, on="line_row", how="left", maintain_order="left")
+    )
+    next_rank = pl.col("rank").shift(-1).over("line_row")
+    followed = (pl.col("end_day") - pl.col("date").cast(pl.Int64)) <= pd_window
+    confirmed = (pl.col("rank") == K.PD) & ((next_rank == K.PD) | (next_rank.is_null() & followed))
+    calls = calls.with_columns(confirmed.fill_null(False).alias("pd_confirmed")).drop("end_day")
+    first_pd = (
+        calls.filter("pd_confirmed")
+        .group_by("line_row")
+        .agg(pl.col("date").min().alias("rec_pd"))
+        .cast({"line_row": pl.UInt32(), "rec_pd": pl.Date()})
+    )
+    return calls, first_pd
+
+
+def _confirmed_levels(upto: pl.DataFrame) -> pl.DataFrame:
+    """``upto`` (one call per day up to the progression) with ``rank`` replaced by the confirmed
+    level of each call (admiralonco's IMWG ADRS vignette, derive_confirmed_response): a response
+    (MR or better) is confirmed at the lower of itself and the line's next call when that is SD or
+    better (VGPR then CR: VGPR; sCR then PR: PR); followed by PD or by nothing it counts as SD;
+    SD needs no confirmation; a confirmed PD stays PD, an unconfirmed one counts for nothing."""
+    rank, next_rank = pl.col("rank"), pl.col("rank").shift(-1).over("line_row")
+    level = (
+        pl.when(rank >= K.MR)
+        .then(
+            pl.when(next_rank.is_null() | (next_rank == K.PD))
+            .then(K.SD)
+            .otherwise(pl.min_horizontal(rank, next_rank))
+        )
+        .when(rank == K.SD)
+        .then(K.SD)
+        .when(pl.col("pd_confirmed"))
+        .then(K.PD)
+    )
+    return upto.sort("line_row", "date").with_columns(level.alias("rank"))
+
+
+def _recorded_best(
+    rec: pl.DataFrame, rec_pd: pl.DataFrame, lab_pd: pl.DataFrame, *, confirm: bool = False
+) -> pl.DataFrame:
+    """Per line (``line_row``): physician best response up to the progression (the earlier of
+    the first recorded PD and the lab PD ``lab_pd``), its date, first ≥ PR date and ``rec_pd``;
+    with ``confirm``, of the confirmed levels of the calls (:func:`_confirmed_levels`)."""
     schema = {
-        "g": pl.UInt32(),
+        "line_row": pl.UInt32(),
         "rec_best": pl.Int64(),
         "rec_best_date": pl.Date(),
         "rec_first_response": pl.Date(),
@@ -210,23 +280,33 @@ def _recorded_best(rec: pl.DataFrame, rec_pd: pl.DataFrame, lab_pd: pl.DataFrame
     }
     stop = pl.min_horizontal("rec_pd", "lab_pd")
     upto = (
-        rec.join(rec_pd, on="g", how="left")
-        .join(lab_pd, on="g", how="left")
+        rec.join(rec_pd, on="line_row", how="left")
+        .join(lab_pd, on="line_row", how="left")
         .filter(stop.is_null() | (pl.col("date") <= stop))
     )
-    best = upto.group_by("g").agg(
+    if confirm:
+        upto = _confirmed_levels(upto).filter(pl.col("rank").is_not_null())
+    best = upto.group_by("line_row").agg(
         pl.col("rank").max().alias("rec_best"),
         pl.col("date").filter(pl.col("rank") == pl.col("rank").max()).min().alias("rec_best_date"),
         pl.col("date").filter(pl.col("rank") >= K.PR).min().alias("rec_first_response"),
     )
-    out = best.join(rec_pd, on="g", how="full", coalesce=True)  # keep a PD after the bound
+    out = best.join(rec_pd, on="line_row", how="full", coalesce=True)  # keep a PD after the bound
     return out.select(list(schema)).cast(schema)
 
 
 def _combine(df: pl.DataFrame) -> pl.DataFrame:
-    """Labs or physician, progression the earlier of both (module docstring)."""
+    """Labs, physician, or the progression alone; progression the earlier of lab and recorded
+    PD (module docstring)."""
     lab_pd, rec_pd = pl.col("lab_pd"), pl.col("rec_pd")
     progression = pl.min_horizontal(lab_pd, rec_pd)
+    progression_source = (
+        pl.when(lab_pd.is_not_null() & (rec_pd.is_null() | (lab_pd <= rec_pd)))
+        .then(pl.lit("labs"))
+        .when(rec_pd.is_not_null())
+        .then(pl.lit("physician"))
+        .otherwise(pl.lit("none"))
+    )
     lab_ok = (pl.col("measurable_by") != "none") & (pl.col("n_eval") >= 2)
     lab_code = (
         pl.when(pl.col("lab_best") >= K.SD)
@@ -235,22 +315,34 @@ def _combine(df: pl.DataFrame) -> pl.DataFrame:
         .then(K.PD)
         .otherwise(K.SD)
     )
-    names = {**CATEGORY_NAMES, K.NOT_EVALUABLE: "NE"}
+    # neither labs nor records establish a category, but the line progressed: PD, named by the
+    # source of that progression (Kumar 2016: PD is a response category, NE is no evidence)
     source = (
         pl.when(lab_ok)
         .then(pl.lit("labs"))
         .when(pl.col("rec_best").is_not_null())
         .then(pl.lit("physician"))
-        .otherwise(pl.lit("none"))
+        .otherwise(progression_source)
     )
-    df = df.with_columns(source.alias("response_source"), progression.alias("progression_date"))
-    labs = pl.col("response_source") == "labs"
-    phys = pl.col("response_source") == "physician"
+    df = df.with_columns(
+        source.alias("response_source"),
+        progression.alias("progression_date"),
+        progression_source.alias("progression_source"),
+    )
+    labs = lab_ok
+    phys = ~lab_ok & pl.col("rec_best").is_not_null()
+    progressed_only = ~labs & ~phys & progression.is_not_null()
     code = (
-        pl.when(labs).then(lab_code).when(phys).then(pl.col("rec_best")).otherwise(K.NOT_EVALUABLE)
+        pl.when(labs)
+        .then(lab_code)
+        .when(phys)
+        .then(pl.col("rec_best"))
+        .when(progressed_only)
+        .then(K.PD)
+        .otherwise(K.NOT_EVALUABLE)
     )
     return df.with_columns(
-        code.replace_strict(names, return_dtype=pl.String).alias("best_response"),
+        category_name(code, "NE").alias("best_response"),
         pl.when(labs)
         .then(
             pl.when(pl.col("lab_best") >= K.SD)
@@ -260,18 +352,14 @@ def _combine(df: pl.DataFrame) -> pl.DataFrame:
         )
         .when(phys)
         .then(pl.col("rec_best_date"))
+        .when(progressed_only)
+        .then(progression)
         .alias("best_response_date"),
         pl.when(labs)
         .then(pl.col("lab_first_response"))
         .when(phys)
         .then(pl.col("rec_first_response"))
         .alias("first_response_date"),
-        pl.when(lab_pd.is_not_null() & (rec_pd.is_null() | (lab_pd <= rec_pd)))
-        .then(pl.lit("labs"))
-        .when(rec_pd.is_not_null())
-        .then(pl.lit("physician"))
-        .otherwise(pl.lit("none"))
-        .alias("progression_source"),
     )
 
 

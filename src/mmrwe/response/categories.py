@@ -1,10 +1,12 @@
 """The IMWG category of one assessment, as column expressions (Kumar 2016).
 
 Works on a frame with one row per on-line assessment and these columns (quantities null when
-not measured): ``s, u, f, ratio`` (serum M g/dL, urine M mg/24h, dFLC mg/L, κ/λ), ``sife,
-uife`` (1 positive, 0 negative, -1 not done), ``bm_lt`` and ``clonal`` (the marrow carried
-forward: 1/0/-1), the baseline ``s0, u0, f0``, the measurability flags ``ms, mu, mf`` (serum,
-urine, FLC-only) and the nadirs ``ns, nu, nf``.
+not measured): ``serum_m`` (g/dL), ``urine_m`` (mg/24h), ``dflc`` (involved − uninvolved FLC,
+mg/L), ``flc_ratio`` (κ/λ); ``ife_serum, ife_urine`` (1 positive, 0 negative, -1 not done);
+``marrow_below_limit`` and ``clonal_cells`` (the marrow carried forward: 1/0/-1); the line's
+baseline ``serum_m_baseline, urine_m_baseline, dflc_baseline``; its measurability
+``serum_measurable, urine_measurable, flc_only`` (FLC-only disease); and the nadirs
+``serum_m_nadir, urine_m_nadir, dflc_nadir``.
 
 Rules (``docs/response.md``): a category is met when every measurable component measured at the
 assessment meets it; criteria that name a component (urine < 100 mg/24h for VGPR, negative IFE
@@ -18,11 +20,15 @@ import polars as pl
 from mmrwe.response.kernel import CR, MR, NOT_EVALUABLE, PD, PR, SCR, SD, VGPR
 from mmrwe.response.rules import ResponseRules
 
-CATEGORY_NAMES = {SCR: "sCR", CR: "CR", VGPR: "VGPR", PR: "PR", MR: "MR", SD: "SD", PD: "PD"}
-#: every category, best first (NE: not evaluable, only in ``line_response``)
-CATEGORIES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
-#: rank of each category for comparisons (higher is better; NE lowest)
-CATEGORY_RANK = {"sCR": 6, "CR": 5, "VGPR": 4, "PR": 3, "MR": 2, "SD": 1, "PD": 0, "NE": -1}
+#: the name of each category code of :mod:`mmrwe.response.kernel` (NE: not evaluable, only in
+#: ``line_response``)
+CATEGORY_NAMES = {
+    SCR: "sCR", CR: "CR", VGPR: "VGPR", PR: "PR", MR: "MR", SD: "SD", PD: "PD", NOT_EVALUABLE: "NE"
+}  # fmt: skip
+#: every category, best first
+CATEGORIES = tuple(CATEGORY_NAMES.values())
+#: rank of each category for comparisons: its kernel code (higher is better; NE lowest)
+CATEGORY_RANK = {name: code for code, name in CATEGORY_NAMES.items()}
 
 _EPS = 1e-9  # tolerance of floating-point unit conversion (15 g/L → 1.5000000000000002 g/dL)
 
@@ -42,87 +48,75 @@ def _unless(active: pl.Expr, condition: pl.Expr) -> pl.Expr:
 
 
 def category_columns(rules: ResponseRules) -> list[pl.Expr]:
-    """Expressions adding ``pd_s, pd_u, pd_f, cr_blocked_by_marrow, code``."""
-    s, u, d = pl.col("s"), pl.col("u"), pl.col("f")
-    s0, u0, d0 = pl.col("s0"), pl.col("u0"), pl.col("f0")
-    ms, mu, mf = pl.col("ms"), pl.col("mu"), pl.col("mf")
-    ev_s, ev_u, ev_f = ms & s.is_not_null(), mu & u.is_not_null(), mf & d.is_not_null()
-    u_measured = u.is_not_null()
+    """Expressions adding ``pd_serum, pd_urine, pd_flc`` (which component met PD),
+    ``cr_blocked_by_marrow``, ``scr_blocked_by_clonality`` and ``category_code``."""
+    r = rules
+    serum, urine, dflc = pl.col("serum_m"), pl.col("urine_m"), pl.col("dflc")
+    serum0, urine0, dflc0 = (
+        pl.col("serum_m_baseline"),
+        pl.col("urine_m_baseline"),
+        pl.col("dflc_baseline"),
+    )
+    serum_measurable, urine_measurable = pl.col("serum_measurable"), pl.col("urine_measurable")
+    flc_only = pl.col("flc_only")
+    # evaluable here: measurable at baseline and measured at this assessment
+    ev_serum = serum_measurable & serum.is_not_null()
+    ev_urine = urine_measurable & urine.is_not_null()
+    ev_flc = flc_only & dflc.is_not_null()
+    urine_measured = urine.is_not_null()
     ratio_normal = (
-        pl.col("ratio").is_between(rules.flc_ratio_low, rules.flc_ratio_high).fill_null(False)
+        pl.col("flc_ratio").is_between(r.flc_ratio_low, r.flc_ratio_high).fill_null(False)
     )
 
     pr = (
-        _unless(ev_s, _at_most(s, s0 * (1 - rules.pr_serum_reduction)))
+        _unless(ev_serum, _at_most(serum, serum0 * (1 - r.pr_serum_reduction)))
         & _unless(
-            ev_u,
-            _at_most(u, u0 * (1 - rules.pr_urine_reduction)) | (u < rules.pr_urine_below_mg_24h),
+            ev_urine,
+            _at_most(urine, urine0 * (1 - r.pr_urine_reduction))
+            | (urine < r.pr_urine_below_mg_24h),
         )
-        & _unless(ev_f, _at_most(d, d0 * (1 - rules.pr_flc_reduction)))
+        & _unless(ev_flc, _at_most(dflc, dflc0 * (1 - r.pr_flc_reduction)))
     )
     # VGPR's serum and urine clauses name their component: they apply whenever it is measured
     # (an M-spike still seen on electrophoresis is not VGPR, measurable at baseline or not)
     vgpr_m_protein = _unless(
-        s.is_not_null(), (s == 0) | _at_most(s, s0 * (1 - rules.vgpr_serum_reduction))
-    ) & _unless(u_measured, u < rules.vgpr_urine_below_mg_24h)
-    vgpr = vgpr_m_protein & _unless(ev_f, _at_most(d, d0 * (1 - rules.vgpr_flc_reduction)))
+        serum.is_not_null(), (serum == 0) | _at_most(serum, serum0 * (1 - r.vgpr_serum_reduction))
+    ) & _unless(urine_measured, urine < r.vgpr_urine_below_mg_24h)
+    vgpr = vgpr_m_protein & _unless(ev_flc, _at_most(dflc, dflc0 * (1 - r.vgpr_flc_reduction)))
     mr = (
-        ~mf
-        & _unless(ev_s, _at_most(s, s0 * (1 - rules.mr_serum_reduction)))
-        & _unless(ev_u, _at_most(u, u0 * (1 - rules.mr_urine_reduction)))
+        ~flc_only
+        & _unless(ev_serum, _at_most(serum, serum0 * (1 - r.mr_serum_reduction)))
+        & _unless(ev_urine, _at_most(urine, urine0 * (1 - r.mr_urine_reduction)))
     )
-    sife, uife = pl.col("sife"), pl.col("uife")
-    serum_seen = s.is_not_null() | (sife >= 0)
-    urine_seen = u_measured | (uife >= 0)
+    ife_serum, ife_urine = pl.col("ife_serum"), pl.col("ife_urine")
+    serum_seen = serum.is_not_null() | (ife_serum >= 0)
+    urine_seen = urine_measured | (ife_urine >= 0)
     # CR's "negative serum and urine IFE" applies to every component measured at the
     # assessment, measurable at baseline or not: a detectable M-spike, a positive IFE or a
     # measured component without a negative IFE blocks CR.
     ife_negative = (
-        (sife != 1)
-        & (uife != 1)
-        & ((sife == 0) | (uife == 0))
-        & _unless(serum_seen, (sife == 0) & (s.fill_null(0) <= 0))
-        & _unless(urine_seen, (uife == 0) & (u.fill_null(0) <= 0))
+        (ife_serum != 1)
+        & (ife_urine != 1)
+        & ((ife_serum == 0) | (ife_urine == 0))
+        & _unless(serum_seen, (ife_serum == 0) & (serum.fill_null(0) <= 0))
+        & _unless(urine_seen, (ife_urine == 0) & (urine.fill_null(0) <= 0))
     )
-    marrow_ok = (pl.col("bm_lt") == 1) if rules.require_marrow_for_cr else (pl.col("bm_lt") != 0)
+    below = pl.col("marrow_below_limit")
+    marrow_ok = (below == 1) if r.require_marrow_for_cr else (below != 0)
     # CR in FLC-only disease needs a normal ratio (Kumar 2016), not VGPR's dFLC reduction
-    cr_but_marrow = vgpr_m_protein & ife_negative & _unless(mf, ratio_normal)
+    cr_but_marrow = vgpr_m_protein & ife_negative & _unless(flc_only, ratio_normal)
     cr = cr_but_marrow & marrow_ok
-    clonal_ok = (pl.col("clonal") == 0) if rules.scr_requires_clonality else (pl.col("clonal") != 1)
+    clonal = pl.col("clonal_cells")
+    clonal_ok = (clonal == 0) if r.scr_requires_clonality else (clonal != 1)
     scr = cr & ratio_normal & clonal_ok
 
-    ns, nu, nf = pl.col("ns"), pl.col("nu"), pl.col("nf")
-    rise = rules.pd_increase
-    pd_serum = (
-        s.is_not_null()
-        & ns.is_not_null()
-        & (
-            (_at_least(s - ns, rules.pd_serum_absolute_g_dl) & _at_least(s, ns * (1 + rise)))
-            | (
-                _at_least(ns, rules.pd_serum_high_nadir_g_dl)
-                & _at_least(s - ns, rules.pd_serum_high_nadir_increase_g_dl)
-            )
-        )
-    ).fill_null(False)
-    pd_urine = (
-        u_measured
-        & nu.is_not_null()
-        & _at_least(u - nu, rules.pd_urine_absolute_mg_24h)
-        & _at_least(u, nu * (1 + rise))
-    ).fill_null(False)
-    pd_flc = (
-        ev_f
-        & nf.is_not_null()
-        & (d - nf > rules.pd_flc_absolute_mg_l + _EPS)
-        & _at_least(d, nf * (1 + rise))
-    ).fill_null(False)
-    measurable = ms | mu | mf
+    pd_serum, pd_urine, pd_flc = _progression(r, ev_flc)
     code = (
-        pl.when(~measurable)
+        pl.when(~(serum_measurable | urine_measurable | flc_only))
         .then(NOT_EVALUABLE)
         .when(pd_serum | pd_urine | pd_flc)
         .then(PD)
-        .when(~(ev_s | ev_u | ev_f))
+        .when(~(ev_serum | ev_urine | ev_flc))
         .then(NOT_EVALUABLE)
         .when(scr)
         .then(SCR)
@@ -137,15 +131,56 @@ def category_columns(rules: ResponseRules) -> list[pl.Expr]:
         .otherwise(SD)
     )
     return [
-        pd_serum.alias("pd_s"),
-        pd_urine.alias("pd_u"),
-        pd_flc.alias("pd_f"),
+        pd_serum.alias("pd_serum"),
+        pd_urine.alias("pd_urine"),
+        pd_flc.alias("pd_flc"),
         (cr_but_marrow & ~marrow_ok).fill_null(False).alias("cr_blocked_by_marrow"),
         (cr & ratio_normal & ~clonal_ok).fill_null(False).alias("scr_blocked_by_clonality"),
-        code.cast(pl.Int64).alias("code"),
+        code.cast(pl.Int64).alias("category_code"),
     ]
 
 
-def category_name(code: pl.Expr) -> pl.Expr:
-    """The category name of a code (null when not evaluable)."""
-    return code.replace_strict(CATEGORY_NAMES, default=None, return_dtype=pl.String)
+def _progression(r: ResponseRules, ev_flc: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """PD of serum, urine and (FLC-only disease, evaluable: ``ev_flc``) dFLC from the nadir:
+    ≥ 25 % and ≥ 0.5 g/dL / ≥ 200 mg/24h / > 100 mg/L; from a serum nadir ≥ 5 g/dL a rise of
+    ≥ 1 g/dL suffices. Serum and urine count measurable at baseline or not (escape)."""
+    serum, urine, dflc = pl.col("serum_m"), pl.col("urine_m"), pl.col("dflc")
+    nadir_s, nadir_u, nadir_f = (
+        pl.col("serum_m_nadir"),
+        pl.col("urine_m_nadir"),
+        pl.col("dflc_nadir"),
+    )
+    rise = r.pd_increase
+    pd_serum = (
+        serum.is_not_null()
+        & nadir_s.is_not_null()
+        & (
+            (
+                _at_least(serum - nadir_s, r.pd_serum_absolute_g_dl)
+                & _at_least(serum, nadir_s * (1 + rise))
+            )
+            | (
+                _at_least(nadir_s, r.pd_serum_high_nadir_g_dl)
+                & _at_least(serum - nadir_s, r.pd_serum_high_nadir_increase_g_dl)
+            )
+        )
+    ).fill_null(False)
+    pd_urine = (
+        urine.is_not_null()
+        & nadir_u.is_not_null()
+        & _at_least(urine - nadir_u, r.pd_urine_absolute_mg_24h)
+        & _at_least(urine, nadir_u * (1 + rise))
+    ).fill_null(False)
+    pd_flc = (
+        ev_flc
+        & nadir_f.is_not_null()
+        & (dflc - nadir_f > r.pd_flc_absolute_mg_l + _EPS)
+        & _at_least(dflc, nadir_f * (1 + rise))
+    ).fill_null(False)
+    return pd_serum, pd_urine, pd_flc
+
+
+def category_name(code: pl.Expr, not_evaluable: str | None = None) -> pl.Expr:
+    """The category name of a code; ``not_evaluable`` (default null) for ``NOT_EVALUABLE``."""
+    names = {**CATEGORY_NAMES, NOT_EVALUABLE: not_evaluable}
+    return code.replace_strict(names, default=None, return_dtype=pl.String)

@@ -15,6 +15,22 @@ from numba import njit
 # lab test codes (order of :data:`mmrwe.response.assess.TEST_CODES`)
 SERUM_M, URINE_M, KAPPA, LAMBDA, SERUM_IFE, URINE_IFE, BM_PC, BM_CLONAL = range(8)
 
+# rows of the per-assessment quantity matrix ``qty`` (:func:`aggregate`; NaN: not measured) and
+# of the per-line baseline matrix ``base`` (:func:`place`; serum, urine, κ, λ only)
+QTY_SERUM, QTY_URINE, QTY_KAPPA, QTY_LAMBDA, QTY_MARROW = range(5)
+# rows of the per-assessment qualitative matrix ``qual`` (:func:`aggregate`): 1 positive (marrow:
+# below the CR limit), 0 negative (marrow: not below), -1 missing or unknown
+QUAL_SERUM_IFE, QUAL_URINE_IFE, QUAL_CLONAL, QUAL_MARROW_BELOW = range(4)
+# rows of ``base_row`` (:func:`place`): the assessment that gave each baseline component
+BASE_SERUM, BASE_URINE, BASE_FLC = range(3)
+# by test code: the ``qty`` row of a quantity (-1: qualitative test) ...
+QTY_ROW_OF_TEST = np.array([QTY_SERUM, QTY_URINE, QTY_KAPPA, QTY_LAMBDA, -1, -1, QTY_MARROW, -1])
+# ... and the ``qual`` row a positive result goes to: an IFE, clonality, or for a serum or urine
+# M-protein a positive word such as ``trace`` (a positive IFE of that component); -1: none
+QUAL_ROW_OF_TEST = np.array(
+    [QUAL_SERUM_IFE, QUAL_URINE_IFE, -1, -1, QUAL_SERUM_IFE, QUAL_URINE_IFE, -1, QUAL_CLONAL]
+)
+
 # category codes: higher is better, PD lowest, -1 not evaluable
 NOT_EVALUABLE, PD, SD, MR, PR, VGPR, CR, SCR = -1, 0, 1, 2, 3, 4, 5, 6
 # value rules of a lab result (``value_rule``): a number, ``<x`` or ``>x``
@@ -55,16 +71,33 @@ def open_days(pat: np.ndarray, day: np.ndarray, brk_ptr: np.ndarray, brk_day: np
 
 
 @njit(cache=True, nogil=True)
+def marrow_below(flag, unknown, value, rule, limit):
+    """One more marrow result of an assessment: the new ``(flag, unknown)`` of "every marrow
+    result is below ``limit``" (flag 1 below, 0 not below, -1 unknown; ``unknown``: a ``>x``
+    result with x below the limit was seen, which may be ≥ the limit, so "below" cannot be
+    established). ``<5`` counts as below 5; ``>x`` with x ≥ the limit is not below."""
+    if rule == ABOVE:
+        if value >= limit:
+            return 0, unknown
+        return (-1 if flag == 1 else flag), True  # '>3': the value may be 5 % or more
+    below = value < limit or (rule == BELOW and value <= limit)
+    if not below:
+        return 0, unknown
+    if flag == -1 and not unknown:
+        return 1, unknown
+    return flag, unknown
+
+
+@njit(cache=True, nogil=True)
 def aggregate(pat, aday, test, value, positive, rule, marrow_limit):
     """One row per (patient, assessment day) run: the highest value of each test counts.
 
-    Returns patient, day, serum, urine, kappa, lambda, marrow % (NaN if missing); serum and urine
-    IFE, clonal cells (1 positive, 0 negative, -1 missing; a positive M-protein word such as
-    ``trace`` counts as a positive IFE); marrow below ``marrow_limit`` (1/0/-1; every marrow
-    result of the assessment must be below it, ``<5`` counts as below 5; ``rule`` is each
-    result's value rule: a ``>x`` marrow result is not below the limit when ``x`` ≥ it and
-    otherwise unknown, so it cannot establish "below" and the flag stays -1 unless another
-    result is not below).
+    Returns patient, day, ``qty`` (rows ``QTY_*``: serum, urine, κ, λ, marrow %; NaN if
+    missing) and ``qual`` (rows ``QUAL_*``: serum and urine IFE, clonal cells as 1 positive, 0
+    negative, -1 missing, a positive M-protein word such as ``trace`` counting as a positive
+    IFE; marrow below ``marrow_limit`` by :func:`marrow_below`, every marrow result of the
+    assessment must be below it). ``rule`` is each result's value rule (``EXACT``, ``BELOW``,
+    ``ABOVE``).
     """
     n = pat.shape[0]
     starts = np.zeros(n + 1, np.int64)
@@ -76,8 +109,8 @@ def aggregate(pat, aday, test, value, positive, rule, marrow_limit):
     starts[k] = n
     o_pat = np.empty(k, np.int64)
     o_day = np.empty(k, np.int64)
-    qty = np.full((5, k), np.nan)  # serum, urine, kappa, lambda, marrow
-    qual = np.full((4, k), -1, np.int8)  # serum IFE, urine IFE, clonal, marrow below limit
+    qty = np.full((5, k), np.nan)
+    qual = np.full((4, k), -1, np.int8)
     for a in range(k):
         marrow_unknown = False
         o_pat[a] = pat[starts[a]]
@@ -85,28 +118,20 @@ def aggregate(pat, aday, test, value, positive, rule, marrow_limit):
         for i in range(starts[a], starts[a + 1]):
             t = test[i]
             v = value[i]
-            if t <= LAMBDA or t == BM_PC:  # quantities
-                j = t if t != BM_PC else 4
-                if not np.isnan(v) and (np.isnan(qty[j, a]) or v > qty[j, a]):
-                    qty[j, a] = v
-                if t <= URINE_M and positive[i] == 1:  # an M-protein word such as "trace"
-                    qual[t, a] = 1
+            q = QTY_ROW_OF_TEST[t]
+            if q >= 0:  # a quantity: the highest counts
+                if not np.isnan(v) and (np.isnan(qty[q, a]) or v > qty[q, a]):
+                    qty[q, a] = v
+                word = QUAL_ROW_OF_TEST[t]  # serum or urine M: its IFE row
+                if word >= 0 and positive[i] == 1:
+                    qual[word, a] = 1  # an M-protein word such as "trace"
                 if t == BM_PC and not np.isnan(v):
-                    if rule[i] == ABOVE:
-                        if v >= marrow_limit:
-                            qual[3, a] = 0
-                        else:  # '>3': the value may be 5 % or more
-                            marrow_unknown = True
-                            if qual[3, a] == 1:
-                                qual[3, a] = -1
-                        continue
-                    lt = v < marrow_limit or (rule[i] == BELOW and v <= marrow_limit)
-                    if not lt:
-                        qual[3, a] = 0
-                    elif qual[3, a] == -1 and not marrow_unknown:
-                        qual[3, a] = 1
-            else:
-                j = 0 if t == SERUM_IFE else (1 if t == URINE_IFE else 2)
+                    flag, marrow_unknown = marrow_below(
+                        qual[QUAL_MARROW_BELOW, a], marrow_unknown, v, rule[i], marrow_limit
+                    )
+                    qual[QUAL_MARROW_BELOW, a] = flag
+            else:  # qualitative: a positive result wins
+                j = QUAL_ROW_OF_TEST[t]
                 if positive[i] > qual[j, a]:
                     qual[j, a] = positive[i]
     return o_pat, o_day, qty, qual
@@ -121,14 +146,15 @@ def place(a_ptr, a_day, a_last, qty, l_ptr, l_index, l_next, baseline_window):
     Baseline per component: its last value on or before the index, at most ``baseline_window``
     days before (an assessment counts when its last result, ``a_last``, is in that window);
     κ and λ are taken together from one assessment. Returns the line row of each
-    assessment (-1 if none) and per line: baseline serum, urine, κ, λ, their assessment rows
-    (-1 if none) and the baseline date (latest of them, ``NO_DAY`` if no baseline).
+    assessment (-1 if none) and per line: ``base`` (rows ``QTY_SERUM`` … ``QTY_LAMBDA``),
+    ``base_row`` (rows ``BASE_*``: the assessment that gave each, -1 if none) and the baseline
+    date (latest of them, ``NO_DAY`` if no baseline).
     """
     n_a = a_day.shape[0]
     n_l = l_index.shape[0]
     line_of = np.full(n_a, -1, np.int64)
-    base = np.full((4, n_l), np.nan)
-    base_row = np.full((3, n_l), -1, np.int64)  # serum, urine, flc
+    base = np.full((4, n_l), np.nan)  # rows QTY_SERUM … QTY_LAMBDA
+    base_row = np.full((3, n_l), -1, np.int64)  # rows BASE_SERUM, BASE_URINE, BASE_FLC
     base_day = np.full(n_l, NO_DAY, np.int64)
     for p in range(a_ptr.shape[0] - 1):
         lo, hi = a_ptr[p], a_ptr[p + 1]
@@ -143,18 +169,19 @@ def place(a_ptr, a_day, a_last, qty, l_ptr, l_index, l_next, baseline_window):
             while i >= lo and a_day[i] > idx:
                 i -= 1
             while i >= lo and a_last[i] >= idx - baseline_window:
-                if base_row[0, li] < 0 and not np.isnan(qty[0, i]):
-                    base_row[0, li] = i
-                    base[0, li] = qty[0, i]
-                if base_row[1, li] < 0 and not np.isnan(qty[1, i]):
-                    base_row[1, li] = i
-                    base[1, li] = qty[1, i]
-                if base_row[2, li] < 0 and not np.isnan(qty[2, i]) and not np.isnan(qty[3, i]):
-                    base_row[2, li] = i
-                    base[2, li] = qty[2, i]
-                    base[3, li] = qty[3, i]
+                if base_row[BASE_SERUM, li] < 0 and not np.isnan(qty[QTY_SERUM, i]):
+                    base_row[BASE_SERUM, li] = i
+                    base[QTY_SERUM, li] = qty[QTY_SERUM, i]
+                if base_row[BASE_URINE, li] < 0 and not np.isnan(qty[QTY_URINE, i]):
+                    base_row[BASE_URINE, li] = i
+                    base[QTY_URINE, li] = qty[QTY_URINE, i]
+                kappa, lam = qty[QTY_KAPPA, i], qty[QTY_LAMBDA, i]
+                if base_row[BASE_FLC, li] < 0 and not np.isnan(kappa) and not np.isnan(lam):
+                    base_row[BASE_FLC, li] = i  # κ and λ together, from one assessment
+                    base[QTY_KAPPA, li] = kappa
+                    base[QTY_LAMBDA, li] = lam
                 i -= 1
-            for c in range(3):
+            for c in (BASE_SERUM, BASE_URINE, BASE_FLC):
                 r = base_row[c, li]
                 if r >= 0 and a_day[r] > base_day[li]:
                     base_day[li] = a_day[r]

@@ -98,10 +98,11 @@ def assessment_pieces(frame: pl.DataFrame, rules: ResponseRules) -> list[T.Piece
         return values[name]
 
     flag = lambda name: frame[name].fill_null(False).to_numpy()  # noqa: E731
-    code = frame["code"].to_numpy()
-    measurable = flag("ms") | flag("mu") | flag("mf")
-    high = flag("pd_s") & (np.nan_to_num(col("ns"), nan=-1.0) >= r.pd_serum_high_nadir_g_dl)
-    pd_bits = flag("pd_s") * 1 + flag("pd_u") * 2 + flag("pd_f") * 4 + high * 8
+    code = frame["category_code"].to_numpy()
+    measurable = flag("serum_measurable") | flag("urine_measurable") | flag("flc_only")
+    high_nadir = np.nan_to_num(col("serum_m_nadir"), nan=-1.0) >= r.pd_serum_high_nadir_g_dl
+    high = flag("pd_serum") & high_nadir
+    pd_bits = flag("pd_serum") * 1 + flag("pd_urine") * 2 + flag("pd_flc") * 4 + high * 8
     # the lead: the category's criterion, which components met PD, or why not evaluable
     key = np.where(
         code == PD,
@@ -115,19 +116,19 @@ def assessment_pieces(frame: pl.DataFrame, rules: ResponseRules) -> list[T.Piece
         -2: "not evaluable: no component measurable at baseline",
     }
     pieces = [T.codes(key, lead)]
-    for c, label, unit, digits in (
-        ("s", "serum M", "g/dL", 2),
-        ("u", "urine M", "mg/24h", 0),
-        ("f", "dFLC", "mg/L", 1),
+    for c, progressed, label, unit, digits in (
+        ("serum_m", "pd_serum", "serum M", "g/dL", 2),
+        ("urine_m", "pd_urine", "urine M", "mg/24h", 0),
+        ("dflc", "pd_flc", "dFLC", "mg/L", 1),
     ):
-        x, base = col(c), col(f"{c}0")
+        x, base = col(c), col(f"{c}_baseline")
         with np.errstate(divide="ignore", invalid="ignore"):  # (1 - x / base) * 100, rounded
             pct = np.where(base > 0, base, np.nan)
             np.divide(x, pct, out=pct)
             np.subtract(1, pct, out=pct)
             np.multiply(pct, 100, out=pct)
             np.round(pct, out=pct)
-        nadir = np.where(flag(f"pd_{c}"), col(f"n{c}"), np.nan)
+        nadir = np.where(flag(progressed), col(f"{c}_nadir"), np.nan)
         pieces += [
             T.numbers(x, digits, f"; {label} ", f" {unit}"),
             change_text(pct),
@@ -135,12 +136,38 @@ def assessment_pieces(frame: pl.DataFrame, rules: ResponseRules) -> list[T.Piece
             T.numbers(x - nadir, digits, ", +"),
             T.numbers(nadir, digits, " from nadir "),
         ]
-    bm = frame.select(pl.coalesce("bm", "bm_c")).to_series()
-    carried = (frame["bm"].is_null() & frame["bm_c"].is_not_null()).to_numpy()
-    qual = (frame["sife"].to_numpy() + 1) * 9 + (frame["uife"].to_numpy() + 1) * 3
-    qual = qual + frame["clonal"].to_numpy() + 1
+    own, carried_bm = frame["bm_plasma_cells"], frame["bm_plasma_cells_carried"]
+    bm = frame.select(pl.coalesce("bm_plasma_cells", "bm_plasma_cells_carried")).to_series()
+    carried = (own.is_null() & carried_bm.is_not_null()).to_numpy()
+    qual = (frame["ife_serum"].to_numpy() + 1) * 9 + (frame["ife_urine"].to_numpy() + 1) * 3
+    qual = qual + frame["clonal_cells"].to_numpy() + 1
+    pieces += [
+        T.numbers(frame["flc_ratio"], 2, "; κ/λ "),
+        T.codes(qual, _qualitative_texts()),
+        T.numbers(bm, 1, "; marrow plasma cells ", " %"),
+        T.dates(frame["marrow_day"].to_numpy(), " carried forward from ", carried),
+    ]
+    # flags: CR blocked by the marrow, sCR by clonality, what is missing, confirmation
+    missing = (
+        (flag("serum_measurable") & np.isnan(col("serum_m"))) * 1
+        + (flag("urine_measurable") & np.isnan(col("urine_m"))) * 2
+        + (flag("flc_only") & np.isnan(col("dflc"))) * 4
+    )
+    marrow = flag("cr_blocked_by_marrow") & (code < CR)
+    clonality = flag("scr_blocked_by_clonality") & (code == CR)
+    confirmation = np.where(
+        code == NOT_EVALUABLE, 0, 1 + flag("confirmed") * 2 + flag("last_evaluable")
+    )
+    flags = _flag_texts(r)
+    pieces.append(T.codes(((marrow * 2 + clonality) * 8 + missing) * 5 + confirmation, flags))
+    return pieces
+
+
+def _qualitative_texts() -> dict[int, str | None]:
+    """``; serum IFE negative; urine IFE positive; clonal plasma cells negative`` for each code
+    ``(serum + 1) * 9 + (urine + 1) * 3 + clonal + 1`` (each 1 positive, 0 negative, -1 none)."""
     words = {-1: None, 0: " negative", 1: " positive"}
-    ife = {}
+    texts = {}
     for si in (-1, 0, 1):
         for ui in (-1, 0, 1):
             for ci in (-1, 0, 1):
@@ -153,22 +180,15 @@ def assessment_pieces(frame: pl.DataFrame, rules: ResponseRules) -> list[T.Piece
                     )
                     if v >= 0
                 ]
-                ife[(si + 1) * 9 + (ui + 1) * 3 + ci + 1] = "".join(parts) or None
-    pieces += [
-        T.numbers(frame["ratio"], 2, "; κ/λ "),
-        T.codes(qual, ife),
-        T.numbers(bm, 1, "; marrow plasma cells ", " %"),
-        T.dates(frame["bm_day"].to_numpy(), " carried forward from ", carried),
-    ]
-    # flags: CR blocked by the marrow, sCR by clonality, what is missing, confirmation
-    missing = (
-        (flag("ms") & np.isnan(col("s"))) * 1
-        + (flag("mu") & np.isnan(col("u"))) * 2
-        + (flag("mf") & np.isnan(col("f"))) * 4
-    )
-    marrow = flag("cr_blocked_by_marrow") & (code < CR)
-    clonality = flag("scr_blocked_by_clonality") & (code == CR)
-    confirmation = np.where(code == NOT_EVALUABLE, 0, 1 + flag("confirmed") * 2 + flag("last"))
+                texts[(si + 1) * 9 + (ui + 1) * 3 + ci + 1] = "".join(parts) or None
+    return texts
+
+
+def _flag_texts(r: ResponseRules) -> dict[int, str | None]:
+    """The closing flags of a reason for each code ``((marrow * 2 + clonality) * 8 + missing)
+    * 5 + confirmation``: CR blocked by the marrow, sCR by clonality, the measurable components
+    not measured (bits 1 serum, 2 urine, 4 FLC) and the confirmation state (0 not evaluable,
+    1 not confirmed, 2 unconfirmed last, 3 and 4 confirmed)."""
     names = {1: "serum", 2: "urine", 4: "FLC"}
     states = {
         0: "",
@@ -199,8 +219,7 @@ def assessment_pieces(frame: pl.DataFrame, rules: ResponseRules) -> list[T.Piece
                         + states[conf]
                     )
                     flags[((m * 2 + s) * 8 + miss) * 5 + conf] = text or None
-    pieces.append(T.codes(((marrow * 2 + clonality) * 8 + missing) * 5 + confirmation, flags))
-    return pieces
+    return flags
 
 
 def baseline_reason(rules: ResponseRules) -> pl.Expr:
@@ -213,6 +232,7 @@ def baseline_reason(rules: ResponseRules) -> pl.Expr:
             )
         )
 
+    kappa, lam = pl.col("kappa_baseline"), pl.col("lambda_baseline")
     measurable = (
         pl.when(pl.col("measurable_by") == "none")
         .then(
@@ -229,16 +249,16 @@ def baseline_reason(rules: ResponseRules) -> pl.Expr:
     return pl.concat_str(
         [
             pl.format("baseline for index date {}", pl.col("index_date").cast(pl.String)),
-            part("serum M", "s0", "s0_date", "g/dL", 2),
-            part("urine M", "u0", "u0_date", "mg/24h", 0),
-            pl.when(pl.col("k0").is_not_null()).then(
+            part("serum M", "serum_m_baseline", "serum_m_baseline_date", "g/dL", 2),
+            part("urine M", "urine_m_baseline", "urine_m_baseline_date", "mg/24h", 0),
+            pl.when(kappa.is_not_null()).then(
                 pl.format(
                     "κ {} / λ {} mg/L, dFLC {}, κ/λ {} ({})",
-                    num(pl.col("k0"), 1),
-                    num(pl.col("l0"), 1),
-                    num(pl.col("f0"), 1),
-                    num(pl.col("k0") / pl.col("l0"), 2),
-                    pl.col("f0_date").cast(pl.String),
+                    num(kappa, 1),
+                    num(lam, 1),
+                    num(pl.col("dflc_baseline"), 1),
+                    num(kappa / lam, 2),
+                    pl.col("flc_baseline_date").cast(pl.String),
                 )
             ),
             measurable,

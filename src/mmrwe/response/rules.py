@@ -133,6 +133,18 @@ class ResponseRules(BaseModel):
         "death within this many days counts as PD on its date (Kumar 2016: confirmation is "
         "not needed when treatment is changed for progression).",
     )
+    # --- physician-recorded responses -----------------------------------------------------------
+    confirm_recorded: bool = Field(
+        False,
+        description="false: physician-recorded responses are confirmed clinical judgements, used "
+        "as recorded. true: they are per-visit investigator calls (CDISC RS style) and count "
+        "only when confirmed as IMWG requires (Kumar 2016; admiralonco's IMWG ADRS vignette): "
+        "sCR/CR/VGPR/PR/MR by the line's next call at least as good (a lower next call confirms "
+        "the lower category; the next call must be on a later date, with no minimum or maximum "
+        "interval: 'no minimal time interval, but a different sample'); an unconfirmed response "
+        "counts as SD; PD by a next PD call or, as the line's last call, by the next line or "
+        "death within `unconfirmed_pd_window_days`; an unconfirmed PD is ignored.",
+    )
 
     @model_validator(mode="after")
     def _ratio_limits_ordered(self) -> ResponseRules:

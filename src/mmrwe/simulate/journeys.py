@@ -114,13 +114,6 @@ def visit_of(t: np.ndarray, n_on: np.ndarray) -> np.ndarray:
     return np.maximum(np.where(t <= 28.0 * n_on, on, off), 1).astype(np.int64)
 
 
-def visits_until(t: np.ndarray, n_on: np.ndarray) -> np.ndarray:
-    """Number of scheduled visits on days ≤ ``t``."""
-    on = np.floor(t / 28.0)
-    off = n_on + np.floor((t - 28.0 * n_on) / 91.0)
-    return np.maximum(np.where(t < 28.0 * n_on, on, off), 0).astype(np.int64)
-
-
 def _choose(
     rng: np.random.Generator,
     line: int,
@@ -188,11 +181,14 @@ def _choose(
 def draw_lines(
     rng: np.random.Generator, pat: Patients, prm: Parameters
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Every line of every patient (timing, outcome, intended response) and each death day."""
+    """Every line of every patient (timing, outcome, intended response) and each death day.
+
+    One loop step per line number, all patients still on treatment at once; the random draws
+    are made in a fixed order (timing, then outcome, then the next line's exposure), so a seed
+    gives the same cohort in every release."""
     n = len(pat)
-    censor = pat.censor
     start = pat.diagnosis + rng.integers(7, 36, n)
-    active = start <= censor - 30
+    active = start <= pat.censor - 30
     state = {
         "exposed": np.zeros(n, np.uint64),
         "refractory": np.zeros(n, np.uint64),
@@ -208,111 +204,148 @@ def draw_lines(
         a = np.flatnonzero(active)
         if a.size == 0:
             break
-        na = a.size
-        s = start[a]
-        c = censor[a]
-        reg, retreat = _choose(rng, line, s, pat, a, state, censor)
-        car_t = cat.CAR_T[reg]
-        index = s + np.where(car_t, rng.integers(35, 61, na), 0)
-        transplant = (line == 1) & pat.transplant_eligible[a]
-        asct = s + rng.integers(120, 171, na)
-        fixed = (cat.FIXED_DAYS[reg] > 0) & ~transplant
-        n_on = np.where(
-            fixed,
-            np.maximum(np.floor(cat.FIXED_DAYS[reg] * rng.uniform(0.85, 1.1, na) / 28), 1),
-            np.where(car_t, 13, 10**6),
-        ).astype(np.int64)
-        eff = np.where(transplant, prm.transplant_efficacy, cat.EFFICACY[reg])
-        median = (
-            np.asarray(prm.ttp_median_months)[line_slot(np.full(na, line))]
-            * DAYS_PER_MONTH
-            * eff
-            * pat.time_ratio[a]
-        )
-        k = prm.weibull_shape
-        u_t = rng.random(na)
-        ttp = median / np.log(2) ** (1 / k) * (-np.log(u_t)) ** (1 / k)
-        # early relapse after an ASCT would make the next regimen part of the transplant line
-        # (rule 5: anything started <= 120 days after the ASCT), so the ASCT happens only when
-        # progression comes later
-        transplant &= ttp >= (asct - s) + 115
-        asct = np.where(transplant, asct, NEVER)
-        maint = np.where(transplant, asct + rng.integers(70, 101, na), NEVER)
-        k_p = visit_of(ttp, n_on)
-        p_day = index + grid_day(k_p, n_on) + rng.integers(-3, 4, na)
-        d_rate = (
-            np.asarray(prm.inline_death_rate)[line_slot(np.full(na, line))]
-            * pat.death_multiplier[a]
-            / 365.25
-        )
-        d_day = index + 1 + np.floor(rng.exponential(1.0 / d_rate)).astype(np.int64)
-        # intended best response, correlated with the time to progression
-        z = -prm.response_rho * ndtri(u_t) + np.sqrt(1 - prm.response_rho**2) * rng.normal(size=na)
-        cstar = cat.draw_index(cat.RESPONSE_CUM[reg], ndtr(z))
-        cstar = np.where(k_p <= 2, PD, cstar)
-        # outcome of the line
-        dies_first = d_day < p_day
-        progresses = ~dies_first & (p_day <= c - 21)
-        pp_death = (rng.random(na) < prm.pp_death_probability(np.full(na, line))) | (
-            line == MAX_LINES
-        )
-        pp_day = p_day + np.maximum(10, np.round(rng.exponential(prm.pp_death_mean_days, na)))
-        pp_day = np.where(pp_death, pp_day, NEVER).astype(np.int64)
-        nxt = p_day + rng.integers(12, 43, na)
-        after = np.minimum(pp_day, np.where(d_day > p_day, d_day, NEVER))
-        dead_after = progresses & (after <= c) & (pp_death | (after < nxt))
-        has_next = progresses & ~dead_after & ~pp_death & (nxt <= c - 14)
-        event = np.where(
-            progresses, PROGRESSION, np.where(dies_first & (d_day <= c), DEATH, CENSORED)
-        )
-        line_death = np.where(event == DEATH, d_day, np.where(dead_after, after, NEVER))
-        stop = np.where(has_next, nxt - 1, np.minimum(line_death, c))
-        tx_end = np.where(fixed, index + 28 * n_on, NEVER)
-        bridge = np.where(car_t, cat.draw_index(cat.BRIDGE_CUM[None, :], rng.random(na)), -1)
-        mobilisation = transplant & (rng.random(na) < 0.35)
-        add_on = (state["prev_regimen"][a] == _RD) & (reg == _DRD) & (rng.random(na) < 0.6)
-        pattern = np.select(
-            [retreat, car_t, transplant, add_on],
+        reg, retreat = _choose(rng, line, start[a], pat, a, state, pat.censor)
+        timing = _line_timing(rng, line, a, start[a], reg, pat, prm)
+        drawn = _line_outcome(rng, line, a, timing, state, prm, pat.censor[a])
+        drawn["pattern"] = np.select(
+            [retreat, drawn["car_t"], timing["transplant"], drawn.pop("add_on")],
             [RETREATMENT, CAR_T_PATTERN, TRANSPLANT, ADD_ON],
             STANDARD,
         )
-        chunks.append(
-            {
-                "pat": a, "line": np.full(na, line), "regimen": reg, "start": s, "index": index,
-                "asct": asct, "maint": maint, "n_on": n_on, "tx_end": tx_end, "k_p": k_p,
-                "progression": np.where(event == PROGRESSION, p_day, NEVER), "event": event,
-                "next": np.where(has_next, nxt, NEVER), "stop": stop, "death": line_death,
-                "cstar": cstar, "bridge": bridge, "pattern": pattern, "car_t": car_t,
-                "fixed": fixed, "mobilisation": mobilisation,
-                "prev_mask": state["prev_mask"][a].copy(),
-            }
-        )  # fmt: skip
-        death[a] = np.minimum(death[a], line_death)
-        # exposure for the next line
-        mask = cat.MASK[reg] | np.where(
-            transplant, cat.ASCT_EXTRA_MASK | cat.LEN_MASK, np.uint64(0)
-        )
-        mask = mask | np.where(mobilisation, cat.CY_MASK, np.uint64(0))
-        bridge_mask = np.where(car_t, cat.BRIDGE_MASK[np.maximum(bridge, 0)], np.uint64(0))
-        mask = mask | bridge_mask | np.where(car_t, cat.LYMPHODEPLETION_MASK, np.uint64(0))
-        mask = mask | np.where(reg == cat.NAMES.tolist().index("CyBorD"), cat.CY_MASK, 0).astype(
-            np.uint64
-        )
-        on_drug = (event == PROGRESSION) & (~fixed | (p_day - tx_end <= 60))
-        refr_mask = np.where(
-            transplant & (p_day >= maint), cat.LEN_MASK, np.where(car_t, 0, cat.MASK[reg])
-        ).astype(np.uint64)
-        state["exposed"][a] |= mask
-        state["refractory"][a] |= np.where(on_drug, refr_mask, np.uint64(0))
-        state["prev_mask"][a] = mask
-        state["prev_regimen"][a] = reg
-        state["prev_fixed"][a] = fixed & (p_day > tx_end)
-        state["prev_last"][a] = np.minimum(tx_end, p_day)
-        state["had_car_t"][a] |= car_t
+        chunks.append(drawn)
+        death[a] = np.minimum(death[a], drawn["death"])
+        _advance_state(state, a, drawn, timing)
         active[:] = False
-        active[a[has_next]] = True
-        start[a] = nxt
+        active[a[drawn["next"] != NEVER]] = True
+        start[a] = timing["nxt"]
     lines = {key: np.concatenate([ch[key] for ch in chunks]) for key in chunks[0]}
     order = np.lexsort((lines["line"], lines["pat"]))
     lines = {key: v[order] for key, v in lines.items()}
     return lines, death
+
+
+def _line_timing(
+    rng: np.random.Generator,
+    line: int,
+    a: np.ndarray,
+    s: np.ndarray,
+    reg: np.ndarray,
+    pat: Patients,
+    prm: Parameters,
+) -> dict[str, np.ndarray]:
+    """Days of one line for patients ``a`` starting on ``s``: index (CAR-T infusion), ASCT and
+    maintenance, cycles on treatment, progression visit and death before progression."""
+    na = a.size
+    car_t = cat.CAR_T[reg]
+    index = s + np.where(car_t, rng.integers(35, 61, na), 0)
+    transplant = (line == 1) & pat.transplant_eligible[a]
+    asct = s + rng.integers(120, 171, na)
+    fixed = (cat.FIXED_DAYS[reg] > 0) & ~transplant
+    n_on = np.where(
+        fixed,
+        np.maximum(np.floor(cat.FIXED_DAYS[reg] * rng.uniform(0.85, 1.1, na) / 28), 1),
+        np.where(car_t, 13, 10**6),
+    ).astype(np.int64)
+    eff = np.where(transplant, prm.transplant_efficacy, cat.EFFICACY[reg])
+    median = (
+        np.asarray(prm.ttp_median_months)[line_slot(np.full(na, line))]
+        * DAYS_PER_MONTH
+        * eff
+        * pat.time_ratio[a]
+    )
+    k = prm.weibull_shape
+    u_t = rng.random(na)
+    ttp = median / np.log(2) ** (1 / k) * (-np.log(u_t)) ** (1 / k)
+    # early relapse after an ASCT would make the next regimen part of the transplant line
+    # (rule 5: anything started <= 120 days after the ASCT), so the ASCT happens only when
+    # progression comes later
+    transplant &= ttp >= (asct - s) + 115
+    asct = np.where(transplant, asct, NEVER)
+    maint = np.where(transplant, asct + rng.integers(70, 101, na), NEVER)
+    k_p = visit_of(ttp, n_on)
+    p_day = index + grid_day(k_p, n_on) + rng.integers(-3, 4, na)
+    d_rate = (
+        np.asarray(prm.inline_death_rate)[line_slot(np.full(na, line))]
+        * pat.death_multiplier[a]
+        / 365.25
+    )
+    d_day = index + 1 + np.floor(rng.exponential(1.0 / d_rate)).astype(np.int64)
+    return {
+        "s": s, "reg": reg, "car_t": car_t, "index": index, "transplant": transplant,
+        "asct": asct, "maint": maint, "fixed": fixed, "n_on": n_on, "u_t": u_t, "k_p": k_p,
+        "p_day": p_day, "d_day": d_day,
+    }  # fmt: skip
+
+
+def _line_outcome(
+    rng: np.random.Generator,
+    line: int,
+    a: np.ndarray,
+    t: dict[str, np.ndarray],
+    state: dict[str, np.ndarray],
+    prm: Parameters,
+    c: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """How one line ends (progression, death or censoring at ``c``), the intended best
+    response (correlated with the time to progression) and the line's record."""
+    na = a.size
+    reg, car_t, fixed, p_day, d_day = t["reg"], t["car_t"], t["fixed"], t["p_day"], t["d_day"]
+    z = -prm.response_rho * ndtri(t["u_t"]) + np.sqrt(1 - prm.response_rho**2) * rng.normal(size=na)
+    cstar = cat.draw_index(cat.RESPONSE_CUM[reg], ndtr(z))
+    cstar = np.where(t["k_p"] <= 2, PD, cstar)
+    dies_first = d_day < p_day
+    progresses = ~dies_first & (p_day <= c - 21)
+    pp_death = (rng.random(na) < prm.pp_death_probability(np.full(na, line))) | (line == MAX_LINES)
+    pp_day = p_day + np.maximum(10, np.round(rng.exponential(prm.pp_death_mean_days, na)))
+    pp_day = np.where(pp_death, pp_day, NEVER).astype(np.int64)
+    nxt = p_day + rng.integers(12, 43, na)
+    t["nxt"] = nxt
+    after = np.minimum(pp_day, np.where(d_day > p_day, d_day, NEVER))
+    dead_after = progresses & (after <= c) & (pp_death | (after < nxt))
+    has_next = progresses & ~dead_after & ~pp_death & (nxt <= c - 14)
+    event = np.where(progresses, PROGRESSION, np.where(dies_first & (d_day <= c), DEATH, CENSORED))
+    line_death = np.where(event == DEATH, d_day, np.where(dead_after, after, NEVER))
+    tx_end = np.where(fixed, t["index"] + 28 * t["n_on"], NEVER)
+    bridge = np.where(car_t, cat.draw_index(cat.BRIDGE_CUM[None, :], rng.random(na)), -1)
+    mobilisation = t["transplant"] & (rng.random(na) < 0.35)
+    add_on = (state["prev_regimen"][a] == _RD) & (reg == _DRD) & (rng.random(na) < 0.6)
+    return {
+        "pat": a, "line": np.full(na, line), "regimen": reg, "start": t["s"],
+        "index": t["index"], "asct": t["asct"], "maint": t["maint"], "n_on": t["n_on"],
+        "tx_end": tx_end, "k_p": t["k_p"],
+        "progression": np.where(event == PROGRESSION, p_day, NEVER), "event": event,
+        "next": np.where(has_next, nxt, NEVER),
+        "stop": np.where(has_next, nxt - 1, np.minimum(line_death, c)), "death": line_death,
+        "cstar": cstar, "bridge": bridge, "pattern": np.zeros(na, np.int64), "car_t": car_t,
+        "fixed": fixed, "mobilisation": mobilisation,
+        "prev_mask": state["prev_mask"][a].copy(), "add_on": add_on,
+    }  # fmt: skip
+
+
+def _advance_state(
+    state: dict[str, np.ndarray],
+    a: np.ndarray,
+    drawn: dict[str, np.ndarray],
+    t: dict[str, np.ndarray],
+) -> None:
+    """Drugs exposed and refractory to after this line (what the next line's choice reads)."""
+    reg, car_t, fixed, p_day = drawn["regimen"], drawn["car_t"], drawn["fixed"], t["p_day"]
+    transplant, bridge, tx_end = t["transplant"], drawn["bridge"], drawn["tx_end"]
+    mask = cat.MASK[reg] | np.where(transplant, cat.ASCT_EXTRA_MASK | cat.LEN_MASK, np.uint64(0))
+    mask = mask | np.where(drawn["mobilisation"], cat.CY_MASK, np.uint64(0))
+    bridge_mask = np.where(car_t, cat.BRIDGE_MASK[np.maximum(bridge, 0)], np.uint64(0))
+    mask = mask | bridge_mask | np.where(car_t, cat.LYMPHODEPLETION_MASK, np.uint64(0))
+    mask = mask | np.where(reg == cat.NAMES.tolist().index("CyBorD"), cat.CY_MASK, 0).astype(
+        np.uint64
+    )
+    on_drug = (drawn["event"] == PROGRESSION) & (~fixed | (p_day - tx_end <= 60))
+    refr_mask = np.where(
+        transplant & (p_day >= drawn["maint"]), cat.LEN_MASK, np.where(car_t, 0, cat.MASK[reg])
+    ).astype(np.uint64)
+    state["exposed"][a] |= mask
+    state["refractory"][a] |= np.where(on_drug, refr_mask, np.uint64(0))
+    state["prev_mask"][a] = mask
+    state["prev_regimen"][a] = reg
+    state["prev_fixed"][a] = fixed & (p_day > tx_end)
+    state["prev_last"][a] = np.minimum(tx_end, p_day)
+    state["had_car_t"][a] |= car_t

@@ -64,6 +64,13 @@ def build_labs(
     rng: np.random.Generator, lines: dict, v: dict, pat, pid: np.ndarray
 ) -> pl.DataFrame:
     """The ``labs`` rows of a block: patient index, day, test, value (text), unit."""
+    return _lab_rows(_visit_frame(rng, lines, v, pat, pid))
+
+
+def _visit_frame(
+    rng: np.random.Generator, lines: dict, v: dict, pat, pid: np.ndarray
+) -> pl.DataFrame:
+    """One row per visit: true values and which tests were done, in which unit (the draws)."""
     vals = lab_values(rng, lines, v, pat)
     n = len(pat)
     p = lines["pat"][v["row"]]
@@ -79,7 +86,7 @@ def build_labs(
     g24 = (rng.random(n) < 0.07)[p]
     mgdl = (rng.random(n) < 0.05)[p]
     u = rng.random((6, m))
-    frame = pl.DataFrame(
+    return pl.DataFrame(
         {
             "__p": pid[p],
             "day": v["day"],
@@ -115,6 +122,10 @@ def build_labs(
             "alt": u[5] < 0.3,
         },
     )
+
+
+def _lab_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """The visits' tests as ``labs`` rows, values written as a laboratory would (text)."""
     s, ur = pl.col("serum"), pl.col("urine")
     serum_text = (
         pl.when(s <= 0)

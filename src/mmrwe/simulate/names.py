@@ -72,9 +72,3 @@ DRUG_CODE: dict[str, int] = {name: i for i, name in enumerate(GENERIC_NAMES)}
 SPELLING_WEIGHTS: dict[str, tuple[float, ...]] = {
     name: tuple([4.0] + [1.0] * (len(spellings) - 1)) for name, spellings in DRUG_SPELLINGS.items()
 }
-
-
-def all_spellings() -> list[tuple[str, str]]:
-    """(spelling, generic name) for every spelling the simulator can write, unmapped names last."""
-    rows = [(s, g) for g, spellings in DRUG_SPELLINGS.items() for s in spellings]
-    return rows + [(s, "") for s in UNMAPPED_DRUG_NAMES]

@@ -210,8 +210,6 @@ REGIMENS: tuple[Regimen, ...] = (
             events=(*_bispecific_events(0.79), AE("dysgeusia", 0.6), AE("nail disorder", 0.5))),
 )  # fmt: skip
 
-REGIMEN_INDEX: dict[str, int] = {r.name: i for i, r in enumerate(REGIMENS)}
-
 #: Bridging regimens given between leukapheresis and CAR-T infusion (drugs, weight).
 BRIDGING: tuple[tuple[tuple[str, ...], float], ...] = (
     ((), 0.25),
