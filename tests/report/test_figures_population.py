@@ -166,5 +166,5 @@ def test_waterfall_leaves_out_groups_with_withheld_counts() -> None:
     assert drawn == ["waterfall-B"]
     note = [t.get_text() for t in fig.texts if t.get_gid() == "waterfall-left-out"]
     assert note == ["Not drawn (counts withheld, fewer than 11): A, C"]
-    with pytest.raises(ValueError, match="not drawn"):
+    with pytest.raises(ValueError, match="withheld by the small-cell rule"):
         plot_waterfall(*tables, allow_patient_level=True, withheld_groups=["A", "B"])

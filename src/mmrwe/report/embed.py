@@ -39,22 +39,21 @@ def _figure_notes(threshold: int) -> dict[str, str]:
         f"threshold are shown as <{threshold}."
         if threshold
         else "",
-        "sequences": "The analysed patients' lines 1 to 4 (all their lines in the data, before and "
-        "after the analysed ones)."
+        "sequences": "All lines in the data of these patients, before and after the analysed "
+        "ones."
         + (
             f" Bands of {small} patients are not drawn and regimen classes with fewer patients "
             "in a line are merged into 'other'."
             if threshold
             else ""
         ),
-        "swimmer": "Analysed patients drawn at random (at most 30, and at most half of those in "
-        "groups whose size is published, so the figure is a sample, never a census), shown as "
-        "patient 1 … n (never by identifier); all their lines in the data; segments are lines "
-        "coloured by regimen class; circles: first response (≥ PR); crosses: progression; bars: "
-        "death; arrows: alive at last contact.",
-        "trajectory": "One analysed patient drawn at random, shown as Patient A: serum and urine "
-        "M-protein and dFLC as measured, lines shaded, each assessment coloured by its IMWG "
-        "category.",
+        "swimmer": "At most 30 patients, and at most half of those in groups whose size is "
+        "published (a sample, never a census), shown as patient 1 … n (never by identifier), "
+        "with all their lines in the data; segments are lines coloured by regimen class, the "
+        "analysed lines outlined when not every line is analysed; circles: first response "
+        "(≥ PR); crosses: progression; bars: death; arrows: alive at last contact.",
+        "trajectory": "Shown as Patient A: serum and urine M-protein and dFLC as measured, lines "
+        "shaded, each assessment coloured by its IMWG category.",
         "waterfall": "One bar per evaluable analysed patient-line (at most 1,000 per group, drawn "
         "at random beyond that): best change from baseline of the component measurable at "
         "baseline; increases above +100 % are drawn at +100 %."

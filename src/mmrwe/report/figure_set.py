@@ -113,6 +113,7 @@ def _patient_level(population: _Population, seed: int, by: str) -> list[Recipe]:
                 n=population.swimmer_size(),
                 seed=seed,
                 allow_patient_level=True,
+                analysed=read("analysis_lines"),
             ),
         ),
         (
@@ -173,8 +174,8 @@ class _Population:
         pool = self.journey_lines()["patient_id"].n_unique()
         if pool < max(self.threshold, 2):
             raise NothingToDrawError(
-                f"Swimmer plot not drawn: {pool} analysed patients in groups whose size is "
-                f"published (fewer than {max(self.threshold, 2)})."
+                f"{pool} analysed patients in groups whose size is published (fewer than "
+                f"{max(self.threshold, 2)})."
             )
         return min(SWIMMER_PATIENTS, pool // 2)
 

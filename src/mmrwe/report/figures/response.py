@@ -296,9 +296,8 @@ def plot_waterfall(
     groups, left_out = _groups_drawn(data, withheld_groups, max_bars, threshold)
     if not groups:
         raise NothingToDrawError(
-            f"Waterfall plot not drawn: the counts of {', '.join(left_out)} are withheld by the "
-            f"small-cell rule (threshold {threshold}), and one bar per patient-line would show "
-            "them."
+            f"the counts of {', '.join(left_out)} are withheld by the small-cell rule "
+            f"(threshold {threshold}), and one bar per patient-line would show them."
         )
     n_analysed = analysis_lines.group_by(
         pl.col("group").cast(pl.String) if "group" in analysis_lines.columns else pl.lit("all")
