@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from mmrwe.contract import TableContract
 from mmrwe.endpoints.definitions import LABELS, REASONS
-from mmrwe.endpoints.derive import ENDPOINTS_SCHEMA
-from mmrwe.errors import check_parameter
+from mmrwe.endpoints.derive import ENDPOINTS_TABLE
 
 ADTTE_SCHEMA: dict[str, pl.DataType] = {
     "USUBJID": pl.String(),
@@ -25,6 +25,7 @@ ADTTE_SCHEMA: dict[str, pl.DataType] = {
     "CNSR": pl.Int8(),
     "EVNTDESC": pl.String(),
 }
+ADTTE_TABLE = TableContract("adtte", ADTTE_SCHEMA)
 #: ``EVNTDESC`` of each ``event_or_censor_reason``.
 EVENT_DESCRIPTIONS: dict[str, str] = {
     "progression": "Progressive disease (IMWG)",
@@ -42,14 +43,7 @@ assert set(EVENT_DESCRIPTIONS) == set(REASONS)
 
 def to_adtte(endpoints: pl.DataFrame) -> pl.DataFrame:
     """ADTTE rows (:data:`ADTTE_SCHEMA`) of an ``endpoints`` table, in its order."""
-    missing = [c for c in ENDPOINTS_SCHEMA if c not in endpoints.columns]
-    check_parameter(
-        not missing,
-        "endpoints",
-        "to_adtte",
-        "a table as derive_endpoints returns",
-        f"a table missing {', '.join(missing)}",
-    )
+    ENDPOINTS_TABLE.require(endpoints, "to_adtte")
     return endpoints.select(
         pl.col("patient_id").alias("USUBJID"),
         pl.col("line").alias("LINE"),
