@@ -149,7 +149,7 @@ def test_waterfall_bars_equal_the_evaluable_lines_clipped_and_coloured():
     expected = [RESPONSE_COLOURS[r] for r in ("PD", "PD", "PR", "VGPR")]
     assert colours == [to_rgba(c) for c in expected]
     title = ax.get_title(loc="left")
-    assert title == "line 2: 4 evaluable of 6 analysed; 1 above +100 % drawn at +100 %"
+    assert title == "line 2: 4 measurable of 6 analysed; 1 above +100 % drawn at +100 %"
     assert "W1" not in svg_text(fig)
 
 
@@ -169,7 +169,7 @@ def test_waterfall_samples_large_groups():
     assert (
         fig.axes[0]
         .get_title(loc="left")
-        .startswith("line 2: 4 evaluable of 6 analysed; a random sample of 3 shown")
+        .startswith("line 2: 4 measurable of 6 analysed; a random sample of 3 shown")
     )
 
 

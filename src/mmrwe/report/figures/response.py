@@ -190,10 +190,10 @@ def _group_label(group: str, long: pl.DataFrame) -> str:
 def waterfall_data(
     assessments: pl.DataFrame, line_response: pl.DataFrame, analysis_lines: pl.DataFrame
 ) -> pl.DataFrame:
-    """One row per evaluable patient-line of ``analysis_lines``: ``group``, ``component``
+    """One row per measurable patient-line of ``analysis_lines``: ``group``, ``component``
     (serum, urine or flc), ``baseline``, ``best`` (lowest value on the line), ``best_change_pct``
     ((best − baseline) / baseline × 100), ``best_response``, sorted for drawing (largest
-    increase first). Evaluable: a component measurable at baseline with a positive baseline value
+    increase first). Measurable: a component measurable at baseline with a positive baseline value
     and at least one on-line value."""
     require_columns(
         assessments,
@@ -274,23 +274,23 @@ def plot_waterfall(
     threshold: int = SMALL_CELL_THRESHOLD,
     withheld_groups: Sequence[str] = (),
 ) -> Figure:
-    """Waterfall of the best % change from baseline, one panel per group, one bar per evaluable
+    """Waterfall of the best % change from baseline, one panel per group, one bar per measurable
     patient-line coloured by best response; increases above +100 % are drawn at +100 % (the
-    figure says how many). A group with more than ``max_bars`` evaluable lines shows a random
+    figure says how many). A group with more than ``max_bars`` measurable lines shows a random
     sample of ``max_bars`` (``seed``; the panel title says so). ``width``: 174 mm (page) or
     85 mm (column). Each panel's bars are one
     :class:`~matplotlib.collections.PolyCollection` with ``gid`` ``"waterfall-<group>"``.
 
     Privacy: a group of ``withheld_groups`` (the response table withholds one of its counts) is
     not drawn, nor is a group whose drawn bars would show a count from 1 to ``threshold`` − 1
-    (evaluable lines, or lines of one response category, unless the bars are a sample); the
+    (measurable lines, or lines of one response category, unless the bars are a sample); the
     figure names the groups left out. With none left, :class:`NothingToDrawError`."""
     check_patient_level(allow_patient_level, "waterfall plot")
     check_parameter(max_bars >= 1, "max_bars", "plot_waterfall", "an int >= 1", max_bars)
     data = waterfall_data(assessments, line_response, analysis_lines)
     if data.is_empty():
         raise NothingToDrawError(
-            "No analysed patient-line is evaluable for the waterfall plot (a component "
+            "No analysed patient-line is measurable for the waterfall plot (a component "
             "measurable at baseline and measured on the line)."
         )
     groups, left_out = _groups_drawn(data, withheld_groups, max_bars, threshold)
@@ -331,7 +331,7 @@ def plot_waterfall(
             ax.set_ylabel("Best change from\nbaseline (%)")
             ax.spines[["top", "right", "bottom"]].set_visible(False)
             note = [
-                f"{group}: {every.height} evaluable of {analysed.get(group, every.height)} analysed"
+                f"{group}: {every.height} measurable of {analysed.get(group, every.height)} analysed"
             ]
             if rows.height < every.height:
                 note.append(f"a random sample of {rows.height} shown")
