@@ -47,15 +47,14 @@ class Attack:
         #: the cells to protect: '<N', and 'withheld' counts of the outcome tables (fewer than
         #: N patients); other 'withheld' cells are complements (counts >= N protecting them)
         self.sensitive: set[str] = set()
+        #: cells of rows whose estimates are withheld for fewer than N patients
+        self.few_patients: set[str] = set()
 
     def cell(self, name: str, text: object) -> str | None:
         if text is None or str(text).strip() == "":
             return None
         s = str(text).strip()
-        few_patients = name.startswith(("sbl.", "sg.")) and name.endswith(
-            (".n", ".e", "_patients", "_events")
-        )
-        if s.startswith("<") or (s == "withheld" and few_patients):
+        if s.startswith("<") or (s == "withheld" and name in self.few_patients):
             self.sensitive.add(name)
         if s.startswith("<"):
             self.cells[name] = (1.0, float(int(s[1:]) - 1))
@@ -168,7 +167,12 @@ def _response(a: Attack, rr: pl.DataFrame | None) -> dict[str, str | None]:
 def _outcomes(a: Attack, sbl, rr, sizes) -> None:
     if sbl is None:
         return
+    estimates = [
+        c for c in sbl.columns if c.startswith(("median_", "rate_")) and "followup" not in c
+    ]
     for i, row in enumerate(sbl.iter_rows(named=True)):
+        if all(row[c] in (None, "") for c in estimates):  # fewer than N patients: withheld
+            a.few_patients |= {f"sbl.{i}.n", f"sbl.{i}.e"}
         n = a.cell(f"sbl.{i}.n", row["n_patients"])
         a.le(a.cell(f"sbl.{i}.e", row["n_events"]), n)
         if row["endpoint"] in ("PFS", "OS", "TTNT"):
@@ -200,6 +204,9 @@ def _subgroups(a: Attack, sg, sbl) -> None:
     if sg is None or sg.is_empty():
         return
     rows = list(sg.iter_rows(named=True))
+    for i, r in enumerate(rows):
+        if str(r.get("note") or "").startswith("withheld: fewer than"):
+            a.few_patients |= {f"sg.{i}.n_patients", f"sg.{i}.n_events"}
     cells = [
         {k: a.cell(f"sg.{i}.{k}", r[k]) for k in ("n_patients", "n_events", "n_missing")}
         for i, r in enumerate(rows)

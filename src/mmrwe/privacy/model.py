@@ -203,3 +203,42 @@ def audit(model: Model, touching: set[int] | None = None) -> list[list[Exposure]
         if found:
             out.append(found)
     return out
+
+
+def cell_range(model: Model, cell: int) -> tuple[float, float]:
+    """The smallest and largest whole value of one hidden cell under everything shared."""
+    rows, rhs, eqs = _rows(model)
+    for cells, ks in _components(rows):
+        if cell in cells:
+            prog = _Programme(
+                model, cells, [rows[k] for k in ks], [rhs[k] for k in ks], [eqs[k] for k in ks]
+            )
+            j = cells.index(cell)
+            c = np.zeros(len(cells))
+            c[j] = 1.0
+            lo, hi = prog.solve(c), prog.solve(-c)
+            return (
+                lo[j] if lo is not None else -np.inf,
+                hi[j] if hi is not None else np.inf,
+            )
+    return model.lo[cell], model.hi[cell]
+
+
+def clones(model: Model) -> dict[int, list[int]]:
+    """Cells equal to each other by a one-part relation (a group's size in several tables):
+    withheld in one place, withheld in all."""
+    parent = list(range(len(model.where)))
+
+    def root(c: int) -> int:
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    for total, parts in model.sums:
+        if len(parts) == 1:
+            parent[root(parts[0])] = root(total)
+    groups: dict[int, list[int]] = {}
+    for c in range(len(parent)):
+        groups.setdefault(root(c), []).append(c)
+    return {c: groups[root(c)] for c in range(len(parent))}

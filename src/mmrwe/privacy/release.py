@@ -28,7 +28,7 @@ from mmrwe.privacy import (
     Sum,
     attrition_relations,
 )
-from mmrwe.privacy.model import Exposure, Model, audit
+from mmrwe.privacy.model import MIN_SPAN, Exposure, Model, audit, cell_range, clones
 
 _NUMBER = re.compile(r"^\s*(\d+)(\s|$)")
 
@@ -107,11 +107,10 @@ def _add_sum(model: Model, total: tuple, parts: list[tuple]) -> None:
 
 
 def _summary_by_line() -> Shared:
-    estimates = ("median_months", "median_lower", "median_upper", "median_followup_months")
     return Shared(
         ("n_patients", "n_events"),
         lambda df: [AtMost("n_patients", ("n_events",))],
-        {c: ("n_patients", "n_events") for c in estimates},
+        {},  # estimates are not counts: a complementary n leaves them (few patients: withheld)
     )
 
 
@@ -301,6 +300,10 @@ def release_model(
     return model
 
 
+#: candidates tried for a complementary cell before taking the nearest
+TRIES = 12
+
+
 class ReleaseNotProtected(MmrweError):
     """A hidden count can be worked out from the shared outputs however many cells are hidden."""
 
@@ -318,43 +321,74 @@ def _neighbours(model: Model, cells: set[int]) -> set[int]:
     return out - cells
 
 
-def _complement(model: Model, exposed: list[Exposure]) -> int | None:
-    """The published cell to withhold next: a non-zero count sharing a relation with an
-    exposed cell (parts before totals, smallest first), else the nearest one further away
-    through the relations."""
+def _candidates(model: Model, cell: int) -> list[int]:
+    """Published non-zero cells by distance from ``cell`` through the relations (nearest
+    first; within one distance parts before totals, smallest first)."""
     totals = {t for t, _ in model.sums}
-    near = {e.cell for e in exposed}
+    near, out = {cell}, []
     while True:
-        near_next = _neighbours(model, near)
-        if not near_next:
-            return None
-        pool = [c for c in near_next if not model.hidden[c] and model.lo[c] > 0]
-        if pool:
-            return min(pool, key=lambda c: (c in totals, model.lo[c], c))
-        near = near | near_next
-    return None
+        ring = _neighbours(model, near)
+        if not ring:
+            return out
+        pool = [c for c in ring if not model.hidden[c] and model.lo[c] > 0]
+        out += sorted(pool, key=lambda c: (c in totals, model.lo[c], c))
+        near |= ring
+
+
+def _hide(model: Model, cell: int, same: dict[int, list[int]], threshold: int) -> list[int]:
+    """Withhold a cell and every published cell equal to it by a declared relation."""
+    hidden = [c for c in same[cell] if not model.hidden[c] and model.lo[c] > 0]
+    for c in hidden:
+        model.hide(c, threshold)
+    return hidden
+
+
+def _unhide(model: Model, cells: list[int], values: list[float]) -> None:
+    for c, v in zip(cells, values, strict=True):
+        model.hidden[c], model.lo[c], model.hi[c] = False, v, v
+
+
+def _complement(
+    model: Model, exposure: Exposure, same: dict[int, list[int]], threshold: int
+) -> list[int] | None:
+    """Withhold the nearest published cell (with its equal copies) that frees the exposed
+    cell; trying at most TRIES candidates, else the nearest one. The cells withheld."""
+    candidates = _candidates(model, exposure.cell)
+    for pick in candidates[:TRIES]:
+        values = [model.lo[c] for c in same[pick]]
+        hidden = _hide(model, pick, same, threshold)
+        lo, hi = cell_range(model, exposure.cell)
+        if hi - lo >= MIN_SPAN:
+            return hidden
+        _unhide(model, hidden, [v for c, v in zip(same[pick], values, strict=True) if c in hidden])
+    return _hide(model, candidates[0], same, threshold) if candidates else None
 
 
 def protect_model(model: Model, threshold: int) -> set[int]:
-    """Withhold published cells until no hidden cell is exposed; the cells withheld."""
+    """Withhold published cells until no sensitive cell is exposed; the cells withheld.
+
+    Withholding a cell only widens what fits, so a cell found safe stays safe: after the first
+    audit only the exposed cells are checked again."""
     added: set[int] = set()
-    touching: set[int] | None = None
-    while groups := audit(model, touching):
-        touching = set()
-        for e in [e for group in groups for e in group]:
-            if touching & _neighbours(model, {e.cell}):
-                continue  # a cell withheld this round already shares a relation with it
-            pick = _complement(model, [e])
-            if pick is None:
+    same = clones(model)
+    pending = [e.cell for group in audit(model) for e in group]
+    while pending:
+        again = []
+        for cell in pending:
+            lo, hi = cell_range(model, cell)
+            if hi - lo >= MIN_SPAN:
+                continue
+            picked = _complement(model, Exposure(cell, lo, hi), same, threshold)
+            if not picked:
                 raise ReleaseNotProtected(
-                    f"Small-cell protection across the shared outputs: {model.name(e.cell)} "
-                    f"can be worked out (only {e.lo:g}..{e.hi:g} fit everything shared) even "
+                    f"Small-cell protection across the shared outputs: {model.name(cell)} "
+                    f"can be worked out (only {lo:g}..{hi:g} fit everything shared) even "
                     "with every linked count withheld. Group the levels or the analysis groups "
                     "more coarsely."
                 )
-            model.hide(pick, threshold)
-            added.add(pick)
-            touching.add(pick)
+            added.update(picked)
+            again.append(cell)
+        pending = again
     return added
 
 
