@@ -143,7 +143,7 @@ def compare_run(
         table = table.with_columns(pl.lit(None, pl.Float64).alias("ess"))
     tables = {
         "comparison": table.select(*(pl.lit(v).alias(k) for k, v in label.items()), pl.all()),
-        "published": _published(trial_arm, published),
+        "published": _published(published),
         **fit,
     }
     result = Comparison(out=Path(out), tables=tables, warnings=list(dict.fromkeys(caught)))
@@ -372,7 +372,7 @@ def _citation(arm: object) -> str:
     return "; ".join(sorted(sources))
 
 
-def _published(arm: object, endpoint: object) -> pl.DataFrame:
+def _published(endpoint: object) -> pl.DataFrame:
     """The trial arm's published figures of the endpoint, each with its citation."""
     rows = []
     for kind, values in (
