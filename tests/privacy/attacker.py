@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-BIG = 1e7
+BIG = 1e6
 SHARED = (
     "summary_by_line",
     "response_rates",
@@ -111,6 +111,14 @@ class Attack:
                 obj = np.zeros(len(names))
                 obj[pos[c]] = sign
                 res = milp(obj, constraints=[cons], integrality=np.ones(len(names)), bounds=bounds)
+                if res.status == 2:  # HiGHS presolve can call a feasible model infeasible
+                    res = milp(
+                        obj,
+                        constraints=[cons],
+                        integrality=np.ones(len(names)),
+                        bounds=bounds,
+                        options={"presolve": False},
+                    )
                 assert res.status in (0, 3), f"no counts fit the published tables ({res.message})"
                 ends.append(res.x[pos[c]] if res.status == 0 else sign * -np.inf)
             out[c] = (round(ends[0]), ends[1] if np.isinf(ends[1]) else round(ends[1]))

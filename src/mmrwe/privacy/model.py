@@ -143,12 +143,16 @@ class _Programme:
         bounds = self.bounds
         if box is not None:
             bounds = Bounds(np.maximum(bounds.lb, box[0]), np.minimum(bounds.ub, box[1]))
-        res = milp(
-            c,
-            constraints=[self.constraint],
-            integrality=np.ones(len(self.cells)),
-            bounds=bounds,
-        )
+        for presolve in (True, False):  # HiGHS presolve can call a feasible model infeasible
+            res = milp(
+                c,
+                constraints=[self.constraint],
+                integrality=np.ones(len(self.cells)),
+                bounds=bounds,
+                options={"presolve": presolve},
+            )
+            if res.status != 2:
+                break
         return res.x if res.status == 0 else None
 
 
