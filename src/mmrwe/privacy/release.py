@@ -43,6 +43,9 @@ class Shared:
     derived: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: the rows that hold counts (e.g. not Table 1's medians)
     rows: Callable[[pl.DataFrame], pl.Expr] = lambda df: pl.lit(True)
+    #: the rows whose estimates are withheld for fewer than threshold patients: their
+    #: ``withheld`` patient-lines and events are sensitive, not complementary cells
+    few: Callable[[pl.DataFrame], pl.Expr] = lambda df: pl.lit(False)
 
 
 def parse(text: object, threshold: int) -> tuple[float, float, bool] | None:
@@ -63,30 +66,24 @@ def parse(text: object, threshold: int) -> tuple[float, float, bool] | None:
     return (float(m.group(1)), float(m.group(1)), False) if m else None
 
 
-#: count columns where ``withheld`` may stand for fewer than threshold patients (the
-#: fewer-patients rule of the outcome tables), not only for a complementary cell
-FEW_PATIENTS = {
-    "summary_by_line": ("n_patients", "n_events"),
-    "subgroup_hazard_ratios": ("n_patients", "n_events"),
-}
-
-
-def _sensitive(table: str, column: str, text: object) -> bool:
-    """A cell the audit must protect: a small count, or a withheld count of few patients."""
+def _sensitive(column: str, text: object, few: bool) -> bool:
+    """A cell the audit must protect: a small count, or the withheld patient-lines or events
+    of a row withheld for fewer than threshold patients."""
     s = str(text).strip()
-    return s.startswith("<") or (s == WITHHELD and column in FEW_PATIENTS.get(table, ()))
+    return s.startswith("<") or (s == WITHHELD and few and column in ("n_patients", "n_events"))
 
 
 def _add_table(model: Model, name: str, df: pl.DataFrame, spec: Shared, threshold: int) -> None:
     """The cells of one table and the relations within it."""
-    keep = df.with_row_index("_row").filter(spec.rows(df))
+    keep = df.with_row_index("_row").with_columns(spec.few(df).alias("_few")).filter(spec.rows(df))
     rows = keep["_row"].to_list()
+    few = keep["_few"].to_list()
     for c in spec.counts:
-        for r, text in zip(rows, keep[c].to_list(), strict=True):
+        for r, f, text in zip(rows, few, keep[c].to_list(), strict=True):
             cell = parse(text, threshold)
             if cell is not None:
-                model.add((name, r, c), *cell, _sensitive(name, c, text))
-    local = keep.drop("_row")
+                model.add((name, r, c), *cell, _sensitive(c, text, f))
+    local = keep.drop("_row", "_few")
     for rel in spec.relations(local):
         for sub in rel.expand(local):
             _add_sum(
@@ -111,6 +108,12 @@ def _summary_by_line() -> Shared:
         ("n_patients", "n_events"),
         lambda df: [AtMost("n_patients", ("n_events",))],
         {},  # estimates are not counts: a complementary n leaves them (few patients: withheld)
+        few=lambda df: pl.all_horizontal(
+            pl.col(c).is_null()
+            for c in df.columns
+            if c.startswith(("median_", "rate_"))
+            if "followup" not in c
+        ),
     )
 
 
@@ -189,6 +192,7 @@ def _subgroups() -> Shared:
         ("n_patients", "n_events", "n_missing"),
         relations,
         {c: ("n_patients", "n_events") for c in estimates},
+        few=lambda df: pl.col("note").fill_null("").str.starts_with("withheld: fewer than"),
     )
 
 
