@@ -300,3 +300,22 @@ def test_release_model_size_does_not_grow_with_patients(tmp_path: Path) -> None:
         result = run_study(cohort, tmp_path / f"r{n}", config="outcomes-by-line", report=False)
         sizes[n] = len(release_model(result.summaries, T).where)
     assert sizes[2000] <= 1.2 * sizes[200], sizes
+
+
+def test_audit_of_a_shared_folder_names_what_a_reader_recovers(tmp_path: Path) -> None:
+    # the files of the 13-patient subgroup table protected table by table only (before
+    # issue 20): the audit of the folder names the recovered cells
+    from mmrwe.privacy.release import audit_shared
+
+    table = subgroup_table(
+        [
+            ("overall", "all", 13, 12, 0, 13),
+            ("triple_class_refractory", "no", 2, 2, 0, 2),
+            ("triple_class_refractory", "yes", 11, 10, 0, 11),
+        ]
+    )
+    before = tmp_path / "before"
+    write_table(publish_subgroups(table, T), before, "subgroup_hazard_ratios")
+    assert any("subgroup_hazard_ratios, row 2" in x for x in audit_shared(before))
+    after = shared_dir(tmp_path, {"subgroup_hazard_ratios": publish_subgroups(table, T)})
+    assert audit_shared(after) == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -437,3 +438,25 @@ def protect_release(
     model = release_model(tables, threshold, subgroup_endpoint=subgroup_endpoint)
     added = protect_model(model, threshold)
     return _write_back(tables, model, added) if added else dict(tables)
+
+
+def audit_shared(directory: Path, threshold: int = 11) -> list[str]:
+    """Audit the aggregate files in ``directory`` (a run directory, or its ``shareable/``
+    folder) as a reader of them sees it: the sensitive cells with fewer than three feasible
+    values, named with the values that fit (empty: protected)."""
+    import json
+
+    from mmrwe.io.output import SHARED_TABLES
+
+    tables = {
+        name: pl.read_csv(directory / f"{name}.csv", infer_schema=False)
+        for name in sorted(SHARED_TABLES)
+        if (directory / f"{name}.csv").exists()
+    }
+    manifest = directory / "manifest.json"
+    if manifest.exists():
+        analysed = json.loads(manifest.read_text()).get("analysed") or {}
+        if analysed:
+            tables["manifest"] = pl.DataFrame({k: [str(v)] for k, v in analysed.items()})
+    model = release_model(tables, threshold)
+    return [f"{model.name(e.cell)}: {e.lo:g}..{e.hi:g}" for group in audit(model) for e in group]
