@@ -136,8 +136,14 @@ class _Programme:
         self.cells = cells
         self.sensitive = np.array([model.sensitive[c] for c in cells], dtype=bool)
 
-    def solve(self, c: np.ndarray, box: tuple[np.ndarray, np.ndarray] | None = None):
-        """The optimal whole-number point for objective ``c`` (None when unbounded/none)."""
+    def solve(
+        self,
+        c: np.ndarray,
+        box: tuple[np.ndarray, np.ndarray] | None = None,
+        integral: bool = True,
+    ):
+        """The optimal whole-number point for objective ``c`` (None when unbounded/none);
+        ``integral=False``: the linear relaxation (wider, quicker)."""
         from scipy.optimize import Bounds, milp
 
         bounds = self.bounds
@@ -147,7 +153,7 @@ class _Programme:
             res = milp(
                 c,
                 constraints=[self.constraint],
-                integrality=np.ones(len(self.cells)),
+                integrality=np.full(len(self.cells), int(integral)),
                 bounds=bounds,
                 options={"presolve": presolve},
             )
@@ -209,8 +215,9 @@ def audit(model: Model, touching: set[int] | None = None) -> list[list[Exposure]
     return out
 
 
-def cell_range(model: Model, cell: int) -> tuple[float, float]:
-    """The smallest and largest whole value of one hidden cell under everything shared."""
+def cell_range(model: Model, cell: int, integral: bool = True) -> tuple[float, float]:
+    """The smallest and largest whole value of one hidden cell under everything shared
+    (``integral=False``: of the linear relaxation, which contains it)."""
     rows, rhs, eqs = _rows(model)
     for cells, ks in _components(rows):
         if cell in cells:
@@ -220,7 +227,7 @@ def cell_range(model: Model, cell: int) -> tuple[float, float]:
             j = cells.index(cell)
             c = np.zeros(len(cells))
             c[j] = 1.0
-            lo, hi = prog.solve(c), prog.solve(-c)
+            lo, hi = prog.solve(c, integral=integral), prog.solve(-c, integral=integral)
             return (
                 lo[j] if lo is not None else -np.inf,
                 hi[j] if hi is not None else np.inf,

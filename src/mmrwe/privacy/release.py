@@ -357,13 +357,14 @@ def _complement(
     model: Model, exposure: Exposure, same: dict[int, list[int]], threshold: int
 ) -> list[int] | None:
     """Withhold the nearest published cell (with its equal copies) that frees the exposed
-    cell; trying at most TRIES candidates, else the nearest one. The cells withheld."""
+    cell in the linear relaxation (the next round checks whole numbers); trying at most TRIES
+    candidates, else the nearest one. The cells withheld."""
     candidates = _candidates(model, exposure.cell)
     for pick in candidates[:TRIES]:
         values = [model.lo[c] for c in same[pick]]
         hidden = _hide(model, pick, same, threshold)
-        lo, hi = cell_range(model, exposure.cell)
-        if hi - lo >= MIN_SPAN:
+        lo, hi = cell_range(model, exposure.cell, integral=False)  # quick; checked after
+        if hi - lo >= MIN_SPAN - 1e-9:
             return hidden
         _unhide(model, hidden, [v for c, v in zip(same[pick], values, strict=True) if c in hidden])
     return _hide(model, candidates[0], same, threshold) if candidates else None
