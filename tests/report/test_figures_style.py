@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 from matplotlib.text import Text
 
+from mmrwe.report.figures.by_line import plot_outcomes_by_line
 from mmrwe.report.figures.journeys import plot_swimmer, plot_trajectory
 from mmrwe.report.figures.response import plot_response_distribution, plot_waterfall
 from mmrwe.report.figures.safety import plot_adverse_events
@@ -23,6 +24,7 @@ from mmrwe.report.figures.style import (
     save_figure,
     svg_text,
 )
+from tests.report import test_figures_by_line as by_line
 from tests.report import test_figures_response as resp
 from tests.report import test_figures_safety as safety
 from tests.report import test_figures_sequences as seq
@@ -84,6 +86,7 @@ FIGURES = {
 
 
 COLUMN_FIGURES = {
+    "outcomes_by_line": lambda: plot_outcomes_by_line(by_line.SUMMARY),
     "response": lambda: plot_response_distribution(resp._rates(), width="column"),
     "waterfall": lambda: plot_waterfall(
         resp.WATERFALL_ASSESSMENTS,
