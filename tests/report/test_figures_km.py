@@ -138,3 +138,16 @@ assert "matplotlib.pyplot" not in sys.modules
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-1500:]
+
+
+def test_no_empty_frame_when_every_group_is_withheld() -> None:
+    """The belantamab study (fewer than 11 patients) drew two empty frames whose time axes
+    (0–8 and 0–15 months) came from the withheld patients' follow-up: with no group at or
+    above the threshold there is nothing to draw, and the run lists the figure as skipped."""
+    from mmrwe.report.figures.style import NothingToDrawError
+
+    lines, endpoints = _run_tables({"Belantamab mafodotin": 8}, seed=6)
+    with pytest.raises(NothingToDrawError, match="fewer than 11 patients"):
+        km_by_group(lines, endpoints, "PFS", threshold=11, compare=True)
+    # suppression off: the curve is drawn
+    assert km_by_group(lines, endpoints, "PFS", threshold=0, compare=True).axes[0].lines

@@ -126,6 +126,11 @@ def plot_adverse_events(
             unknown,
         )
     chosen = list(groups) if groups is not None else _largest(bars, available, max_groups)
+    if not chosen:
+        raise NothingToDrawError(
+            "Every group's size is withheld (fewer than the small-cell threshold): no panel "
+            "to draw."
+        )
     counts = [bars.filter(pl.col("group") == g).height for g in chosen] or [1]
     with figure_style():
         height = 20 + sum(6.5 * c + 10 for c in counts)
