@@ -38,6 +38,8 @@ from mmrwe.omop.url import OmopLocation
 INGREDIENT_VOCABULARIES = ("RxNorm", "RxNorm Extension")
 #: UCUM spellings the native unit rules do not read, and their native spelling.
 UCUM_UNITS = {"mg/(24.h)": "mg/24h", "g/(24.h)": "g/24h", "mg/d": "mg/24h", "g/d": "g/24h"}
+#: How a drug exposure without an RxNorm ingredient is named (then counted in unmapped_drugs).
+UNMAPPED_DRUG = "no RxNorm ingredient: "
 #: OMOP ``Meas Value Operator`` concept codes kept with a number.
 OPERATORS = ("<", "<=", ">", ">=")
 
@@ -60,6 +62,8 @@ class Extract:
 
     tables: dict[str, pl.DataFrame]
     excluded: dict[str, int] = field(default_factory=dict)
+    #: source rows mapped per CDM table (a drug exposure counts once, whatever its ingredients)
+    mapped: dict[str, int] = field(default_factory=dict)
     unit_problems: pl.DataFrame | None = None
 
 
@@ -125,10 +129,19 @@ def extract_range(
     ).to_polars()
     patients, excluded = _patients(con, loc, mapping, cohort, periods, lo, hi)
     periods = periods.with_columns(pl.col("person_id").cast(pl.Int64))
-    treatments, out_drug = _inside(_drugs(con, loc, mapping, cohort, lo, hi), periods)
-    procedures, out_proc = _inside(_procedures(con, loc, mapping, cohort, lo, hi), periods)
-    labs, out_labs = _inside(_measurements(con, loc, mapping, cohort, lo, hi), periods)
-    responses, out_resp = _inside(_observations(con, loc, mapping, cohort, lo, hi), periods)
+    drugs = _drugs(con, loc, mapping, cohort, lo, hi)
+    raw = {
+        "procedure_occurrence": _procedures(con, loc, mapping, cohort, lo, hi),
+        "measurement": _measurements(con, loc, mapping, cohort, lo, hi),
+        "observation": _observations(con, loc, mapping, cohort, lo, hi),
+    }
+    mapped = {k: v.height for k, v in raw.items()}
+    known = ~pl.col("drug").str.starts_with(UNMAPPED_DRUG)
+    mapped["drug_exposure"] = drugs.filter(known)["drug_exposure_id"].n_unique()
+    treatments, out_drug = _inside(drugs.drop("drug_exposure_id"), periods)
+    procedures, out_proc = _inside(raw["procedure_occurrence"], periods)
+    labs, out_labs = _inside(raw["measurement"], periods)
+    responses, out_resp = _inside(raw["observation"], periods)
     labs, units = _convertible(labs)
     ends = periods.group_by("person_id").agg(pl.col("end").max().alias("op_end"))
     treatments = _ongoing(pl.concat([treatments, procedures]), ends)
@@ -145,7 +158,7 @@ def extract_range(
         "labs": _native(labs, ["date", "test", "value", "unit"]),
         "responses": _native(responses, ["date", "response"]),
     }
-    return Extract(tables, excluded, units)
+    return Extract(tables, excluded, mapped, units)
 
 
 def _patients(
@@ -237,7 +250,7 @@ def _drugs(con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: in
             set_name,
             pl.col("ingredient"),
             pl.concat_str(
-                pl.lit("unmapped drug concept "),
+                pl.lit(UNMAPPED_DRUG),
                 pl.col("concept_name").fill_null(pl.col("drug_concept_id").cast(pl.String)),
             ),
         ),
@@ -251,7 +264,9 @@ def _drugs(con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: in
     )
     # a drug-set concept is named once, not once per ingredient
     df = df.unique(["drug_exposure_id", "drug"], keep="first", maintain_order=True)
-    return df.select("person_id", "drug", "start_date", "end_date", date=pl.col("start_date"))
+    return df.select(
+        "person_id", "drug_exposure_id", "drug", "start_date", "end_date", date=pl.col("start_date")
+    )
 
 
 def _procedures(

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from mmrwe.io.problems import ValidationReport
     from mmrwe.vocab import Vocabulary
 
+#: Counts below this are written ``<11`` in the mapping summary (docs/privacy.md).
+SMALL_CELL = 11
 #: Persons per extracted range.
 RANGE_SIZE = 25_000
 
@@ -134,6 +136,7 @@ def validate_omop(
         cohort.attrition = cohort.attrition.with_columns(
             step=pl.int_range(1, cohort.attrition.height + 1, dtype=pl.Int64)
         )
+        summary["unmapped_drugs_top20"] = unmapped_top(cohort, vocabulary)
         cohort.inputs = [
             {"table": "omop", "file": location.label, **session.facts, "omop_mapping": summary}
         ]
@@ -157,6 +160,7 @@ def _without_map(url: str | Path) -> str:
 def _stage(session: OmopSession, staging: Path) -> dict[str, Any]:
     """Write each range's native tables as Parquet parts; return the summed exclusions."""
     excluded: dict[str, int] = {}
+    mapped: dict[str, int] = {}
     units: list[pl.DataFrame] = []
     names = ("patients", "treatments", "labs", "responses")
     for name in names:
@@ -166,6 +170,8 @@ def _stage(session: OmopSession, staging: Path) -> dict[str, Any]:
             part.tables[name].write_parquet(staging / name / f"part-{i:05d}.parquet")
         for k, v in part.excluded.items():
             excluded[k] = excluded.get(k, 0) + int(v or 0)
+        for k, v in part.mapped.items():
+            mapped[k] = mapped.get(k, 0) + int(v or 0)
         if part.unit_problems is not None and part.unit_problems.height:
             units.append(part.unit_problems)
     if not session.ids:
@@ -180,11 +186,30 @@ def _stage(session: OmopSession, staging: Path) -> dict[str, Any]:
         else pl.DataFrame(schema={"test": pl.String, "unit": pl.String, "rows": pl.UInt32})
     )
     return {
+        "cdm_schema": session.location.cdm_schema,
+        "vocab_schema": session.location.vocab_schema,
         "persons": session.persons,
         "persons_with_myeloma": len(session.ids),
+        "rows": {
+            t: {"myeloma_persons": n, "mapped": mapped.get(t, 0)}
+            for t, n in _domain_rows(session).items()
+        },
         "excluded": excluded,
         "unit_problems": unit_rows.to_dicts(),
+        "codes_not_in_vocabulary": session.mapping.not_found.select(
+            "domain", "vocabulary_id", "concept_code", "mmrwe_name"
+        ).to_dicts(),
     }
+
+
+def _domain_rows(session: OmopSession) -> dict[str, int]:
+    """Rows of the myeloma persons in each CDM event table (a count: no row leaves)."""
+    out = {}
+    for name in ("drug_exposure", "procedure_occurrence", "measurement", "observation"):
+        table = session.con.table(name, database=session.location.cdm_schema)
+        rows = table.semi_join(session.cohort.select("person_id"), "person_id").count()
+        out[name] = int(rows.execute())
+    return out
 
 
 def _empty(name: str) -> pl.DataFrame:
@@ -231,3 +256,17 @@ def _mapping_attrition(session: OmopSession, summary: dict[str, Any]) -> pl.Data
     ):
         rows.append((kept, 0, ex.get(key, 0), what))
     return attrition_table(rows)
+
+
+def unmapped_top(
+    cohort: Cohort, vocabulary: Vocabulary | None, n: int = 20
+) -> list[dict[str, Any]]:
+    """The ``n`` drug names (ingredients, or drug concepts without an ingredient) with most rows
+    that mmrwe's vocabulary does not map; counts below the small-cell threshold as ``<11``."""
+    from mmrwe.vocab import map_drugs
+
+    _, unmapped = map_drugs(cohort.treatments.select("patient_id", "drug"), vocabulary)
+    return [
+        {"drug": r["drug"], "rows": r["rows"] if r["rows"] >= SMALL_CELL else f"<{SMALL_CELL}"}
+        for r in unmapped.head(n).iter_rows(named=True)
+    ]
