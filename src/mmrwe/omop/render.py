@@ -13,6 +13,7 @@ its ingredient. Concept ids are mmrwe's own: readers resolve codes, never ids.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -370,3 +371,35 @@ def write_duckdb(tables: dict[str, pl.DataFrame], path: Path, schema: str = "mai
             cols = [c for c, _ in columns if c in df.columns]
             frame = df.select(cols)  # noqa: F841 (read by DuckDB's replacement scan)
             con.execute(f"INSERT INTO {schema}.{name} ({', '.join(cols)}) SELECT * FROM frame")
+
+
+def simulate_omop(
+    out: Path,
+    *,
+    n_patients: int,
+    seed: int,
+    overwrite: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """Simulate ``n_patients`` (:func:`mmrwe.simulate.simulate_cohort`) and write them as an OMOP
+    CDM v5.4 DuckDB file at ``out``; return the number of persons. Nothing is left at ``out`` if
+    it fails."""
+    import shutil
+    import tempfile
+
+    from mmrwe.io.output import refuse_existing
+    from mmrwe.simulate import simulate_cohort
+
+    out = Path(out)
+    refuse_existing(out, overwrite)
+    work = Path(tempfile.mkdtemp(prefix="mmrwe-sim-"))
+    try:
+        simulate_cohort(work / "cohort", n_patients=n_patients, seed=seed, on_progress=on_progress)
+        tables = render_cohort(work / "cohort")
+        write_duckdb(tables, work / "cdm.duckdb")
+        if out.exists():
+            out.unlink() if out.is_file() else shutil.rmtree(out)
+        shutil.move(work / "cdm.duckdb", out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return tables["person"].height
