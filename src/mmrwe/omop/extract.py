@@ -24,6 +24,7 @@ The mapping rules (documented with their sources in ``docs/omop.md``):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -336,20 +337,63 @@ def _measurements(
     op = pl.col("operator_concept_id").replace_strict(
         m.operators, default="", return_dtype=pl.String
     )
-    number = pl.concat_str(op.str.replace("=", ""), pl.col("value_as_number").cast(pl.String))
     unit = pl.coalesce(pl.col("unit_code"), pl.col("unit_source_value"), pl.col("unit"))
-    return df.select(
+    df = df.select(
         "person_id",
+        "value_as_number",
         date=pl.col("date").cast(pl.Date),
         test=pl.col("test"),
-        value=pl.when(pl.col("value_as_number").is_not_null())
-        .then(number)
-        .otherwise(pl.col("value_word").str.to_lowercase()),
+        op=op.str.replace("=", ""),
+        word=pl.col("value_word").str.to_lowercase(),
         # a word (negative, not detected …) has no number to convert: its unit is the canonical
         unit=unit.replace(UCUM_UNITS).fill_null(
             pl.col("test").replace_strict(LAB_TESTS, default="", return_dtype=pl.String)
         ),
     )
+    df = _rescale(df)
+    number = pl.concat_str("op", pl.col("value_as_number").cast(pl.String))
+    return df.select(
+        "person_id",
+        "date",
+        "test",
+        value=pl.when(pl.col("value_as_number").is_not_null()).then(number).otherwise("word"),
+        unit="unit",
+    )
+
+
+#: Mass units by their factor to grams, and the volume/time units they may be per.
+MASS = {"g": 1.0, "mg": 1e-3, "ug": 1e-6, "µg": 1e-6}
+MASS_UNIT = re.compile(r"^(g|mg|ug|µg)/(dl|l|24h)$")
+
+
+def _rescale(df: pl.DataFrame) -> pl.DataFrame:
+    """A number in a mass unit the native rules do not list for its test (e.g. serum M-protein in
+    mg/dL) rescaled by the SI prefix to a listed unit per the same volume or time (mg/dL → g/dL: ÷ 1000);
+    other units are left for the unit check."""
+    pairs = df.select("test", "unit").unique().drop_nulls()
+    factors: dict[tuple[str, str], tuple[float, str]] = {}
+    for test, unit in pairs.iter_rows():
+        key = unit_key(unit)
+        m = MASS_UNIT.match(key)
+        if key in UNIT_FACTORS.get(test, {}) or not m:
+            continue
+        for target in UNIT_FACTORS.get(test, {}):
+            t = MASS_UNIT.match(target)
+            if t and t.group(2) == m.group(2):
+                factors[(test, unit)] = (MASS[t.group(1)] / MASS[m.group(1)], target)  # divisor
+                break
+    if not factors:
+        return df
+    table = pl.DataFrame(
+        [(t, u, f, target) for (t, u), (f, target) in factors.items()],
+        schema=["test", "unit", "factor", "target"],
+        orient="row",
+    )
+    out = df.join(table, on=["test", "unit"], how="left")
+    return out.with_columns(
+        value_as_number=pl.col("value_as_number") / pl.col("factor").fill_null(1.0),
+        unit=pl.coalesce("target", "unit"),
+    ).drop("factor", "target")
 
 
 def _observations(
