@@ -337,7 +337,9 @@ def _measurements(
     op = pl.col("operator_concept_id").replace_strict(
         m.operators, default="", return_dtype=pl.String
     )
-    unit = pl.coalesce(pl.col("unit_code"), pl.col("unit_source_value"), pl.col("unit"))
+    unit = pl.coalesce(
+        pl.col("unit_code"), pl.col("unit_source_value"), pl.col("unit").replace("", None)
+    )
     df = df.select(
         "person_id",
         "value_as_number",
