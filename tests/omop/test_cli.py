@@ -60,7 +60,7 @@ def test_demo_through_omop(tmp_path: Path) -> None:
 
 
 def test_concept_map_option_reaches_the_omop_reader(tmp_path: Path) -> None:
-    """--concept-map on mmrwe validate/lines: a local code of a hand-made CDM (every measurement
+    """--concept-map on mmrwe validate/response/lines: a local code of a hand-made CDM (every measurement
     of the fragment recoded to it) is read as serum M-protein only with the map; on a native
     cohort the option is refused."""
     import polars as pl
@@ -81,14 +81,14 @@ def test_concept_map_option_reaches_the_omop_reader(tmp_path: Path) -> None:
     )
     url = f"omop+duckdb://{tmp_path / 'cdm.duckdb'}"
     assert (
-        main(["--quiet", "lines", url, "--out", str(tmp_path / "a"), "--concept-map", str(cmap)])
+        main(["--quiet", "response", url, "--out", str(tmp_path / "a"), "--concept-map", str(cmap)])
         == 0
     )
     assert main(["--quiet", "validate", url, "--concept-map", str(cmap)]) == 0
     manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
     # 1500 mg/dL and a word (no unit: canonical) are read; mmol/L is excluded, counted
     assert manifest["input_rows"]["labs"] == 2
-    assert main(["--quiet", "lines", url, "--out", str(tmp_path / "b")]) == 0
+    assert main(["--quiet", "response", url, "--out", str(tmp_path / "b")]) == 0
     rows = json.loads((tmp_path / "b" / "manifest.json").read_text())["input_rows"]
     assert rows.get("labs", 0) == 0
     assert (
