@@ -432,26 +432,21 @@ def _inside(df: pl.DataFrame, periods: pl.DataFrame) -> tuple[pl.DataFrame, int]
 
 
 def _convertible(labs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Labs whose unit the native rules convert; the others counted by test and unit."""
-    accepted = {t: set(f) for t, f in UNIT_FACTORS.items()}
-    keys = labs["unit"].fill_null("").map_elements(unit_key, return_dtype=pl.String)
-    ok = (
-        pl.Series(
-            [
-                u in accepted.get(t, set()) or v is None or not _numeric(v)
-                for t, u, v in zip(labs["test"], keys, labs["value"], strict=True)
-            ],
+    """Labs whose unit the native rules convert (a word needs none); the others counted by test
+    and unit. The rule is decided once per distinct (test, unit), then joined."""
+    pairs = labs.select("test", "unit").unique()
+    pairs = pairs.with_columns(
+        unit_ok=pl.Series(
+            [unit_key(u or "") in UNIT_FACTORS.get(t, {}) for t, u in pairs.iter_rows()],
             dtype=pl.Boolean,
         )
-        if labs.height
-        else pl.Series([], dtype=pl.Boolean)
     )
-    bad = labs.filter(~ok).group_by("test", "unit").agg(rows=pl.len()).sort("rows", descending=True)
-    return labs.filter(ok), bad
-
-
-def _numeric(value: str) -> bool:
-    return bool(value) and (value[0].isdigit() or value[0] in "<>.-")
+    numeric = pl.col("value").str.contains(r"^[<>]?[0-9.\-]").fill_null(False)
+    flagged = labs.join(pairs, on=["test", "unit"], how="left", nulls_equal=True)
+    ok = pl.col("unit_ok").fill_null(False) | ~numeric
+    bad = flagged.filter(~ok).group_by("test", "unit").agg(rows=pl.len())
+    bad = bad.sort("rows", "test", "unit", descending=[True, False, False])
+    return flagged.filter(ok).drop("unit_ok"), bad
 
 
 def _ongoing(treatments: pl.DataFrame, ends: pl.DataFrame) -> pl.DataFrame:
