@@ -236,8 +236,8 @@ def cell_range(model: Model, cell: int, integral: bool = True) -> tuple[float, f
 
 
 def clones(model: Model) -> dict[int, list[int]]:
-    """Cells equal to each other by a one-part relation (a group's size in several tables):
-    withheld in one place, withheld in all."""
+    """Cells equal to each other by a relation (a group's size in several tables; a total
+    whose other parts are published zeros): withheld in one place, withheld in all."""
     parent = list(range(len(model.where)))
 
     def root(c: int) -> int:
@@ -247,8 +247,10 @@ def clones(model: Model) -> dict[int, list[int]]:
         return c
 
     for total, parts in model.sums:
-        if len(parts) == 1:
-            parent[root(parts[0])] = root(total)
+        # a sum whose other cells are published zeros is an equality too
+        live = [c for c in (total, *parts) if model.hidden[c] or model.lo[c] != 0]
+        if len(live) == 2 and live[0] == total:
+            parent[root(live[1])] = root(total)
     groups: dict[int, list[int]] = {}
     for c in range(len(parent)):
         groups.setdefault(root(c), []).append(c)
