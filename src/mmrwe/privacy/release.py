@@ -398,7 +398,20 @@ def protect_model(model: Model, threshold: int) -> set[int]:
             added.update(picked)
             again.append(cell)
         pending = again
-    return added
+    return added - _determined(model, added)
+
+
+def _determined(model: Model, cells: set[int]) -> set[int]:
+    """Withheld cells whose value everything shared fixes anyway: published again (showing a
+    value a reader can compute adds nothing, and a withheld cell that protects nothing is
+    only a loss). Their values are restored in the model."""
+    out = set()
+    for c in sorted(cells):
+        lo, hi = cell_range(model, c)
+        if lo == hi:
+            model.hidden[c], model.lo[c], model.hi[c] = False, lo, lo
+            out.add(c)
+    return out
 
 
 def _write_back(
