@@ -146,7 +146,7 @@ def analyse_partition(
         car_t_index=car_t_index,
         data_cutoff=study.study.data_cutoff,
     )
-    adtte = to_adtte(endpoints)
+    adtte = to_adtte(endpoints, study_id=study.study.name)
     clock("endpoints")
     analysis_lines, selection = select_population(
         lines, cohort.patients, study.study, study.population, car_t_index=car_t_index, groups=False
