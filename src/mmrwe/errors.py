@@ -8,6 +8,7 @@ a person: what is wrong, where (file, column, row, value) and how to fix it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -39,6 +40,17 @@ class ParameterError(MmrweError, ValueError):
 
     Message template (as scikit-learn): "The 'x' parameter of F must be ... Got ... instead."
     """
+
+
+def close_matches(value: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """The ``n`` choices closest to ``value`` (difflib ratio at least 0.6), closest first."""
+    return get_close_matches(value, list(choices), n=n, cutoff=0.6)
+
+
+def did_you_mean(value: str, choices: Iterable[str]) -> str:
+    """`` Did you mean 'x'?`` naming the choices closest to ``value``; empty when none is close."""
+    close = close_matches(value, choices)
+    return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
 
 
 def check_parameter(ok: bool, name: str, owner: str, must: str, got: object) -> None:

@@ -95,3 +95,55 @@ def test_refusals_name_the_reason(runs: dict[str, Path], tmp_path: Path, capsys)
     assert "one index line per patient" in capsys.readouterr().err
     for name in "abcd":
         assert not (tmp_path / name).exists()
+
+
+def _trial_ipd(path: Path, median: float, n: int = 150, seed: int = 7) -> Path:
+    rng = np.random.default_rng(seed)
+    times = rng.exponential(median / np.log(2), n)
+    cens = rng.uniform(0.5 * median, 3 * median, n)
+    frame = {"time": np.minimum(times, cens), "event": (times <= cens).astype(int)}
+    pl.DataFrame(frame).write_csv(path)
+    return path
+
+
+def test_trial_times_in_days_are_named(runs: dict[str, Path], tmp_path: Path, capsys) -> None:
+    """ICARIA-MM Isa-Pd published median PFS 11.5 months (Attal M, Lancet 2019); trial data
+    given in days (median about 350) compared against months gave HR 36 without a word."""
+    ipd = _trial_ipd(tmp_path / "icaria_days.csv", 11.5 * 30.4375)
+    out = tmp_path / "cmp"
+    args = ["--quiet", "compare", str(runs["isa-pd"]), "--trial", "ICARIA-MM", "--arm", "Isa-Pd",
+            "--trial-ipd", str(ipd), "--bootstrap", "0", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "11.5 months" in err and "look like days" in err and "30.4375" in err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert any("look like days" in w for w in manifest["warnings"])
+
+
+def test_trial_times_in_months_raise_no_unit_warning(runs: dict[str, Path], tmp_path: Path) -> None:
+    from mmrwe.compare.run import compare_run
+
+    ipd = _trial_ipd(tmp_path / "icaria_months.csv", 11.5)
+    result = compare_run(runs["isa-pd"], tmp_path / "cmp", trial="ICARIA-MM", arm="Isa-Pd",
+                         trial_ipd=ipd, n_bootstrap=0)  # fmt: skip
+    assert not [w for w in result.warnings if "median" in w and "published" in w]
+
+
+@pytest.mark.parametrize(
+    ("supplied", "unit"),
+    [(350.0, "days"), (50.0, "weeks"), (0.96, "years"), (20.0, None), (13.5, "ok")],
+)
+def test_unit_suggestion_from_the_median_ratio(supplied: float, unit: str | None) -> None:
+    """More than 20 % from the published 11.5 months is said; the unit is suggested when the
+    ratio is that of days (30.4375), weeks (4.35) or years (1/12) within 20 %."""
+    from mmrwe.compare.run import trial_unit_warning
+
+    text = trial_unit_warning(supplied, 11.5, "PFS", "ICARIA-MM (Isa-Pd)")
+    if unit == "ok":
+        assert text is None  # 17 % apart: within the tolerance
+        return
+    assert text is not None and "differs from" in text
+    if unit is None:
+        assert "look like" not in text and "check the time unit" in text.lower()
+    else:
+        assert f"look like {unit}" in text

@@ -279,6 +279,24 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
         ("ecog_0 = 0.45", "ecog_0 = 45", r"ecog_0 45 is outside \[0, 1\]"),
         ('comparator = "pd"', 'comparator = "placebo"', r"comparator 'placebo' is not one"),
         ("n = 254\nn_source", "n = 0\nn_source", r"n 0 must be a whole number > 0"),
+        # a field the schema does not know is an error naming it, not silently dropped
+        (
+            'regimens = ["belantamab"]\n',
+            'regimens = ["belantamab"]\ndose = "2.5 mg/kg"\n',
+            r"study '[a-z0-9-]+' arm 'belantamab': unknown field 'dose'",
+        ),
+        (
+            'kind = "trial"\nsource = "lonial-2020"',
+            'kind = "trial"\nsource = "lonial-2020"\nphase = 2',
+            r"study 'dreamm-2': unknown field 'phase'",
+        ),
+        ("value = 0.31, source", "value = 0.31, sorce = 'x', source", r"unknown field 'sorce'"),
+        ("value = 0.31, source", "value = true, source", r"value 1 \(orr\): value: Input should"),
+        (
+            "[sources]\n",
+            '[sources]\nbad-2020 = { citation = "X et al. 2020", year = "2020" }\n',
+            r"\[sources\] bad-2020: year: Input should be a valid integer",
+        ),
     ],
 )
 def test_loader_refuses_bad_figures(tmp_path: Path, old: str, new: str, message: str) -> None:

@@ -174,4 +174,4 @@ def test_header_only_file_still_names_missing_columns(tmp_path: Path) -> None:
     path = write_cohort(tmp_path / "c", dict(TABLES, labs="patient_id,date,test,unit\n"))
     _, report = validate_cohort(path)
     found = {(p.check, p.severity, p.column) for p in report.problems if p.file == "labs.csv"}
-    assert found == {("missing_column", "error", "value"), ("empty_file", "warning", None)}
+    assert found == {("missing_column", "error", "value"), ("absent_table", "warning", None)}

@@ -440,7 +440,7 @@ def test_each_check_names_file_column_row_value(
     p = found[0]
     assert (p.file, p.column, p.row, p.value) == (file, column, row, value)
     assert p.fix and p.what
-    assert CHECKS[check][0] == "error"
+    assert CHECKS[check].severity == "error"
     with pytest.raises(InvalidDataError) as info:
         read_cohort(path)
     assert file in str(info.value) and f"row {row}" in str(info.value)
@@ -467,8 +467,15 @@ def test_missing_required_table(tmp_path: Path) -> None:
 def test_empty_files(tmp_path: Path) -> None:
     tables = dict(TABLES, treatments="", labs="patient_id,date,test,value,unit\n")
     _, report = validate_cohort(write_cohort(tmp_path / "c", tables))
-    empty = {(p.file, p.severity) for p in report.problems if p.check == "empty_file"}
-    assert empty == {("treatments.csv", "error"), ("labs.csv", "warning")}
+    empty = {
+        (p.file, p.check, p.severity)
+        for p in report.problems
+        if p.check in ("empty_file", "absent_table")
+    }
+    assert empty == {
+        ("treatments.csv", "empty_file", "error"),
+        ("labs.csv", "absent_table", "warning"),  # optional: says what cannot be derived
+    }
 
 
 def test_non_utf8_bytes_are_located(tmp_path: Path) -> None:
@@ -514,6 +521,13 @@ def test_every_documented_check_has_a_failing_case() -> None:
         "ambiguous_table",
         "unreadable_file",
         "duplicate_column",  # tests/io/test_sources.py
+        "unknown_column",  # tests/io/test_silent_inputs.py
+        "absent_column",
+        "absent_table",
+        "implausible_date",
+        "contact_after_death",
+        "unmapped_drug",
+        "drug_map",
     }
     assert set(CHECKS) == tested
 
@@ -571,3 +585,13 @@ def test_cli_validate_exit_codes_and_json(tmp_path: Path, capsys) -> None:
 def test_cli_usage_error_exits_2(tmp_path: Path) -> None:
     assert main(["validate"]) == 2
     assert main(["validate", str(tmp_path / "nowhere")]) == 1
+
+
+def test_the_documented_table_restates_checks() -> None:
+    """docs/validation.md lists every check of CHECKS with its severity, and no other."""
+    import re
+
+    text = (Path(__file__).parents[2] / "docs" / "validation.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([a-z_]+)` \| (error|warning) \|", text, flags=re.M)
+    assert dict(rows) == {code: check.severity for code, check in CHECKS.items()}
+    assert len(rows) == len(CHECKS)

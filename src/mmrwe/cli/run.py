@@ -8,6 +8,7 @@ import typer
 
 from mmrwe.cli.app import app
 from mmrwe.cli.common import info, progress, stdout, warn
+from mmrwe.cli.validate import warn_unmapped_drugs
 
 
 @app.command("run")
@@ -49,6 +50,7 @@ def run_command(
     stdout.print(outcome_table(result.summaries["summary_by_line"], result.study.study.name))
     report = out / "report.html"
     info(f"written to {out}" + (f"; report: {report}" if report.exists() else ""))
+    warn_unmapped_drugs(result.summaries.get("unmapped_drugs"))
 
 
 def outcome_table(summary_by_line, title: str):  # type: ignore[no-untyped-def]

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from mmrwe.cli.app import app
-from mmrwe.cli.common import info, progress, stdout
+from mmrwe.cli.common import info, progress, stdout, warn
 from mmrwe.io.problems import ValidationReport
 from mmrwe.io.read import validate_cohort
 from mmrwe.io.schema import TABLES
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from mmrwe.vocab import Vocabulary
+
+#: Unmapped drug names named on the ``run`` console (the rest are in ``unmapped_drugs``).
+TOP_UNMAPPED = 5
 
 
 @app.command("validate")
@@ -19,22 +29,33 @@ def validate_command(
     cohort: Path = typer.Argument(
         ..., help="Cohort directory (CSV/Parquet tables) or DuckDB file."
     ),
-    json_out: Path | None = typer.Option(None, "--json", help="Also write the problems as JSON."),
+    json_out: Path | None = typer.Option(
+        None, "--json", help="Also write every problem (none left out) as JSON."
+    ),
     drug_map: Path | None = typer.Option(
         None,
         "--drug-map",
         help="User drug map CSV (name, generic_name, class) to check with the cohort.",
     ),
+    extract_date: str | None = typer.Option(
+        None,
+        "--extract-date",
+        help="Data cut-off of the extract (YYYY-MM-DD): a later date is an error. Default: today.",
+    ),
 ) -> None:
     """Check a cohort directory; print a table of problems; exit 1 if any error."""
+    report = ValidationReport()
+    vocabulary = _vocabulary(drug_map, report)
+    latest = _date(extract_date, "--extract-date")
     with progress("validating", len(TABLES)) as advance:
-        result, report = validate_cohort(cohort, on_progress=advance)
-    if drug_map is not None:
-        _check_drug_map(drug_map, report)
+        result, found = validate_cohort(
+            cohort, extract_date=latest, vocabulary=vocabulary, on_progress=advance
+        )
+    report.extend(found)
     print_report(report)
     if json_out is not None:
         report.write_json(json_out)
-        info(f"problems written to {json_out}")
+        info(f"every problem written to {json_out}")
     if result is not None:
         counts = ", ".join(f"{n:,} {t}" for t, n in result.row_counts().items())
         info(f"read {counts}")
@@ -43,7 +64,8 @@ def validate_command(
 
 
 def print_report(report: ValidationReport) -> None:
-    """The problems as a table on stdout, then one summary line."""
+    """The listed problems as a table on stdout, the rows not listed counted, then the true
+    totals in one line."""
     if report.problems:
         table = Table(show_lines=False, header_style="bold")
         for col in ("severity", "file", "column", "row", "value", "what", "fix"):
@@ -67,23 +89,57 @@ def print_report(report: ValidationReport) -> None:
             "values read by documented rules: "
             + ", ".join(f"{k} {v:,}" for k, v in sorted(report.counts.items()))
         )
-    n_err, n_warn = report.n_errors(), len(report.warnings)
+    n_err, n_warn = report.n_errors(), report.n_warnings()
     verdict = "[red]invalid[/red]" if n_err else "[green]valid[/green]"
-    stdout.print(f"{verdict}: {n_err:,} error(s), {n_warn:,} warning(s) listed")
+    listed = len(report.problems)
+    shown = "" if listed == n_err + n_warn else f" ({listed:,} listed; --json writes every one)"
+    stdout.print(f"{verdict}: {n_err:,} error(s), {n_warn:,} warning(s){shown}")
 
 
-def _check_drug_map(path: Path, report: ValidationReport) -> None:
-    """Validate a user drug map with the vocabulary stage, adding its problems to ``report``."""
+def unmapped_drugs_text(unmapped: pl.DataFrame, top: int = TOP_UNMAPPED) -> str | None:
+    """One console sentence on the drug names outside the vocabulary (``unmapped_drugs``: drug,
+    rows, patients; most rows first; counts as published, small ones suppressed), or ``None``
+    when there are none."""
+    if unmapped.height == 0:
+        return None
+    names = ", ".join(
+        f"{r['drug']} ({r['rows']} rows)" for r in unmapped.head(top).iter_rows(named=True)
+    )
+    more = f" and {unmapped.height - top:,} more" if unmapped.height > top else ""
+    return (
+        f"{unmapped.height:,} drug names are not in the vocabulary, so their rows are not "
+        f"therapy (they open no line): {names}{more} (all in unmapped_drugs). Map those that are "
+        "myeloma therapy, such as an investigational drug, with --drug-map."
+    )
+
+
+def warn_unmapped_drugs(unmapped: pl.DataFrame | None) -> None:
+    """Warn on the console about the drug names a run left unmapped (if any)."""
+    text = None if unmapped is None else unmapped_drugs_text(unmapped)
+    if text:
+        warn(text)
+
+
+def _vocabulary(drug_map: Path | None, report: ValidationReport) -> Vocabulary | None:
+    """The vocabulary extended by the user drug map; a map that cannot be used is a
+    ``drug_map`` error in ``report`` (and the names are then not checked)."""
     from mmrwe.errors import MmrweError
-    from mmrwe.io.problems import Problem
+    from mmrwe.vocab import load_vocabulary, read_drug_map
 
+    vocabulary = load_vocabulary()
+    if drug_map is None:
+        return vocabulary
     try:
-        from mmrwe.vocab import read_drug_map
-
-        read_drug_map(path)
+        return vocabulary.with_drug_map(read_drug_map(drug_map, vocabulary))
     except MmrweError as exc:
-        report.add(
-            Problem(
-                "error", "drug_map", str(path), None, None, None, str(exc), "correct the drug map"
-            )
-        )
+        report.flag("drug_map", str(drug_map), what=str(exc))
+        return None
+
+
+def _date(text: str | None, option: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD", param_hint=option) from None

@@ -14,7 +14,6 @@ with its source and year, and the latest is the default.
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -26,201 +25,9 @@ from typing import Any
 
 import polars as pl
 
-from mmrwe.errors import ConfigError, ParameterError
-
-
-# ------------------------------------------------------------------ the fixed vocabulary
-@dataclass(frozen=True)
-class Measure:
-    """A kind of published figure: its endpoint (if any), kind, unit and admissible range."""
-
-    endpoint: str | None
-    kind: str  # median, hr, rate, proportion, followup, ae
-    unit: str
-    low: float
-    high: float
-
-
-#: Time-to-event endpoints (``Arm.endpoint``).
-ENDPOINTS = ("PFS", "OS", "DOR", "TTNT")
-
-_MONTHS, _PROP = "months", "proportion"
-MEASURES: dict[str, Measure] = {
-    "median_pfs": Measure("PFS", "median", _MONTHS, 0, 240),
-    "median_os": Measure("OS", "median", _MONTHS, 0, 240),
-    "median_dor": Measure("DOR", "median", _MONTHS, 0, 240),
-    "median_ttnt": Measure("TTNT", "median", _MONTHS, 0, 240),
-    "hr_pfs": Measure("PFS", "hr", "hazard ratio", 0, 10),
-    "hr_os": Measure("OS", "hr", "hazard ratio", 0, 10),
-    "hr_ttnt": Measure("TTNT", "hr", "hazard ratio", 0, 10),
-    "rate_pfs": Measure("PFS", "rate", _PROP, 0, 1),
-    "rate_os": Measure("OS", "rate", _PROP, 0, 1),
-    "median_followup": Measure(None, "followup", _MONTHS, 0, 240),
-    "orr": Measure(None, "proportion", _PROP, 0, 1),
-    "vgpr_or_better": Measure(None, "proportion", _PROP, 0, 1),
-    "cr_or_better": Measure(None, "proportion", _PROP, 0, 1),
-    "cr": Measure(None, "proportion", _PROP, 0, 1),
-    "vgpr": Measure(None, "proportion", _PROP, 0, 1),
-    "pr": Measure(None, "proportion", _PROP, 0, 1),
-    "ae": Measure(None, "ae", _PROP, 0, 1),
-}
-
-
-@dataclass(frozen=True)
-class Characteristic:
-    """A baseline characteristic published for matching."""
-
-    label: str
-    unit: str
-    low: float
-    high: float
-
-
-#: Baseline characteristics (the MAIC table). A published median (age, prior lines) is matched
-#: as a proportion: half of the weighted cohort above it (docs/compare.md).
-BASELINE: dict[str, Characteristic] = {
-    "n": Characteristic("number of patients", "patients", 1, 1e6),
-    "median_age": Characteristic("median age", "years", 18, 100),
-    "median_prior_lines": Characteristic("median number of prior lines", "lines", 0, 20),
-    "triple_class_refractory": Characteristic("triple-class refractory share", _PROP, 0, 1),
-    "penta_refractory": Characteristic("penta-refractory share", _PROP, 0, 1),
-    "high_risk_cytogenetics": Characteristic("high-risk cytogenetics share", _PROP, 0, 1),
-    "r_iss_iii": Characteristic("R-ISS stage III share", _PROP, 0, 1),
-    "extramedullary": Characteristic("extramedullary disease share", _PROP, 0, 1),
-    "ecog_0": Characteristic("ECOG 0 share", _PROP, 0, 1),
-    "ecog_1": Characteristic("ECOG 1 share", _PROP, 0, 1),
-    "ecog_2_plus": Characteristic("ECOG >= 2 share", _PROP, 0, 1),
-    "prior_asct": Characteristic("prior autologous transplant share", _PROP, 0, 1),
-}
-
-KINDS = ("trial", "real-world")
-_STUDY_KEYS = {
-    "name",
-    "kind",
-    "source",
-    "setting",
-    "prior_lines",
-    "refractoriness",
-    "comparator",
-    "n",
-    "n_source",
-    "n_note",
-    "note",
-    "arms",
-    "baseline",
-}
-_ARM_KEYS = {"regimens", "line", "n", "n_source", "n_note", "dose", "values", "baseline"}
-_VALUE_KEYS = {
-    "measure",
-    "value",
-    "lower",
-    "upper",
-    "not_reached",
-    "source",
-    "time",
-    "event",
-    "grade",
-    "subgroup",
-    "vs",
-    "note",
-}
-_BASE_META = {"source", "notes", "scope"}
-
-
-def _num(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool)
-
-
-def _check_value(v: dict[str, Any], where: str, sources: Mapping[str, Any]) -> list[str]:
-    out = [f"{where}: unknown field '{k}'" for k in v if k not in _VALUE_KEYS]
-    m = MEASURES.get(v.get("measure", ""))
-    if m is None:
-        return [
-            *out,
-            f"{where}: unknown measure {v.get('measure')!r} (known: {', '.join(MEASURES)})",
-        ]
-    if v.get("source") not in sources:
-        out.append(f"{where}: source {v.get('source')!r} is not in [sources]")
-    for k in ("value", "lower", "upper", "time"):
-        if k in v and not _num(v[k]):
-            out.append(f"{where}: {k} {v[k]!r} is not a number")
-    if out:
-        return out
-    nr = v.get("not_reached", False)
-    if nr and (m.kind != "median" or "value" in v):
-        out.append(f"{where}: not_reached is for a median without a value")
-    if not nr and "value" not in v:
-        out.append(f"{where}: no value (give value, or not_reached = true for a median)")
-    for k in ("value", "lower", "upper"):
-        if k in v and not m.low < v[k] <= m.high and not (m.unit == _PROP and v[k] == 0):
-            out.append(f"{where}: {k} {v[k]} is outside ({m.low}, {m.high}] {m.unit}")
-    lo, est, hi = v.get("lower"), v.get("value"), v.get("upper")
-    if est is not None and ((lo is not None and lo > est) or (hi is not None and hi < est)):
-        out.append(f"{where}: the interval {lo}-{hi} does not bracket {est}")
-    if (m.kind == "rate") != ("time" in v):
-        out.append(f"{where}: a landmark rate needs `time` (months), other measures none")
-    if (m.kind == "ae") != ("event" in v):
-        out.append(f"{where}: an adverse-event rate needs `event`, other measures none")
-    return out
-
-
-def _check_baseline(b: dict[str, Any], where: str, sources: Mapping[str, Any]) -> list[str]:
-    out = []
-    if b.get("source") not in sources:
-        out.append(f"{where}: source {b.get('source')!r} is not in [sources]")
-    for k, x in b.items():
-        if k in _BASE_META:
-            continue
-        c = BASELINE.get(k)
-        if c is None:
-            out.append(f"{where}: unknown characteristic '{k}' (known: {', '.join(BASELINE)})")
-        elif not _num(x) or not c.low <= x <= c.high:
-            out.append(f"{where}: {k} {x!r} is outside [{c.low}, {c.high}] {c.unit}")
-    for k in b.get("notes", {}):
-        if k not in BASELINE:
-            out.append(f"{where}: a note for unknown characteristic '{k}'")
-    return out
-
-
-def check_library(doc: dict[str, Any]) -> list[str]:
-    """Every problem of a library document (empty when sound)."""
-    sources = doc.get("sources", {})
-    out = []
-    for k, src in sources.items():
-        if not str(src.get("citation", "")).strip() or not isinstance(src.get("year"), int):
-            out.append(f"[sources] {k}: needs a citation and an integer year")
-    studies = doc.get("studies", {})
-    if not studies:
-        out.append("no [studies]")
-    for skey, s in studies.items():
-        w = f"study '{skey}'"
-        out += [f"{w}: unknown field '{k}'" for k in s if k not in _STUDY_KEYS]
-        if not s.get("name") or s.get("kind") not in KINDS:
-            out.append(f"{w}: needs a name and a kind ({' or '.join(KINDS)})")
-        if s.get("source") not in sources:
-            out.append(f"{w}: source {s.get('source')!r} is not in [sources]")
-        arms = s.get("arms", {})
-        if not arms:
-            out.append(f"{w}: no arms")
-        if s.get("comparator") is not None and s["comparator"] not in arms:
-            out.append(f"{w}: comparator {s['comparator']!r} is not one of its arms")
-        if "n" in s and (not isinstance(s["n"], int) or s["n"] <= 0):
-            out.append(f"{w}: n {s['n']!r} must be a whole number > 0")
-        if "baseline" in s:
-            out += _check_baseline(s["baseline"], f"{w} baseline", sources)
-        for akey, a in arms.items():
-            wa = f"{w} arm '{akey}'"
-            out += [f"{wa}: unknown field '{k}'" for k in a if k not in _ARM_KEYS]
-            if "n" in a and (not isinstance(a["n"], int) or a["n"] <= 0):
-                out.append(f"{wa}: n {a['n']!r} must be a whole number > 0")
-            if not all(isinstance(r, str) and r for r in a.get("regimens", [])):
-                out.append(f"{wa}: regimens must be a list of names")
-            for i, v in enumerate(a.get("values", [])):
-                out += _check_value(v, f"{wa} value {i + 1} ({v.get('measure')})", sources)
-            if "baseline" in a:
-                out += _check_baseline(a["baseline"], f"{wa} baseline", sources)
-    return out
-
+from mmrwe.compare.library_schema import library_problems
+from mmrwe.compare.measures import BASELINE, ENDPOINTS, MEASURES
+from mmrwe.errors import ConfigError, ParameterError, close_matches
 
 __all__ = [
     "BASELINE",
@@ -307,7 +114,7 @@ def _resolve(name: str, options: Mapping[str, str], what: str, owner: str) -> st
     keys = sorted(set(options.values()))
     wanted = _norm(name)
     close = [c for c in options if c.startswith(wanted) or wanted.startswith(c)]
-    close += difflib.get_close_matches(wanted, list(options), n=3, cutoff=0.6)
+    close += close_matches(wanted, options)
     close = list(dict.fromkeys(options[c] for c in close))[:3]
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise ParameterError(
@@ -608,7 +415,7 @@ def _load(data: bytes, name: str) -> Library:
         doc = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"The benchmark library '{name}' is not valid TOML: {exc}") from exc
-    problems = check_library(doc)
+    _, problems = library_problems(doc)
     if problems:
         raise ConfigError(
             f"The benchmark library '{name}' has {len(problems)} problem(s):\n- "

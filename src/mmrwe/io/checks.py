@@ -1,6 +1,7 @@
 """Checks across rows and tables, and the read stage's attrition.
 
-:data:`CHECKS` is the documented table of every validation check (code, severity, what happens);
+:data:`CHECKS` (defined in :mod:`mmrwe.io.catalog`, below the parsers that use it too) is the
+table of every validation check: code, severity, what it finds, what happens and the fix;
 ``docs/validation.md`` restates it for users.
 """
 
@@ -11,87 +12,9 @@ import itertools
 import numpy as np
 import polars as pl
 
+from mmrwe.io.catalog import CHECKS
 from mmrwe.io.cohort import COHORT_SCHEMAS, empty_table, sort_cohort_table
 from mmrwe.io.parse import MONTH_DATE, YEAR_DATE, TableContext
-from mmrwe.io.problems import Severity
-
-#: code -> (severity, meaning, consequence)
-CHECKS: dict[str, tuple[str, str, str]] = {
-    "missing_table": ("error", "a required table (patients, treatments) is absent", "run stops"),
-    "ambiguous_table": ("error", "a table is given twice (e.g. CSV and Parquet)", "run stops"),
-    "empty_file": ("error", "a file with no header, or a required table with no rows", "run stops"),
-    "unreadable_file": ("error", "a file that cannot be parsed as its format", "run stops"),
-    "encoding": ("error", "bytes that are not UTF-8", "run stops"),
-    "ragged_row": (
-        "error",
-        "a CSV row with fewer or more fields than the header (e.g. a truncated export)",
-        "run stops",
-    ),
-    "duplicate_column": (
-        "error",
-        "a column given twice once case and spaces are forgiven (drug, Drug)",
-        "run stops",
-    ),
-    "missing_column": ("error", "a required column is absent", "run stops"),
-    "empty_value": (
-        "error",
-        "a required value is empty (including an empty patient_id)",
-        "run stops",
-    ),
-    "bad_date": ("error", "a date that cannot be read", "run stops"),
-    "partial_date": (
-        "warning",
-        "a partial date (YYYY-MM or YYYY)",
-        "imputed by the documented rule",
-    ),
-    "bad_number": ("error", "a number that cannot be read", "run stops"),
-    "out_of_range": ("error", "a number outside its range (ECOG 0-4, grade 1-5, ...)", "run stops"),
-    "negative_value": ("error", "a negative dose or laboratory quantity", "run stops"),
-    "bad_code": (
-        "error",
-        "a code outside its list (sex, ISS, response, grading, ...)",
-        "run stops",
-    ),
-    "unknown_lab_test": ("error", "a lab test outside the native list", "run stops"),
-    "missing_unit": ("error", "a quantitative lab result without a unit", "run stops"),
-    "unknown_unit": ("error", "a unit not accepted for the test", "run stops"),
-    "bad_lab_value": (
-        "error",
-        "a lab result that is no number, censored number or known word",
-        "run stops",
-    ),
-    "duplicate_patient": ("error", "a patient_id given on more than one patients row", "run stops"),
-    "unknown_patient": ("error", "a row whose patient_id is not in patients", "run stops"),
-    "end_before_start": ("error", "a treatment ending before it starts", "run stops"),
-    "death_before_diagnosis": ("error", "death_date before diagnosis_date", "run stops"),
-    "contact_before_diagnosis": ("error", "last_contact_date before diagnosis_date", "run stops"),
-    "birth_after_diagnosis": ("error", "birth_year after the year of diagnosis", "run stops"),
-    "after_death": (
-        "error",
-        "a treatment, lab, response or adverse event dated after death",
-        "run stops",
-    ),
-    "death_after_contact": (
-        "warning",
-        "death_date after last_contact_date",
-        "the death date is used as the last contact",
-    ),
-    "after_last_contact": (
-        "warning",
-        "a treatment start, lab, response or adverse event after last contact (alive patient)",
-        "row excluded, counted in attrition",
-    ),
-    "ends_after_last_contact": (
-        "warning",
-        "a treatment ending after the last contact",
-        "kept; derivations stop at the last contact",
-    ),
-    "before_diagnosis": (
-        "warning",
-        "a treatment, response or adverse event before diagnosis_date",
-        "kept as recorded",
-    ),
-}
 
 #: Date column of each event table checked against follow-up.
 EVENT_DATE = {
@@ -109,22 +32,6 @@ ASTCT_TERMS = (
     "immune effector cell-associated neurotoxicity syndrome",
     "neurotoxicity",
 )
-
-
-def _fix(code: str) -> str:
-    return {
-        "duplicate_patient": "keep one row per patient in patients",
-        "unknown_patient": "add the patient to patients, or correct the patient_id",
-        "end_before_start": "correct start_date or end_date (end_date is the last administration)",
-        "death_before_diagnosis": "correct death_date or diagnosis_date",
-        "contact_before_diagnosis": "correct last_contact_date or diagnosis_date",
-        "birth_after_diagnosis": "correct birth_year or diagnosis_date",
-        "after_death": "correct the date or the patient's death_date",
-        "death_after_contact": "set last_contact_date to the death date",
-        "after_last_contact": "extend the patient's last_contact_date if the patient was seen then",
-        "ends_after_last_contact": "extend last_contact_date, or end the treatment at the last contact",
-        "before_diagnosis": "check diagnosis_date; the record is kept as it is",
-    }[code]
 
 
 def followup_table(patients: pl.DataFrame) -> pl.DataFrame:
@@ -160,43 +67,34 @@ def check_patients(df: pl.DataFrame, ctx: TableContext) -> pl.DataFrame:
     frame = df
     repeated = pl.col("patient_id").is_not_null() & ~pl.col("patient_id").is_first_distinct()
     ctx.rows(
-        "error",
         "duplicate_patient",
         "patient_id",
         frame.filter(repeated),
         "patient_id",
         "the patient_id was already given on an earlier row",
-        _fix("duplicate_patient"),
     )
+    death, contact = pl.col("death_date"), pl.col("last_contact_date")
     for code, col, cond in (
-        ("death_before_diagnosis", "death_date", pl.col("death_date") < pl.col("diagnosis_date")),
-        (
-            "contact_before_diagnosis",
-            "last_contact_date",
-            pl.col("last_contact_date") < pl.col("diagnosis_date"),
-        ),
+        ("death_before_diagnosis", "death_date", death < pl.col("diagnosis_date")),
+        ("contact_before_diagnosis", "last_contact_date", contact < pl.col("diagnosis_date")),
+        ("contact_after_death", "last_contact_date", contact > death),
         (
             "birth_after_diagnosis",
             "birth_year",
             pl.col("birth_year") > pl.col("diagnosis_date").dt.year(),
         ),
     ):
-        ctx.rows("error", code, col, frame.filter(cond), col, CHECKS[code][1], _fix(code))
-    late_death = pl.col("death_date") > pl.col("last_contact_date")
+        ctx.rows(code, col, frame.filter(cond), col, CHECKS[code].finds)
+    late_death = death > contact
     ctx.rows(
-        "warning",
         "death_after_contact",
         "death_date",
         frame.filter(late_death),
         "death_date",
-        CHECKS["death_after_contact"][1] + "; " + CHECKS["death_after_contact"][2],
-        _fix("death_after_contact"),
+        CHECKS["death_after_contact"].finds + "; " + CHECKS["death_after_contact"].consequence,
     )
     frame = frame.with_columns(
-        pl.when(late_death)
-        .then(pl.col("death_date"))
-        .otherwise(pl.col("last_contact_date"))
-        .alias("last_contact_date"),
+        pl.when(late_death).then(death).otherwise(contact).alias("last_contact_date"),
         pl.col("prior_lines_before_data").fill_null(0),
     ).rename({"__row": "source_row"})
     return frame.select(list(COHORT_SCHEMAS["patients"]))
@@ -267,11 +165,10 @@ def check_events(
         pl.col("last_contact_date"),
         pl.col("diagnosis_date"),
     )
-    # (check, severity, column, condition, what): every condition evaluated in one pass
-    checks: list[tuple[str, Severity, str, pl.Expr, str]] = [
+    # (check, column, condition, what): every condition evaluated in one pass
+    checks: list[tuple[str, str, pl.Expr, str]] = [
         (
             "unknown_patient",
-            "error",
             "patient_id",
             pl.col("patient_id").is_not_null() & pl.col("__pidx").is_null(),
             f"the {table} row's patient_id is not in patients",
@@ -282,37 +179,34 @@ def check_events(
         checks += [
             (
                 "end_before_start",
-                "error",
                 "end_date",
                 end < date,
                 "the treatment ends before it starts",
             ),
             (
                 "after_death",
-                "error",
                 "end_date",
                 end > death,
                 "the treatment ends after the patient's death",
             ),
             (
                 "ends_after_last_contact",
-                "warning",
                 "end_date",
                 death.is_null() & (end > contact) & (date <= contact),
-                CHECKS["ends_after_last_contact"][1] + "; " + CHECKS["ends_after_last_contact"][2],
+                CHECKS["ends_after_last_contact"].finds
+                + "; "
+                + CHECKS["ends_after_last_contact"].consequence,
             ),
         ]
     checks += [
         (
             "after_death",
-            "error",
             date_col,
             date > death,
             f"the {table} row is dated after the patient's death",
         ),
         (
             "after_last_contact",
-            "warning",
             date_col,
             death.is_null() & (date > contact),
             f"the {table} row is dated after the patient's last contact; it is excluded",
@@ -322,7 +216,6 @@ def check_events(
         checks.append(
             (
                 "before_diagnosis",
-                "warning",
                 date_col,
                 date < diagnosis,
                 f"the {table} row is dated before the patient's diagnosis; it is kept",
@@ -333,11 +226,11 @@ def check_events(
     )
     excluded = 0
     outside = None
-    for i, (code, severity, col, _, what) in enumerate(checks):
+    for i, (code, col, _, what) in enumerate(checks):
         mask = masks[str(i)]
         if not mask.any():
             continue
-        n = ctx.rows(severity, code, col, frame.filter(mask), col, what, _fix(code))
+        n = ctx.rows(code, col, frame.filter(mask), col, what)
         if code == "after_last_contact":
             excluded, outside = n, mask
     keep = [c for c in COHORT_SCHEMAS[table] if c != "source_row"] + ["__row", "__pidx"]
@@ -422,6 +315,35 @@ def _in_order(chunks: list[pl.DataFrame], date_col: str, with_test: bool) -> boo
 
     nonempty = [c for c in chunks if c.height]
     return all(edge(a, -1) <= edge(b, 0) for a, b in itertools.pairwise(nonempty))
+
+
+def check_drug_names(treatments: pl.DataFrame, ctx: TableContext, vocabulary: object) -> int:
+    """One ``unmapped_drug`` warning per drug name (as written) outside ``vocabulary`` (a
+    :class:`mmrwe.vocab.Vocabulary`, with any user drug map), naming its first row and its row
+    and patient counts, most rows first; returns how many names. Their rows are not therapy
+    (lines rule 10): an investigational drug left unmapped vanishes from the lines."""
+    from mmrwe.vocab import map_drugs
+
+    names = (
+        treatments.filter(pl.col("drug").is_not_null())
+        .group_by("drug")
+        .agg(
+            rows=pl.len(),
+            patients=pl.col("patient_id").n_unique(),
+            __row=pl.col("source_row").min(),
+        )
+        .sort(["rows", "drug"], descending=[True, False])
+    )
+    mapped, _ = map_drugs(names.select("drug", patient_id=pl.lit("")), vocabulary)  # type: ignore[arg-type]
+    unmapped = names.filter(mapped["generic_name"].is_null())
+    for one in unmapped.iter_slices(1):
+        rows, patients = one["rows"][0], one["patients"][0]
+        what = (
+            f"{rows} row(s) of {patients} patient(s) name a drug that is not in the vocabulary; "
+            "those rows are not therapy (they open no line of therapy)"
+        )
+        ctx.rows("unmapped_drug", "drug", one, "drug", what)
+    return unmapped.height
 
 
 def _default_grading(df: pl.DataFrame) -> pl.DataFrame:

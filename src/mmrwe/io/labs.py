@@ -146,7 +146,6 @@ def parse_lab_test(raw: pl.DataFrame, ctx: TableContext) -> np.ndarray:
     unknown = test == -2
     if unknown.any():
         ctx.rows(
-            "error",
             "unknown_lab_test",
             "test",
             raw.select("__row", gather(codes, pl.Series(values)).alias("v")).filter(
@@ -154,7 +153,7 @@ def parse_lab_test(raw: pl.DataFrame, ctx: TableContext) -> np.ndarray:
             ),
             "v",
             "the lab test is not one of the native format's tests",
-            "use one of " + ", ".join(LAB_TESTS) + " (map local test names before loading)",
+            allowed=", ".join(LAB_TESTS),
         )
     return test
 
@@ -230,13 +229,12 @@ def parse_lab_values(
     _report_values(frame, bad, qual, other & word, ctx)
     if negative.any():
         ctx.rows(
-            "error",
             "negative_value",
             "value",
             frame.filter(pl.Series(negative)),
             "value_raw",
             "a laboratory quantity cannot be negative",
-            "correct the value",
+            allowed="at least 0",
         )
     for name in ("below_limit", "above_limit", "word"):
         ctx.report.count(f"lab_value:{name}", int((rule == RULES.index(name)).sum()))
@@ -259,13 +257,12 @@ def parse_lab_values(
 def _report_empty(raw: pl.DataFrame, col: str, empty: np.ndarray, ctx: TableContext) -> None:
     if empty.any():
         ctx.rows(
-            "error",
             "empty_value",
             col,
             raw.select("__row").filter(pl.Series(empty)),
             None,
             f"the required value '{col}' is empty",
-            f"fill in '{col}' or remove the row",
+            col=col,
         )
 
 
@@ -273,11 +270,11 @@ def _report_values(
     frame: pl.DataFrame, bad: np.ndarray, qual: np.ndarray, word: np.ndarray, ctx: TableContext
 ) -> None:
     """Errors for results no documented rule reads."""
-    for mask, what, fix in (
+    for mask, what, expected in (
         (
             bad & qual,
             "a qualitative result must be positive or negative",
-            "write positive or negative (accepted words: "
+            "positive or negative (accepted words: "
             + ", ".join(ABSENT_WORDS + PRESENT_WORDS)
             + ")",
         ),
@@ -285,23 +282,22 @@ def _report_values(
             bad & word,
             "a word is read only for M-protein and qualitative tests; a free light chain or "
             "marrow plasma-cell result must be a number or a censored number",
-            "write the measured number, or '<x' with the limit of detection (e.g. '<0.5')",
+            "the measured number, or '<x' with the limit of detection (e.g. '<0.5')",
         ),
         (
             bad & ~qual & ~word,
             "the result is neither a finite number, a censored number (<0.1) nor a known word",
-            "write a number with a decimal point (e.g. 0.5), '<0.1', or 'not detected'",
+            "a number with a decimal point (e.g. 0.5), '<0.1', or 'not detected'",
         ),
     ):
         if mask.any():
             ctx.rows(
-                "error",
                 "bad_lab_value",
                 "value",
                 frame.filter(pl.Series(mask)),
                 "value_raw",
                 what,
-                fix,
+                expected=expected,
             )
 
 
@@ -311,7 +307,6 @@ def _report_units(
     """Errors for quantitative results without a unit, or with a unit not accepted."""
     if missing.any():
         ctx.rows(
-            "error",
             "missing_unit",
             "unit",
             frame.filter(pl.Series(missing)).with_columns(
@@ -319,7 +314,6 @@ def _report_units(
             ),
             "test",
             "the unit is missing for a quantitative test",
-            "give the unit: g/dL or g/L (serum M), mg/24h or g/24h (urine M), mg/L or mg/dL (FLC), % (marrow)",
         )
     if not unknown.any():
         return
@@ -327,13 +321,12 @@ def _report_units(
     for t in sorted(sub["test"].unique().to_list()):
         test = TESTS[t]
         ctx.rows(
-            "error",
             "unknown_unit",
             "unit",
             sub.filter(pl.col("test") == t),
             "unit_raw",
             f"the unit is not one accepted for {test}",
-            f"use {' or '.join(_accepted_units()[test])}",
+            allowed=" or ".join(_accepted_units()[test]),
         )
 
 

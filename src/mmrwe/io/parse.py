@@ -18,12 +18,14 @@ Rules (documented in ``docs/data-model.md``):
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
-from mmrwe.io.problems import Severity, ValidationReport
+from mmrwe.io.catalog import EARLIEST_DATE
+from mmrwe.io.problems import ValidationReport
 from mmrwe.io.sources import Source
 
 END_TYPE_DATES = frozenset({"end_date", "last_contact_date"})
@@ -38,44 +40,60 @@ FALSE_WORDS = ("false", "f", "no", "n", "0")
 
 @dataclass
 class TableContext:
-    """Reports problems of one table, mapping global rows to the file they came from."""
+    """Reports problems of one table, mapping global rows to the file they came from.
+
+    ``latest``: the latest plausible date (the data cut-off of the extract; dates after it are
+    ``implausible_date`` errors).
+    """
 
     source: Source
     report: ValidationReport
+    latest: dt.date
 
     def rows(
         self,
-        severity: Severity,
         check: str,
         column: str | None,
         failing: pl.DataFrame,
         value_col: str | None,
         what: str,
-        fix: str,
+        **fix_values: object,
     ) -> int:
-        """Report each row of ``failing`` (which holds ``__row``); return how many.
+        """Report each row of ``failing`` (which holds ``__row``) as a ``check``; return how many.
 
-        Only the first rows of each file are listed (the report counts the rest), so a column
-        wrong on every row of a large table costs no more than a few rows.
+        Only the first rows of each file are listed one by one; the others are kept as a frame
+        of row numbers and values (the report counts them and writes them to the JSON).
         """
         if failing.height == 0:
             return 0
         offsets = np.asarray(self.source.offsets or [0], dtype=np.int64)
         file_index = np.searchsorted(offsets, failing["__row"].to_numpy() - 1, side="right") - 1
-        frame = failing.with_columns(pl.Series("__file", np.maximum(file_index, 0)))
+        value = pl.col(value_col).cast(pl.String) if value_col else pl.lit(None, pl.String)
+        frame = failing.select(
+            pl.Series("__file", np.maximum(file_index, 0)), "__row", value.alias("__value")
+        )
         total = 0
         for (i,), part in frame.group_by("__file", maintain_order=True):
             label = self.source.file_label(int(i))
-            head = part.head(self.report.room(check, label, column))
-            rows = (head["__row"] - int(offsets[int(i)])).to_list()
-            values = head[value_col].cast(pl.String).to_list() if value_col else [None] * len(rows)
-            self.report.add_rows(severity, check, label, column, rows, values, what, fix)
-            more = part.height - head.height
-            if more:
-                key = (check, label, column)
-                self.report.omitted[key] = self.report.omitted.get(key, 0) + more
+            part = part.with_columns(pl.col("__row") - int(offsets[int(i)]))
+            room = self.report.room(check, label, column)
+            head, tail = part.head(room), part.slice(room)
+            self.report.add_rows(
+                check,
+                label,
+                column,
+                head["__row"].to_list(),
+                head["__value"].to_list(),
+                what,
+                more=tail.select("__row", "__value") if tail.height else None,
+                **fix_values,
+            )
             total += part.height
         return total
+
+    def flag(self, check: str, column: str | None, what: str, **fix_values: object) -> None:
+        """Report one problem of the whole table (or of one of its columns)."""
+        self.report.flag(check, self.source.label, column, what=what, **fix_values)
 
 
 def clean_text(col: str) -> pl.Expr:
@@ -147,6 +165,7 @@ def parse_date(
     if dtype == pl.Date or isinstance(dtype, pl.Datetime):
         dates = df[col] if dtype == pl.Date else df[col].dt.date()
         empty = dates.is_null().to_numpy() if dates.null_count() else None
+        _check_plausible(df, col, dates, ctx)
         return dates, pl.Series(col, [False] * df.height), None, empty
     end_type = col in END_TYPE_DATES
     codes, values = encode(df[col])
@@ -178,30 +197,41 @@ def parse_date(
     partial = ~empty & np.append(partial_code, False)[codes]
     if bad.any():
         ctx.rows(
-            "error",
             "bad_date",
             col,
             df.select("__row", pl.col(col).cast(pl.String).alias("raw")).filter(pl.Series(bad)),
             "raw",
             "the date cannot be read",
-            "write dates as YYYY-MM-DD (partial dates YYYY-MM or YYYY are accepted and imputed)",
         )
     rule = "last day of the period" if end_type else "first day of the period"
     n = 0
     if partial.any():
         n = ctx.rows(
-            "warning",
             "partial_date",
             col,
             df.select("__row", pl.col(col).cast(pl.String).alias("raw")).filter(pl.Series(partial)),
             "raw",
             f"partial date imputed to the {rule}",
-            "give the full date if it is known",
         )
     ctx.report.count(f"partial_date:{ctx.source.table}.{col}", n)
     dates = gather(codes, table["date"]).alias(col)
+    _check_plausible(df, col, dates, ctx)
     period = gather(codes, table["period"]).alias(f"period_{col}") if n else None
     return dates, pl.Series(col, partial), period, empty if empty.any() else None
+
+
+def _check_plausible(df: pl.DataFrame, col: str, dates: pl.Series, ctx: TableContext) -> None:
+    """Dates before :data:`EARLIEST_DATE` or after ``ctx.latest`` are ``implausible_date`` errors
+    (a lab "dated" 1900, a last contact of 9999-12-31 standing for "alive")."""
+    earliest = dt.date.fromisoformat(EARLIEST_DATE)
+    for mask, what in (
+        (dates < earliest, f"the date is before {EARLIEST_DATE}"),
+        (dates > ctx.latest, f"the date is after the data cut-off of the extract, {ctx.latest}"),
+    ):
+        mask = mask.fill_null(False)
+        if mask.any():
+            failing = df.select("__row", pl.col(col).cast(pl.String).alias("raw")).filter(mask)
+            ctx.rows("implausible_date", col, failing, "raw", what, latest=ctx.latest)
 
 
 def parse_int(
@@ -221,9 +251,7 @@ def parse_int(
         bad = df.select("__row", raw.alias("raw"), values.alias("v")).filter(
             pl.col("raw").is_not_null() & pl.col("v").is_null()
         )
-        ctx.rows(
-            "error", "bad_number", col, bad, "raw", "not a whole number", "write a whole number"
-        )
+        ctx.rows("bad_number", col, bad, "raw", "not a whole number", expected="a whole number")
     _check_range(df, col, values, raw, ctx, minimum, maximum)
     return values.alias(col)
 
@@ -242,13 +270,12 @@ def parse_float(df: pl.DataFrame, col: str, ctx: TableContext, minimum: float | 
     if not finite.all():
         bad = df.select("__row", raw.alias("raw")).filter(~finite)
         ctx.rows(
-            "error",
             "bad_number",
             col,
             bad,
             "raw",
             "not a finite decimal number",
-            "write a number such as 12.5 (not NaN or infinity), or leave it empty if unknown",
+            expected="a number such as 12.5 (not NaN or infinity)",
         )
         values = pl.select(pl.when(finite).then(values)).to_series()
     _check_range(df, col, values, raw, ctx, minimum, None)
@@ -275,13 +302,12 @@ def _check_range(
     check = "negative_value" if minimum == 0 and maximum is None else "out_of_range"
     allowed = f"at least {minimum:g}" if maximum is None else f"from {minimum:g} to {maximum:g}"
     ctx.rows(
-        "error",
         check,
         col,
         frame.filter(cond),
         "raw",
         f"the value is outside the allowed range ({allowed})",
-        f"correct the value to be {allowed}, or leave it empty if unknown",
+        allowed=allowed,
     )
 
 
@@ -299,13 +325,12 @@ def parse_code(df: pl.DataFrame, col: str, ctx: TableContext, codes: tuple[str, 
         .filter(pl.col("raw").is_not_null() & pl.col("v").is_null())
     )
     ctx.rows(
-        "error",
         "bad_code",
         col,
         bad,
         "raw",
         f"the value is not one of {', '.join(codes)}",
-        f"use one of {', '.join(codes)}, or leave it empty if unknown",
+        allowed=", ".join(codes),
     )
     return mapped.alias(col)
 
@@ -323,5 +348,5 @@ def parse_bool(df: pl.DataFrame, col: str, ctx: TableContext) -> pl.Series:
         .with_columns(raw.alias("raw"), values.alias("v"))
         .filter(pl.col("raw").is_not_null() & pl.col("v").is_null())
     )
-    ctx.rows("error", "bad_code", col, bad, "raw", "not true or false", "write true or false")
+    ctx.rows("bad_code", col, bad, "raw", "not true or false", allowed="true, false")
     return values.alias(col)

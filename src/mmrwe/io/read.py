@@ -13,15 +13,19 @@ one chunk of raw text at a time and the typed results.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from mmrwe.errors import InvalidDataError, check_parameter
+from mmrwe.errors import InvalidDataError, check_parameter, did_you_mean
 from mmrwe.io.attrition import attrition_table
 from mmrwe.io.checks import (
     EVENT_DATE,
+    check_drug_names,
     check_events,
     check_patients,
     finish_table,
@@ -39,9 +43,12 @@ from mmrwe.io.parse import (
     parse_float,
     parse_int,
 )
-from mmrwe.io.problems import Problem, ValidationReport
+from mmrwe.io.problems import ValidationReport
 from mmrwe.io.schema import TABLES, Table
-from mmrwe.io.sources import Source, discover, input_hashes, iter_raw
+from mmrwe.io.sources import discover, input_hashes, iter_raw
+
+if TYPE_CHECKING:
+    from mmrwe.vocab import Vocabulary
 
 #: Optional tables (read unless ``tables`` says otherwise).
 OPTIONAL_TABLES = tuple(name for name, spec in TABLES.items() if not spec.required)
@@ -52,6 +59,7 @@ def read_cohort(
     *,
     strict: bool = True,
     tables: Iterable[str] | None = None,
+    extract_date: dt.date | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> Cohort:
     """Read and validate the cohort at ``path`` (a directory or a DuckDB file).
@@ -62,8 +70,11 @@ def read_cohort(
     value, fix) and whose ``report`` holds all of them. ``tables`` names the optional tables to
     read and check (default: all of labs, responses, adverse_events); patients and treatments are
     always read. A table not asked for is neither read nor checked and is empty in the cohort.
+    ``extract_date``: the data cut-off of the extract (default today); a later date is an error.
     """
-    cohort, report = validate_cohort(path, tables=tables, on_progress=on_progress)
+    cohort, report = validate_cohort(
+        path, tables=tables, extract_date=extract_date, on_progress=on_progress
+    )
     if strict and (cohort is None or not report.ok):
         raise InvalidDataError(report.summary(), report)
     if cohort is None:  # not strict, but nothing usable could be read
@@ -75,20 +86,28 @@ def validate_cohort(
     path: str | Path,
     *,
     tables: Iterable[str] | None = None,
+    extract_date: dt.date | None = None,
+    vocabulary: Vocabulary | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> tuple[Cohort | None, ValidationReport]:
     """Run every check on the cohort at ``path``; return the cohort (if readable) and the report.
 
-    ``tables``: the optional tables to read and check (default all); see :func:`read_cohort`.
+    ``tables``: the optional tables to read and check (default all); ``extract_date``: the data
+    cut-off of the extract (default today); see :func:`read_cohort`. With ``vocabulary`` (a
+    :class:`mmrwe.vocab.Vocabulary`, extended by any user drug map) every drug name outside it
+    is reported (``unmapped_drug``).
     """
     wanted = _wanted(tables)
+    latest = extract_date or dt.date.today()
     sources, report = discover(Path(path))
     sources = {name: s for name, s in sources.items() if name in wanted}
+    _report_absent_tables(wanted - set(sources), report)
     patients = None
     if "patients" in sources:
-        patients = _read_table(sources["patients"], TABLES["patients"], report, None)
+        ctx = TableContext(sources["patients"], report, latest)
+        patients = _read_table(ctx, TABLES["patients"], None)
     if patients is not None:
-        patients = check_patients(patients, TableContext(sources["patients"], report))
+        patients = check_patients(patients, ctx)
     followup = None if patients is None else followup_table(patients)
     if on_progress:
         on_progress(1)
@@ -98,9 +117,12 @@ def validate_cohort(
     for name in EVENT_DATE:
         excluded = [0]
         if name in sources:
-            table = _read_table(sources[name], TABLES[name], report, followup, excluded)
+            ctx = TableContext(sources[name], report, latest)
+            table = _read_table(ctx, TABLES[name], followup, excluded)
             if table is not None:
                 typed[name] = table
+            if table is not None and name == "treatments" and vocabulary is not None:
+                check_drug_names(table, ctx, vocabulary)
         attrition.append(
             (
                 n,
@@ -145,9 +167,8 @@ def _wanted(tables: Iterable[str] | None) -> set[str]:
 
 
 def _read_table(
-    source: Source,
+    ctx: TableContext,
     spec: Table,
-    report: ValidationReport,
     followup: pl.DataFrame | None,
     excluded: list[int] | None = None,
 ) -> pl.DataFrame | None:
@@ -155,11 +176,15 @@ def _read_table(
 
     Event tables come back checked, cleaned of rows outside follow-up and sorted.
     """
-    ctx = TableContext(source, report)
+    source = ctx.source
     chunks: list[pl.DataFrame] = []
     rows = 0
     usable = True
-    for raw in iter_raw(source, report):
+    first = True
+    for raw in iter_raw(source, ctx.report):
+        if first:
+            _check_columns(raw.columns, spec, ctx)
+            first = False
         rows += raw.height
         if not usable:
             continue
@@ -193,18 +218,53 @@ def _read_table(
 
 
 def _report_empty(spec: Table, ctx: TableContext) -> None:
-    ctx.report.add(
-        Problem(
-            "error" if spec.required else "warning",
-            "empty_file",
-            ctx.source.label,
-            None,
-            None,
-            None,
-            "the table has a header but no data rows",
-            f"add the {spec.name} rows" + ("" if spec.required else ", or remove the file"),
+    if spec.required:
+        ctx.flag("empty_file", None, "the table has a header but no data rows", table=spec.name)
+    else:
+        what = "the table has a header but no data rows: " + _absent_table(spec.name)
+        ctx.flag("absent_table", None, what, **_table_fields(spec.name))
+
+
+def _report_absent_tables(absent: set[str], report: ValidationReport) -> None:
+    """An ``absent_table`` warning for each optional table asked for and not found (a table
+    whose files were found but refused, e.g. given twice, has its error already)."""
+    refused = {p.file.split(".")[0].split("/")[0] for p in report.problems}
+    for name in sorted(absent - refused):
+        if not TABLES[name].required:
+            report.flag("absent_table", name, what=_absent_table(name), **_table_fields(name))
+
+
+def _absent_table(name: str) -> str:
+    return f"no {name}: {TABLES[name].absent}"
+
+
+def _table_fields(name: str) -> dict[str, str]:
+    return {"table": name, "meaning": TABLES[name].meaning}
+
+
+def _check_columns(columns: list[str], spec: Table, ctx: TableContext) -> None:
+    """Columns outside the schema (``unknown_column``, with the schema's closest names) and
+    absent optional columns whose absence changes the analysis (``absent_column``), once per
+    table. A misspelt optional header (``End Date``) would otherwise read as absent silently."""
+    known = spec.column_names
+    present = set(columns)
+    for col in columns:
+        if col in known or col == "__row":
+            continue
+        written = ctx.source.written.get(col, col)
+        suggestion = did_you_mean(re.sub(r"[\s\-.]+", "_", col), known)
+        ctx.flag(
+            "unknown_column",
+            written,
+            f"the column '{written}' is not a {spec.name} column; it is ignored",
+            table=spec.name,
+            columns=", ".join(known),
+            suggestion=suggestion,
         )
-    )
+    for column in spec.columns:
+        if column.absent and column.name not in present:
+            what = f"no {column.name} column: {column.absent}"
+            ctx.flag("absent_column", column.name, what, col=column.name, meaning=column.meaning)
 
 
 def _type_table(raw: pl.DataFrame, spec: Table, ctx: TableContext) -> pl.DataFrame | None:
@@ -270,18 +330,13 @@ def _missing_columns(raw: pl.DataFrame, spec: Table, ctx: TableContext) -> bool:
     """Report each required column absent from ``raw``; True if any is."""
     missing = [c for c in spec.required_columns if c not in raw.columns]
     for col in missing:
-        ctx.report.add(
-            Problem(
-                "error",
-                "missing_column",
-                ctx.source.label,
-                col,
-                None,
-                None,
-                f"the required column '{col}' is missing",
-                f"add a column '{col}' ({spec.column(col).meaning}); columns present: "
-                + ", ".join(c for c in raw.columns if c != "__row"),
-            )
+        ctx.flag(
+            "missing_column",
+            col,
+            f"the required column '{col}' is missing",
+            col=col,
+            meaning=spec.column(col).meaning,
+            present=", ".join(ctx.source.written.get(c, c) for c in raw.columns if c != "__row"),
         )
     return bool(missing)
 
@@ -313,12 +368,4 @@ def _check_required(
     if not all_empty and raw[col].null_count() == 0:
         return
     empty = raw.select("__row") if all_empty else raw.select("__row").filter(raw[col].is_null())
-    ctx.rows(
-        "error",
-        "empty_value",
-        col,
-        empty,
-        None,
-        f"the required value '{col}' is empty",
-        f"fill in '{col}' or remove the row",
-    )
+    ctx.rows("empty_value", col, empty, None, f"the required value '{col}' is empty", col=col)

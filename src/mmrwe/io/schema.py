@@ -42,6 +42,10 @@ UNIT_FACTORS: dict[str, dict[str, float]] = {
 RESPONSE_CODES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
 
 
+def _unknown(what: str) -> str:
+    return f"{what} is unknown for every patient (empty in the baseline table and subgroups)"
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of a native table."""
@@ -53,6 +57,9 @@ class Column:
     codes: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    #: What the analysis does when this optional column is absent ("" when nothing changes);
+    #: said once by ``validate`` (check ``absent_column``).
+    absent: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,8 @@ class Table:
     required: bool
     meaning: str
     columns: tuple[Column, ...] = field(default_factory=tuple)
+    #: What cannot be derived when this optional table is absent (check ``absent_table``).
+    absent: str = ""
 
     @property
     def column_names(self) -> list[str]:
@@ -86,19 +95,57 @@ PATIENTS = Table(
         ),
         Column("diagnosis_date", "date", True, "date of multiple myeloma diagnosis"),
         Column("last_contact_date", "date", True, "last date known alive (or the death date)"),
-        Column("death_date", "date", False, "empty if alive"),
-        Column("sex", "code", False, "sex", codes=("F", "M", "U")),
-        Column("birth_year", "int", False, "year of birth", minimum=1880, maximum=2100),
-        Column("iss_stage", "code", False, "ISS at diagnosis", codes=("I", "II", "III")),
-        Column("r_iss_stage", "code", False, "R-ISS at diagnosis", codes=("I", "II", "III")),
+        Column(
+            "death_date",
+            "date",
+            False,
+            "empty if alive",
+            absent="no patient is known to have died: OS and every other endpoint count no "
+            "death, each patient is censored at the last contact",
+        ),
+        Column("sex", "code", False, "sex", codes=("F", "M", "U"), absent=_unknown("sex")),
+        Column(
+            "birth_year",
+            "int",
+            False,
+            "year of birth",
+            minimum=1880,
+            maximum=2100,
+            absent=_unknown("age (from birth_year)"),
+        ),
+        Column(
+            "iss_stage",
+            "code",
+            False,
+            "ISS at diagnosis",
+            codes=("I", "II", "III"),
+            absent=_unknown("ISS stage"),
+        ),
+        Column(
+            "r_iss_stage",
+            "code",
+            False,
+            "R-ISS at diagnosis",
+            codes=("I", "II", "III"),
+            absent=_unknown("R-ISS stage"),
+        ),
         Column(
             "cytogenetic_risk",
             "code",
             False,
             "high = del(17p), t(4;14) or t(14;16) (IMWG)",
             codes=("high", "standard", "unknown"),
+            absent=_unknown("cytogenetic risk"),
         ),
-        Column("ecog", "int", False, "ECOG performance status at diagnosis", minimum=0, maximum=4),
+        Column(
+            "ecog",
+            "int",
+            False,
+            "ECOG performance status at diagnosis",
+            minimum=0,
+            maximum=4,
+            absent=_unknown("ECOG performance status"),
+        ),
         Column(
             "prior_lines_before_data",
             "int",
@@ -106,6 +153,8 @@ PATIENTS = Table(
             "lines given before this data source begins",
             minimum=0,
             maximum=30,
+            absent="every patient's first line in the data is numbered line 1 (no line was "
+            "given before the data begin)",
         ),
     ),
 )
@@ -118,7 +167,14 @@ TREATMENTS = Table(
         Column("patient_id", "string", True, "must exist in patients"),
         Column("drug", "string", True, "generic, brand or abbreviated name, any case"),
         Column("start_date", "date", True, "first administration (infusion for CAR-T)"),
-        Column("end_date", "date", False, "last administration; empty = ongoing"),
+        Column(
+            "end_date",
+            "date",
+            False,
+            "last administration; empty = ongoing",
+            absent="exposures run to the next record or last contact (every treatment is read "
+            "as ongoing)",
+        ),
         Column("dose", "float", False, "kept, not used by any rule", minimum=0),
         Column("dose_unit", "string", False, "kept, not used by any rule"),
         Column("route", "string", False, "kept, not used by any rule"),
@@ -129,7 +185,9 @@ LABS = Table(
     "labs",
     False,
     "long format, one row per result",
-    (
+    absent="IMWG response and progression cannot be derived from laboratory values: best "
+    "response and progression come from the recorded responses only",
+    columns=(
         Column("patient_id", "string", True, "must exist in patients"),
         Column("date", "date", True, "date of the sample"),
         Column("test", "code", True, "lab test", codes=tuple(LAB_TESTS)),
@@ -142,7 +200,9 @@ RESPONSES = Table(
     "responses",
     False,
     "physician- or investigator-assessed responses",
-    (
+    absent="recorded (physician-assessed) responses and progression are not used: response and "
+    "progression are derived from the labs only",
+    columns=(
         Column("patient_id", "string", True, "must exist in patients"),
         Column("date", "date", True, "date of the assessment"),
         Column("response", "code", True, "IMWG category", codes=RESPONSE_CODES),
@@ -153,12 +213,20 @@ ADVERSE_EVENTS = Table(
     "adverse_events",
     False,
     "adverse events",
-    (
+    absent="no adverse event is known: the safety table is empty",
+    columns=(
         Column("patient_id", "string", True, "must exist in patients"),
         Column("term", "string", True, "event term (CRS and ICANS graded by ASTCT)"),
         Column("onset_date", "date", True, "onset date"),
         Column("grade", "int", True, "grade 1-5", minimum=1, maximum=5),
-        Column("grading", "code", False, "grading system", codes=("CTCAE", "ASTCT")),
+        Column(
+            "grading",
+            "code",
+            False,
+            "grading system",
+            codes=("CTCAE", "ASTCT"),
+            absent="CRS and ICANS are read as graded by ASTCT, every other event by CTCAE",
+        ),
         Column("serious", "bool", False, "serious adverse event"),
     ),
 )

@@ -22,7 +22,7 @@ import polars as pl
 
 from mmrwe.errors import InvalidDataError
 from mmrwe.io.output import file_sha256
-from mmrwe.io.problems import MAX_ROWS_PER_CHECK, Problem, ValidationReport
+from mmrwe.io.problems import MAX_ROWS_PER_CHECK, ValidationReport
 from mmrwe.io.schema import TABLES
 
 DUCKDB_SUFFIXES = (".duckdb", ".db", ".ddb")
@@ -39,6 +39,8 @@ class Source:
     kind: str = "csv"  # csv | parquet | duckdb
     base: Path | None = None
     complete: bool = False  # every file was read
+    #: column names as written in the files, by their read name (lower case, stripped)
+    written: dict[str, str] = field(default_factory=dict)
 
     def file_label(self, i: int) -> str:
         if self.kind == "duckdb":
@@ -84,17 +86,10 @@ def discover(path: Path) -> tuple[dict[str, Source], ValidationReport]:
                 if p.exists()
             ]
             if len(found) > 1:
-                report.add(
-                    Problem(
-                        "error",
-                        "ambiguous_table",
-                        ", ".join(p.name for p in found),
-                        None,
-                        None,
-                        None,
-                        f"the table '{name}' is given more than once",
-                        "keep exactly one of <table>.csv, <table>.parquet or a folder <table>/",
-                    )
+                report.flag(
+                    "ambiguous_table",
+                    ", ".join(p.name for p in found),
+                    what=f"the table '{name}' is given more than once",
                 )
                 ambiguous.add(name)
                 continue
@@ -104,17 +99,11 @@ def discover(path: Path) -> tuple[dict[str, Source], ValidationReport]:
             if p.is_dir():
                 parts = sorted(p.glob("*.parquet"))
                 if not parts:
-                    report.add(
-                        Problem(
-                            "error",
-                            "empty_file",
-                            f"{name}/",
-                            None,
-                            None,
-                            None,
-                            "the folder holds no .parquet parts",
-                            f"put the {name} table's Parquet parts in the folder, or remove it",
-                        )
+                    report.flag(
+                        "empty_file",
+                        f"{name}/",
+                        what="the folder holds no .parquet parts",
+                        table=name,
                     )
                     continue
                 sources[name] = Source(name, f"{name}/", parts, [], "parquet", path)
@@ -123,17 +112,12 @@ def discover(path: Path) -> tuple[dict[str, Source], ValidationReport]:
                 sources[name] = Source(name, p.name, [p], [], kind, path)
     for name, spec in TABLES.items():
         if spec.required and name not in sources and name not in ambiguous:
-            report.add(
-                Problem(
-                    "error",
-                    "missing_table",
-                    f"{name}.csv / {name}.parquet",
-                    None,
-                    None,
-                    None,
-                    f"the required table '{name}' is missing",
-                    f"add {name}.csv or {name}.parquet ({spec.meaning}) to the cohort",
-                )
+            report.flag(
+                "missing_table",
+                f"{name}.csv / {name}.parquet",
+                what=f"the required table '{name}' is missing",
+                table=name,
+                meaning=spec.meaning,
             )
     return sources, report
 
@@ -162,21 +146,16 @@ def iter_raw(source: Source, report: ValidationReport) -> Iterator[pl.DataFrame]
         except _Unreadable:
             return
         except Exception as exc:  # a corrupt Parquet file, a locked database, ...
-            report.add(
-                Problem(
-                    "error",
-                    "unreadable_file",
-                    label,
-                    None,
-                    None,
-                    None,
-                    f"the file cannot be read ({type(exc).__name__}: {exc})",
-                    "check that the file is complete and in the format its name says",
-                )
+            report.flag(
+                "unreadable_file",
+                label,
+                what=f"the file cannot be read ({type(exc).__name__}: {exc})",
             )
             return
         if not _unique_columns(df.columns, label, report):
             return
+        for c in df.columns:
+            source.written.setdefault(c.strip().lower(), c)
         df = df.rename({c: c.strip().lower() for c in df.columns})
         source.offsets.append(total)
         df = df.with_row_index("__row", offset=total + 1).with_columns(
@@ -238,18 +217,13 @@ def _unique_columns(columns: list[str], label: str, report: ValidationReport) ->
         seen.setdefault(c.strip().lower(), []).append(c)
     dups = {k: v for k, v in seen.items() if len(v) > 1}
     for key, names in dups.items():
-        report.add(
-            Problem(
-                "error",
-                "duplicate_column",
-                label,
-                key,
-                None,
-                ", ".join(names),
-                f"the column '{key}' is given {len(names)} times (names are read without case "
-                "and surrounding spaces)",
-                "keep one column of that name; rename or remove the others",
-            )
+        report.flag(
+            "duplicate_column",
+            label,
+            key,
+            value=", ".join(names),
+            what=f"the column '{key}' is given {len(names)} times (names are read without case "
+            "and surrounding spaces)",
         )
     return not dups
 
@@ -260,17 +234,8 @@ class _Unreadable(Exception):
 
 def _read_csv(path: Path, label: str, report: ValidationReport) -> pl.DataFrame:
     if path.stat().st_size == 0:
-        report.add(
-            Problem(
-                "error",
-                "empty_file",
-                label,
-                None,
-                None,
-                None,
-                "the file is empty (not even a header row)",
-                "write a header row with the column names, then one row per record",
-            )
+        report.flag(
+            "empty_file", label, what="the file is empty (not even a header row)", table=path.stem
         )
         raise _Unreadable
     header = _csv_header(path)
@@ -282,18 +247,7 @@ def _read_csv(path: Path, label: str, report: ValidationReport) -> pl.DataFrame:
         return pl.read_csv(path, infer_schema=False, encoding="utf8")
     except pl.exceptions.ComputeError as exc:
         if "utf-8" not in str(exc).lower() and "utf8" not in str(exc).lower():
-            report.add(
-                Problem(
-                    "error",
-                    "unreadable_file",
-                    label,
-                    None,
-                    None,
-                    None,
-                    f"the CSV cannot be parsed ({exc})",
-                    "check quoting and that every row has as many fields as the header",
-                )
-            )
+            report.flag("unreadable_file", label, what=f"the CSV cannot be parsed ({exc})")
             raise _Unreadable from exc
     df = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
     for col in df.columns:
@@ -301,14 +255,12 @@ def _read_csv(path: Path, label: str, report: ValidationReport) -> pl.DataFrame:
             pl.col(col).str.contains("\ufffd", literal=True)
         )
         report.add_rows(
-            "error",
             "encoding",
             label,
             col,
             bad["r"].to_list(),
             bad[col].to_list(),
             "the value holds bytes that are not UTF-8 (shown as \ufffd)",
-            "save the file as UTF-8 (e.g. re-export from the source system with UTF-8 encoding)",
         )
     return df
 
@@ -336,7 +288,6 @@ def _ragged_rows(path: Path, n_fields: int, label: str, report: ValidationReport
         if sel.size == 0:
             continue
         report.add_rows(
-            "error",
             "ragged_row",
             label,
             None,
@@ -344,8 +295,7 @@ def _ragged_rows(path: Path, n_fields: int, label: str, report: ValidationReport
             [lines.get(int(r) + 1) for r in sel],
             f"the row has {kind} fields than the header's {n_fields}"
             + (" (a truncated export?)" if kind == "fewer" else ""),
-            f"give every row exactly {n_fields} comma-separated fields (quote values that hold "
-            "commas; leave empty fields empty between commas)",
+            n_fields=n_fields,
         )
     return int(bad.size)
 

@@ -19,10 +19,11 @@ Criteria are combined with AND. Names of regimens and drugs are checked against 
 from __future__ import annotations
 
 import datetime as dt
-from difflib import get_close_matches
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mmrwe.errors import did_you_mean
 
 #: refractoriness criteria and the ``lines`` column each reads (Rajkumar 2011)
 REFRACTORY_FLAGS: dict[str, str] = {
@@ -46,11 +47,6 @@ Subgroup = Literal[
 ]
 #: subgroups a study can ask for (levels in ``docs/studies.md``)
 SUBGROUPS: tuple[str, ...] = get_args(Subgroup)
-
-
-def _did_you_mean(value: str, choices: list[str]) -> str:
-    close = get_close_matches(value, choices, n=3, cutoff=0.6)
-    return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
 
 
 class StudySettings(BaseModel):
@@ -169,7 +165,7 @@ class Population(BaseModel):
         for name in value:
             if name.lower() not in canonical:
                 raise ValueError(
-                    f"unknown regimen {name!r}.{_did_you_mean(name, sorted(set(names.values())))}"
+                    f"unknown regimen {name!r}.{did_you_mean(name, sorted(set(names.values())))}"
                     " Use a regimen name of docs/vocabulary.md, or select by `drugs`"
                 )
             out.append(canonical[name.lower()])
@@ -189,7 +185,7 @@ class Population(BaseModel):
             if generic is None:
                 choices = sorted(vocabulary.drugs["generic_name"])
                 raise ValueError(
-                    f"unknown drug {name!r}.{_did_you_mean(name.lower(), choices)} Use a generic "
+                    f"unknown drug {name!r}.{did_you_mean(name.lower(), choices)} Use a generic "
                     "or brand name of the vocabulary (docs/vocabulary.md)"
                 )
             out.append(generic)
@@ -206,7 +202,7 @@ class Population(BaseModel):
         for name in value:
             if name not in classes:
                 raise ValueError(
-                    f"unknown drug class {name!r}.{_did_you_mean(name, classes)} Classes: "
+                    f"unknown drug class {name!r}.{did_you_mean(name, classes)} Classes: "
                     + ", ".join(classes)
                 )
         return value
