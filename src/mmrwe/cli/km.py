@@ -217,7 +217,9 @@ def km_command(
         "--conf-type",
         help="Confidence-interval scale: log (R default), log-log (SAS default) or plain.",
     ),
-    conf_level: float = typer.Option(0.95, "--conf-level", callback=_conf_level),
+    conf_level: float = typer.Option(
+        0.95, "--conf-level", callback=_conf_level, help="Confidence level, between 0 and 1."
+    ),
     times: str | None = typer.Option(None, "--times", help="Times for S(t), e.g. 365,730."),
     tau: float | None = typer.Option(None, "--tau", min=0, help="Horizon of the RMST."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the results as JSON."),
