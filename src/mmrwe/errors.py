@@ -7,7 +7,7 @@ a person: what is wrong, where (file, column, row, value) and how to fix it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any
 
@@ -47,12 +47,6 @@ def close_matches(value: str, choices: Iterable[str], n: int = 3) -> list[str]:
     return get_close_matches(value, list(choices), n=n, cutoff=0.6)
 
 
-def did_you_mean(value: str, choices: Iterable[str]) -> str:
-    """`` Did you mean 'x'?`` naming the choices closest to ``value``; empty when none is close."""
-    close = close_matches(value, choices)
-    return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-
-
 def check_parameter(ok: bool, name: str, owner: str, must: str, got: object) -> None:
     """Raise :class:`ParameterError` in the one template unless ``ok``."""
     if not ok:
@@ -61,13 +55,37 @@ def check_parameter(ok: bool, name: str, owner: str, must: str, got: object) -> 
         )
 
 
+class MissingColumnsError(InvalidDataError, ParameterError):
+    """A table handed to a stage lacks columns its contract requires (one type for every
+    table check: it is both bad data and a bad parameter, so either ``except`` catches it)."""
+
+
 def require_columns(df: Any, table: str, columns: Iterable[str], owner: str | None = None) -> None:
-    """Raise :class:`InvalidDataError` naming every column of ``columns`` that the ``table``
-    table (a Polars frame) lacks, and the columns it has."""
+    """Raise :class:`MissingColumnsError` naming every column of ``columns`` that the ``table``
+    table (a Polars frame) lacks, and the columns it has. The one column check of mmrwe
+    (:meth:`mmrwe.contract.TableContract.require` calls it)."""
+    if not hasattr(df, "columns"):
+        raise MissingColumnsError(
+            f"The '{table}' table{f' passed to {owner}' if owner else ''} must be a Polars "
+            f"table. Got {type(df).__name__} instead."
+        )
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise InvalidDataError(
+        raise MissingColumnsError(
             f"The '{table}' table{f' passed to {owner}' if owner else ''} lacks the column(s) "
             f"{', '.join(repr(c) for c in missing)} (it has {', '.join(df.columns)}). Pass the "
-            f"'{table}' table as mmrwe writes it (docs/data-model.md)."
+            f"'{table}' table as mmrwe writes it (docs/architecture.md lists every table's columns)."
         )
+
+
+def did_you_mean(
+    value: str, choices: Iterable[str] | Mapping[str, str], *, prefix: bool = False
+) -> str:
+    """`` Did you mean 'a', 'b'?`` for up to three ``choices`` close to ``value`` (difflib ratio
+    at least 0.6; with ``prefix``, also a choice that starts ``value`` or that it starts), or
+    ``""``. A mapping is matched on its keys and answers with their values (aliases → names)."""
+    names = choices if isinstance(choices, Mapping) else {c: c for c in choices}
+    close = [c for c in names if c.startswith(value) or value.startswith(c)] if prefix else []
+    close += close_matches(value, names)
+    shown = list(dict.fromkeys(names[c] for c in close))[:3]
+    return f" Did you mean {', '.join(repr(c) for c in shown)}?" if shown else ""

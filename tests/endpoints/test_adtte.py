@@ -105,5 +105,7 @@ def test_cnsr_is_zero_for_events_and_one_for_censorings() -> None:
 
 
 def test_a_table_that_is_not_endpoints_is_refused() -> None:
-    with pytest.raises(ParameterError, match=r"'endpoints' parameter of to_adtte .* missing event"):
+    with pytest.raises(
+        ParameterError, match=r"'endpoints' table passed to to_adtte lacks .*'event'"
+    ):
         to_adtte(endpoints().drop("event"), study_id="S")

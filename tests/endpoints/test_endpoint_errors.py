@@ -18,7 +18,7 @@ def test_a_missing_column_is_named() -> None:
     t = case_tables(CASE)
     t["line_response"] = t["line_response"].drop("progression_date")
     with pytest.raises(
-        ParameterError, match=r"'line_response' parameter .* missing progression_date"
+        ParameterError, match=r"'line_response' table .* lacks the column\(s\) 'progression_date'"
     ):
         derive_endpoints(**t)
 

@@ -1,4 +1,5 @@
-"""Invariances of the response stage on a small simulated cohort: partitioning, input order."""
+"""Invariances of the response stage on a small simulated cohort: input order (partitioning:
+``tests/pipeline``)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from mmrwe.errors import ParameterError
 from mmrwe.io.read import read_cohort
 from mmrwe.lines import derive_lines_of_therapy
 from mmrwe.response import (
-    ASSESSMENT_SCHEMA,
     LINE_RESPONSE_SCHEMA,
     derive_assessments,
     derive_line_response,
@@ -25,23 +24,6 @@ def cohort(tmp_path_factory: pytest.TempPathFactory):
     simulate_cohort(path, n_patients=300, seed=11)
     data = read_cohort(path)
     return data, derive_lines_of_therapy(data).lines
-
-
-def test_partitions_do_not_change_the_result(cohort) -> None:
-    data, lines = cohort
-    whole = derive_assessments(data.labs, lines)
-    seen: list[int] = []
-    parts = derive_assessments(data.labs, lines, partition_size=37, on_progress=seen.append)
-    assert_frame_equal(whole, parts)
-    assert sum(seen) == lines["patient_id"].n_unique() and len(seen) == -(-sum(seen) // 37)
-    assert whole.schema == pl.Schema(ASSESSMENT_SCHEMA)
-
-
-@pytest.mark.parametrize("size", [0, -5, 2.5, True])
-def test_partition_size_must_be_a_positive_whole_number(cohort, size) -> None:
-    data, lines = cohort
-    with pytest.raises(ParameterError, match="'partition_size' parameter of derive_assessments"):
-        derive_assessments(data.labs, lines, partition_size=size)
 
 
 def test_input_order_does_not_change_the_result(cohort) -> None:

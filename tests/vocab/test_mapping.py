@@ -118,5 +118,8 @@ def test_spellings_of_one_drug_map_identically():
 
 
 def test_missing_columns_are_named():
-    with pytest.raises(InvalidDataError, match="missing column\\(s\\) patient_id"):
+    with pytest.raises(
+        InvalidDataError,
+        match=r"'treatments' table passed to map_drugs lacks the column\(s\) 'patient_id'",
+    ):
         map_drugs(pl.DataFrame({"drug": ["len"]}))

@@ -6,10 +6,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+if TYPE_CHECKING:
+    from mmrwe.pipeline import Stage
+    from mmrwe.study.run import RunResult
 
 #: Results go to stdout; messages, warnings and progress to stderr.
 stdout = Console(width=None if sys.stdout.isatty() else 200)
@@ -58,3 +64,34 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
     with bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+def run_chain(
+    cohort: Path,
+    out: Path,
+    stop_after: Stage,
+    *,
+    config: Path | None,
+    drug_map: Path | None,
+    overwrite: bool,
+    report: bool = False,
+) -> RunResult:
+    """What ``mmrwe lines``, ``mmrwe response`` and ``mmrwe run`` run: the one patient-level
+    chain stopped after ``stop_after`` (:func:`mmrwe.study.run_study`), each stage named on
+    stderr as it starts and the patients done shown on a progress bar."""
+    from mmrwe.io.output import refuse_existing
+    from mmrwe.study import run_study
+
+    refuse_existing(out, overwrite)
+    with progress("analysing patients", None) as advance:
+        return run_study(
+            cohort,
+            out,
+            config=config,
+            drug_map=drug_map,
+            overwrite=overwrite,
+            stop_after=stop_after,
+            report=report,
+            on_stage=lambda name: info(f"{name} ..."),
+            on_progress=advance,
+        )

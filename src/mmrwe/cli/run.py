@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from mmrwe.cli.app import app
-from mmrwe.cli.common import info, progress, stdout, warn
+from mmrwe.cli.common import info, run_chain, stdout, warn
 from mmrwe.cli.validate import warn_unmapped_drugs
 
 
@@ -30,21 +30,15 @@ def run_command(
     """Run the whole study: lines of therapy, IMWG response, endpoints per line, the analysed
     population, summary tables (small cells suppressed), figures, report.html and
     manifest.json."""
-    from mmrwe.io.output import refuse_existing
-    from mmrwe.study import run_study
-
-    refuse_existing(out, overwrite)
-    with progress("analysing patients", None) as advance:
-        result = run_study(
-            cohort,
-            out,
-            config=config,
-            drug_map=drug_map,
-            overwrite=overwrite,
-            report=not no_report,
-            on_stage=lambda name: info(f"{name} ..."),
-            on_progress=advance,
-        )
+    result = run_chain(
+        cohort,
+        out,
+        "population",
+        config=config,
+        drug_map=drug_map,
+        overwrite=overwrite,
+        report=not no_report,
+    )
     for note in result.manifest.get("warnings", []):
         warn(note)
     stdout.print(outcome_table(result.summaries["summary_by_line"], result.study.study.name))

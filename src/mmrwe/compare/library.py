@@ -27,7 +27,7 @@ import polars as pl
 
 from mmrwe.compare.library_schema import library_problems
 from mmrwe.compare.measures import BASELINE, ENDPOINTS, MEASURES
-from mmrwe.errors import ConfigError, ParameterError, close_matches
+from mmrwe.errors import ConfigError, ParameterError, did_you_mean
 
 __all__ = [
     "BASELINE",
@@ -113,10 +113,7 @@ def _resolve(name: str, options: Mapping[str, str], what: str, owner: str) -> st
         return key
     keys = sorted(set(options.values()))
     wanted = _norm(name)
-    close = [c for c in options if c.startswith(wanted) or wanted.startswith(c)]
-    close += close_matches(wanted, options)
-    close = list(dict.fromkeys(options[c] for c in close))[:3]
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    hint = did_you_mean(wanted, options, prefix=True)
     raise ParameterError(
         f"The '{what}' parameter of {owner} must be one of {', '.join(keys)}. "
         f"Got {name!r} instead.{hint}"
@@ -185,8 +182,8 @@ class Arm:
             name = self.canonical(raw)
             if name is None:
                 spelt = re.sub(r"[\s\-]+", "_", str(raw).strip().lower())
-                close = ", ".join(repr(c) for c in close_matches(spelt, BASELINE))
-                hint = f" (did you mean {close}?)" if close else ""
+                close = did_you_mean(spelt, list(BASELINE)).strip()
+                hint = f" ({close[0].lower()}{close[1:]})" if close else ""
                 reasons.append(f"{raw!r}: not a baseline characteristic{hint}")
             elif name not in self.baseline:
                 why = self.baseline_notes.get(name)

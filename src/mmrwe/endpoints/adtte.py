@@ -15,11 +15,12 @@ from __future__ import annotations
 import polars as pl
 
 from mmrwe.adam.metadata import schema
+from mmrwe.contract import TableContract
 from mmrwe.endpoints.definitions import ENDPOINT_ORDER, LABELS, REASONS
-from mmrwe.endpoints.derive import ENDPOINTS_SCHEMA
-from mmrwe.errors import check_parameter
+from mmrwe.endpoints.derive import ENDPOINTS_TABLE
 
 ADTTE_SCHEMA: dict[str, pl.DataType] = schema("ADTTE")
+ADTTE_TABLE = TableContract("adtte", ADTTE_SCHEMA)
 #: ``EVNTDESC`` of each ``event_or_censor_reason``.
 EVENT_DESCRIPTIONS: dict[str, str] = {
     "progression": "Progressive disease (IMWG)",
@@ -55,14 +56,7 @@ def to_adtte(endpoints: pl.DataFrame, *, study_id: str) -> pl.DataFrame:
 
     ``study_id`` fills ``STUDYID``. ``ADTF`` is empty: no date of the run's tables is
     imputed at the level ADaM flags (day, month), so no flag applies."""
-    missing = [c for c in ENDPOINTS_SCHEMA if c not in endpoints.columns]
-    check_parameter(
-        not missing,
-        "endpoints",
-        "to_adtte",
-        "a table as derive_endpoints returns",
-        f"a table missing {', '.join(missing)}",
-    )
+    ENDPOINTS_TABLE.require(endpoints, "to_adtte")
     line = pl.col("line").cast(pl.String)
     reason = pl.col("event_or_censor_reason")
     description = reason.replace_strict(EVENT_DESCRIPTIONS, return_dtype=pl.String)

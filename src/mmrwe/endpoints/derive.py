@@ -21,6 +21,7 @@ from datetime import date
 
 import polars as pl
 
+from mmrwe.contract import TableContract
 from mmrwe.endpoints.definitions import (
     ENDPOINT_ORDER,
     EndpointDefinition,
@@ -41,6 +42,7 @@ ENDPOINTS_SCHEMA: dict[str, pl.DataType] = {
     "event": pl.Int8(),
     "event_or_censor_reason": pl.String(),
 }
+ENDPOINTS_TABLE = TableContract("endpoints", ENDPOINTS_SCHEMA)
 #: The per-line frame column each event source reads.
 SOURCE_COLUMNS: dict[str, str] = {
     "progression": "progression_date",

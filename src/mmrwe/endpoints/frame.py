@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import polars as pl
 
+from mmrwe.contract import TableContract
 from mmrwe.endpoints.rules import EndpointRules
-from mmrwe.errors import check_parameter
+from mmrwe.io.cohort import PATIENTS_TABLE, RESPONSES_TABLE
+from mmrwe.lines.derive import LINE_EXPOSURES_TABLE
+from mmrwe.lines.refractory import LINES_TABLE
 from mmrwe.lines.rules import index_date_expr
+from mmrwe.response.assess import ASSESSMENTS_TABLE
+from mmrwe.response.best import LINE_RESPONSE_TABLE
 
+#: the columns the evaluator reads of each table (declared in :data:`CONTRACTS`)
 REQUIRED: dict[str, tuple[str, ...]] = {
     "lines": (
         "patient_id", "line", "start_date", "end_date", "end_reason", "includes_car_t",
@@ -30,20 +36,23 @@ _OWNER = "derive_endpoints"
 _DAY = pl.duration(days=1)
 
 
+#: each input table's contract, declared by the stage that makes it
+CONTRACTS: dict[str, TableContract] = {
+    "lines": LINES_TABLE,
+    "line_exposures": LINE_EXPOSURES_TABLE,
+    "line_response": LINE_RESPONSE_TABLE,
+    "assessments": ASSESSMENTS_TABLE,
+    "responses": RESPONSES_TABLE,
+    "patients": PATIENTS_TABLE,
+}
+
+
 def check_tables(tables: dict[str, pl.DataFrame | None]) -> None:
-    """Raise a :class:`~mmrwe.errors.ParameterError` naming a table's missing columns."""
+    """Raise :class:`~mmrwe.errors.MissingColumnsError` naming a table's missing columns."""
     for name, table in tables.items():
         if table is None and name == "responses":
             continue
-        ok = isinstance(table, pl.DataFrame)
-        missing = [c for c in REQUIRED[name] if c not in table.columns] if ok else []
-        check_parameter(
-            ok and not missing,
-            name,
-            _OWNER,
-            f"a Polars table with columns {', '.join(REQUIRED[name])}",
-            f"a table missing {', '.join(missing)}" if ok else type(table).__name__,
-        )
+        CONTRACTS[name].require(table, _OWNER, REQUIRED[name])  # type: ignore[arg-type]
 
 
 def line_frame(

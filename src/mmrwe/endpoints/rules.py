@@ -16,7 +16,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-RESPONSE_CATEGORIES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
+from mmrwe.io.schema import RESPONSE_CODES
+from mmrwe.lines.rules import ROLE_LYMPHODEPLETION, ROLE_PREPARATION
+
+RESPONSE_CATEGORIES = RESPONSE_CODES
 
 
 class EndpointRules(BaseModel):
@@ -55,7 +58,7 @@ class EndpointRules(BaseModel):
         "(steroids and supportive care continue after the regimen stops; mmrwe rule).",
     )
     ttd_excluded_roles: tuple[str, ...] = Field(
-        ("conditioning/mobilisation", "lymphodepletion"),
+        (ROLE_PREPARATION, ROLE_LYMPHODEPLETION),
         description="Exposure roles (``line_exposures.role``) that do not count for TTD: "
         "transplant conditioning and mobilisation and CAR-T lymphodepletion prepare a procedure "
         "whose own day counts (mmrwe rule).",

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from mmrwe.contract import TableContract
+
 ATTRITION_SCHEMA: dict[str, pl.DataType] = {
     "step": pl.Int64(),
     "patients_before": pl.Int64(),
@@ -16,6 +18,7 @@ ATTRITION_SCHEMA: dict[str, pl.DataType] = {
     "rows_excluded": pl.Int64(),
     "reason": pl.String(),
 }
+ATTRITION_TABLE = TableContract("attrition", ATTRITION_SCHEMA)
 
 
 def attrition_table(rows: list[tuple[int, int, int, str]]) -> pl.DataFrame:

@@ -30,8 +30,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 
+from mmrwe.contract import TableContract
 from mmrwe.io.problems import ValidationReport
 from mmrwe.io.schema import LAB_TESTS
 
@@ -108,6 +110,12 @@ COHORT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "responses": RESPONSES_SCHEMA,
     "adverse_events": ADVERSE_EVENTS_SCHEMA,
 }
+#: the cohort's tables as the contracts the stages check their input against
+PATIENTS_TABLE = TableContract("patients", PATIENTS_SCHEMA)
+TREATMENTS_TABLE = TableContract("treatments", TREATMENTS_SCHEMA)
+LABS_TABLE = TableContract("labs", LABS_SCHEMA)
+RESPONSES_TABLE = TableContract("responses", RESPONSES_SCHEMA)
+ADVERSE_EVENTS_TABLE = TableContract("adverse_events", ADVERSE_EVENTS_SCHEMA)
 
 
 SORT_KEYS: dict[str, list[str]] = {
@@ -122,6 +130,24 @@ SORT_KEYS: dict[str, list[str]] = {
 def sort_cohort_table(name: str, df: pl.DataFrame) -> pl.DataFrame:
     """Sort a typed cohort table by patient and date (the order every stage relies on)."""
     return df.sort(SORT_KEYS[name], nulls_last=True, maintain_order=True)
+
+
+#: :func:`patient_index` of an id that is not among the patients
+NO_PATIENT = -1
+
+
+def patient_index(ids: pl.Series, patient_id: pl.Series) -> np.ndarray:
+    """Each ``patient_id``'s position among the sorted, distinct ``ids`` (int64;
+    :data:`NO_PATIENT` for an id not among them): the one patient-id → integer mapping inside
+    the stages, which sort, join and window on integers instead of strings. Computed on runs of
+    equal ids, so a column sorted by patient costs one search per patient."""
+    runs = patient_id.rle().struct.unnest()
+    if ids.is_empty():
+        return np.full(patient_id.len(), NO_PATIENT, np.int64)
+    pos = ids.search_sorted(runs["value"]).cast(pl.Int64)
+    found = (ids.gather(pos.clip(0, ids.len() - 1)) == runs["value"]).fill_null(False)
+    index = np.where(found.to_numpy(), pos.to_numpy(), NO_PATIENT)
+    return np.repeat(index, runs["len"].to_numpy()).astype(np.int64)
 
 
 def empty_table(name: str) -> pl.DataFrame:

@@ -13,15 +13,20 @@ import json
 import platform
 import shutil
 import sys
-import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from mmrwe import __version__
 from mmrwe.errors import OutputExistsError
+from mmrwe.timing import StageTimer
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from mmrwe.io.cohort import Cohort
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
@@ -67,7 +72,16 @@ class OutputDirectory:
     ...     out.manifest["config"] = rules.model_dump()
     """
 
-    def __init__(self, path: Path, *, overwrite: bool = False, command: str = "") -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        overwrite: bool = False,
+        command: str = "",
+        timer: StageTimer | None = None,
+    ) -> None:
+        """``timer``: the run's timer, started when the run began (``timings_seconds.total`` is
+        its elapsed time when the directory is complete; default: from now)."""
         self.path = Path(path)
         self.overwrite = overwrite
         refuse_existing(self.path, overwrite)
@@ -82,7 +96,7 @@ class OutputDirectory:
             "outputs": {},
             "timings_seconds": {},
         }
-        self._t0 = time.perf_counter()
+        self._timer = timer or StageTimer()
         self._parts: dict[str, tuple[Any, Any, Any]] = {}
 
     def __enter__(self) -> OutputDirectory:
@@ -128,6 +142,11 @@ class OutputDirectory:
             )
         self.manifest["outputs"][name] += df.height
 
+    def record_timings(self, timer: StageTimer) -> None:
+        """Add a run's stage timings to the manifest's ``timings_seconds`` (``total`` is added
+        when the directory is complete)."""
+        self.manifest["timings_seconds"].update(timer.rounded())
+
     def write_manifest(self) -> None:
         """Write ``manifest.json`` as it stands (rewritten when the directory is complete)."""
         (self.staging / "manifest.json").write_text(
@@ -155,12 +174,24 @@ class OutputDirectory:
         if exc_type is not None:
             shutil.rmtree(self.staging, ignore_errors=True)
             return
-        self.manifest["timings_seconds"]["total"] = round(time.perf_counter() - self._t0, 3)
+        self.manifest["timings_seconds"]["total"] = round(self._timer.elapsed(), 3)
         self.write_manifest()
         if self.path.exists():
             refuse_existing(self.path, self.overwrite)
             shutil.rmtree(self.path)
         self.staging.rename(self.path)
+
+
+def input_manifest(cohort: Cohort, config: BaseModel, drug_map: Path | None) -> dict[str, Any]:
+    """The manifest's record of what a run read: each input file with its SHA-256 and rows
+    (``inputs``), rows per table read (``input_rows``), the configuration with every default
+    filled in (``config``) and the user drug map (``drug_map``)."""
+    return {
+        "inputs": cohort.inputs,
+        "input_rows": cohort.row_counts(),
+        "config": config.model_dump(mode="json"),
+        "drug_map": str(drug_map) if drug_map else None,
+    }
 
 
 def package_versions() -> dict[str, str]:

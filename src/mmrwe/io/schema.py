@@ -39,6 +39,8 @@ UNIT_FACTORS: dict[str, dict[str, float]] = {
     "bm_clonal_cells": {"": 1.0},
 }
 
+#: IMWG response categories, best first (Kumar 2016); NE: not evaluable. The one definition:
+#: stages, statistics and figures import it.
 RESPONSE_CODES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
 
 

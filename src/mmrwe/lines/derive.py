@@ -9,17 +9,17 @@ ongoing ends filled with the last contact) → line starts (the compiled state m
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from mmrwe.contract import TableContract
 from mmrwe.io.attrition import attrition_table
-from mmrwe.io.cohort import Cohort
+from mmrwe.io.cohort import NO_PATIENT, Cohort, patient_index
 from mmrwe.lines import kernel as K
-from mmrwe.lines.rules import LineRules
+from mmrwe.lines.rules import EXPOSURE_ROLES, LineRules
 from mmrwe.vocab import (
     Vocabulary,
     load_vocabulary,
@@ -32,36 +32,44 @@ from mmrwe.vocab import (
 EPOCH = dt.date(1970, 1, 1)
 ASCT_NAME = "autologous stem cell transplant"
 LEUKAPHERESIS_NAME = "leukapheresis"
-#: patients per partition: memory is bounded by the partition, not the cohort
-DEFAULT_PARTITION = 200_000
 
-LINE_COLUMNS = [
-    "patient_id",
-    "line",
-    "start_date",
-    "end_date",
-    "end_reason",
-    "regimen",
-    "maintenance",
-    "drugs",
-    "drug_classes",
-    "includes_asct",
-    "includes_car_t",
-    "infusion_date",
-    "prior_lines",
-    "start_rule",
-    "start_rule_code",
-]
-EXPOSURE_COLUMNS = [
-    "patient_id",
-    "line",
-    "drug",
-    "drug_class",
-    "start_date",
-    "end_date",
-    "role",
-    "source_row",
-]
+#: ``lines`` as derived (one row per patient and line; refractoriness is added by
+#: :data:`mmrwe.lines.refractory.LINES_TABLE`)
+DERIVED_LINES_TABLE = TableContract(
+    "lines",
+    {
+        "patient_id": pl.String(),
+        "line": pl.Int64(),
+        "start_date": pl.Date(),
+        "end_date": pl.Date(),
+        "end_reason": pl.String(),
+        "regimen": pl.String(),
+        "maintenance": pl.String(),
+        "drugs": pl.String(),
+        "drug_classes": pl.String(),
+        "includes_asct": pl.Boolean(),
+        "includes_car_t": pl.Boolean(),
+        "infusion_date": pl.Date(),
+        "prior_lines": pl.Int64(),
+        "start_rule": pl.String(),
+        "start_rule_code": pl.Int64(),
+    },
+)
+#: ``line_exposures``: every exposure split at line boundaries (rule 9), one row per piece
+LINE_EXPOSURES_TABLE = TableContract(
+    "line_exposures",
+    {
+        "patient_id": pl.String(),
+        "line": pl.Int64(),
+        "drug": pl.String(),
+        "drug_class": pl.String(),
+        "start_date": pl.Date(),
+        "end_date": pl.Date(),
+        "role": pl.String(),
+        "source_row": pl.Int64(),
+    },
+)
+LINE_COLUMNS = list(DERIVED_LINES_TABLE.columns)
 
 
 @dataclass
@@ -80,15 +88,14 @@ def derive_lines_of_therapy(
     *,
     drug_map: str | Path | pl.DataFrame | None = None,
     vocabulary: Vocabulary | None = None,
-    partition_size: int = DEFAULT_PARTITION,
-    on_progress: Callable[[int], None] | None = None,
 ) -> LinesOfTherapy:
     """Derive lines of therapy by the IMWG consensus rules (Rajkumar 2011), rules 1-10.
 
     ``drug_map`` is a user drug map (a CSV path ``name, generic_name, class``, or the table
-    :func:`mmrwe.vocab.read_drug_map` returns). ``lines`` has one row per patient and line; ``line_exposures`` one row per exposure and line
-    it falls in. Refractoriness flags are added by :func:`mmrwe.lines.derive_refractoriness`.
-    Patients are processed in partitions of ``partition_size`` so memory stays bounded.
+    :func:`mmrwe.vocab.read_drug_map` returns). ``lines`` has one row per patient and line;
+    ``line_exposures`` one row per exposure and line it falls in. Refractoriness flags are added
+    by :func:`mmrwe.lines.derive_refractoriness`. Patients are independent: a large cohort is
+    run in partitions of whole patients by :mod:`mmrwe.pipeline`.
     """
     rules = rules or LineRules()
     vocabulary = vocabulary or load_vocabulary()
@@ -100,27 +107,16 @@ def derive_lines_of_therapy(
     patients = cohort.patients.select(
         "patient_id", "last_contact_date", "death_date", "prior_lines_before_data"
     ).sort("patient_id")
-    # inside the stage a patient is its rank among the sorted ids: integer sorts, joins and
-    # windows instead of string ones; the ids are put back at the end
+    # inside the stage a patient is its rank among the sorted ids (mmrwe.io.patient_index):
+    # integer sorts, joins and windows instead of string ones; the ids are put back at the end
     ids = patients["patient_id"]
-    codes = pl.DataFrame({"patient_id": ids, "_code": pl.int_range(ids.len(), eager=True)})
-    coded = (
-        mapped.join(codes, on="patient_id", how="inner")
-        .drop("patient_id")
-        .rename({"_code": "patient_id"})
-    )
+    coded = mapped.with_columns(
+        pl.Series("patient_id", patient_index(ids, mapped["patient_id"]), pl.Int64)
+    ).filter(pl.col("patient_id") != NO_PATIENT)
     patients = patients.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("patient_id"))
-    lines_parts, exposure_parts = [], []
-    for lo in range(0, max(patients.height, 1), partition_size):
-        part = coded.filter(pl.col("patient_id").is_between(lo, lo + partition_size - 1))
-        part_patients = patients.slice(lo, partition_size)
-        lines, exposures = _derive_partition(part, part_patients, rules, vocabulary)
-        lines_parts.append(lines)
-        exposure_parts.append(exposures)
-        if on_progress:
-            on_progress(part_patients.height)
-    lines = _decode(pl.concat(lines_parts), ids)
-    line_exposures = _decode(pl.concat(exposure_parts), ids)
+    lines, exposures = _derive_partition(coded, patients, rules, vocabulary)
+    lines = _decode(lines, ids)
+    line_exposures = _decode(exposures, ids)
     attrition = _attrition(cohort, mapped, lines, line_exposures)
     return LinesOfTherapy(lines, line_exposures, unmapped, attrition)
 
@@ -269,11 +265,7 @@ def _derive_partition(
         "drug_class",
         "start_date",
         "end_date",
-        pl.col("tag")
-        .replace_strict(
-            {0: "", 1: "conditioning/mobilisation", 2: "lymphodepletion", 3: "bridging"}
-        )
-        .alias("role"),
+        pl.col("tag").replace_strict(EXPOSURE_ROLES).alias("role"),
         "source_row",
     ).sort(["patient_id", "line", "start_date", "drug", "source_row"])
     return lines, line_exposures

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from mmrwe.lines.derive import DERIVED_LINES_TABLE, LINE_EXPOSURES_TABLE
 from mmrwe.lines.rules import LineRules
 from mmrwe.vocab import Vocabulary, load_vocabulary
 
@@ -28,6 +29,9 @@ REFRACTORY_COLUMNS = [
     "triple_class_exposed",
     "penta_exposed",
 ]
+#: the ``lines`` table written by every command: the derived lines with their flags
+LINES_TABLE = DERIVED_LINES_TABLE.extend("lines", dict.fromkeys(REFRACTORY_COLUMNS, pl.Boolean()))
+_OWNER = "derive_refractoriness"
 #: Best responses that fail the "at least minimal response" test.
 BELOW_MR = ("SD", "PD")
 
@@ -47,6 +51,12 @@ def derive_refractoriness(
     the no-minimal-response clause.
     """
     rules = rules or LineRules()
+    DERIVED_LINES_TABLE.require(lines, _OWNER, ("patient_id", "line", "start_date"))
+    LINE_EXPOSURES_TABLE.require(
+        line_exposures,
+        _OWNER,
+        ("patient_id", "line", "drug", "start_date", "end_date", "source_row"),
+    )
     if "drug_class" not in line_exposures.columns:
         vocabulary = vocabulary or load_vocabulary()
         classes = vocabulary.drugs.select(pl.col("generic_name").alias("drug"), "drug_class")

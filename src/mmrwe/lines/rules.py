@@ -102,6 +102,17 @@ class LineRules(BaseModel):
     )
 
 
+#: ``line_exposures.role``: why an exposure that is not the line's own regimen is listed in
+#: the line (rules 5 and 6); the line's own drugs have the empty role
+ROLE_REGIMEN = ""
+ROLE_PREPARATION = "conditioning/mobilisation"
+ROLE_LYMPHODEPLETION = "lymphodepletion"
+ROLE_BRIDGING = "bridging"
+#: the role of each exposure tag of the line kernel (0 own, 1 ASCT preparation,
+#: 2 lymphodepletion, 3 bridging)
+EXPOSURE_ROLES = {0: ROLE_REGIMEN, 1: ROLE_PREPARATION, 2: ROLE_LYMPHODEPLETION, 3: ROLE_BRIDGING}
+
+
 def index_date_expr(car_t_index: str) -> pl.Expr:
     """The date from which a line's response and endpoints are measured (rule 6): the line's
     start, or for a CAR-T line with an infusion the infusion when ``car_t_index = "infusion"``.

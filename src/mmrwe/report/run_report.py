@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from mmrwe.io.output import OutputDirectory
+    from mmrwe.pipeline import AnalysedPopulation
     from mmrwe.study.config import StudyConfig
-    from mmrwe.study.pipeline import AnalysedPopulation
 
 #: endpoints drawn as Kaplan–Meier curves, with their titles
 KM_ENDPOINTS = {"PFS": "Progression-free survival", "OS": "Overall survival"}

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from mmrwe.io.schema import RESPONSE_CODES
 from mmrwe.report.embed import embed, figures_for
 from mmrwe.report.html import RunDirectory
 from mmrwe.report.html_tables import (
@@ -239,7 +240,7 @@ def outcomes(run: RunDirectory) -> Section:
 
 
 _RATES = (("orr", "ORR (≥ PR)"), ("vgpr_or_better", "≥ VGPR"), ("cr_or_better", "≥ CR"))
-_CATEGORIES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
+_CATEGORIES = RESPONSE_CODES
 
 
 def response(run: RunDirectory) -> Section:

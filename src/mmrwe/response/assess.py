@@ -1,7 +1,6 @@
 """``derive_assessments``: IMWG assessments per line from laboratory results (Kumar 2016).
 
-Data flow, patients in partitions, two at a time in threads (memory bounded by two
-partitions): labs → assessment windows (:func:`~mmrwe.response.kernel.open_days`) → one row per
+Data flow: labs → assessment windows (:func:`~mmrwe.response.kernel.open_days`) → one row per
 assessment, the highest value of each test (:func:`~mmrwe.response.kernel.aggregate`) → the line
 each assessment is on and each line's baseline (:func:`~mmrwe.response.kernel.place`) →
 measurability, dFLC, nadirs, the marrow carried forward → category
@@ -10,14 +9,11 @@ measurability, dFLC, nadirs, the marrow carried forward → category
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import polars as pl
 
-from mmrwe.errors import check_parameter
+from mmrwe.contract import TableContract
+from mmrwe.io.cohort import NO_PATIENT, patient_index
 from mmrwe.response import kernel as K
 from mmrwe.response import text as T
 from mmrwe.response.categories import category_columns, category_name
@@ -35,11 +31,6 @@ TEST_CODES = {
     "bm_plasma_cells": K.BM_PC,
     "bm_clonal_cells": K.BM_CLONAL,
 }
-#: patients per partition: memory is bounded by the partition, not the cohort
-DEFAULT_PARTITION = 25_000
-#: partitions derived at the same time, in threads (memory: this many partitions)
-PARALLEL_PARTITIONS = 2
-
 ASSESSMENT_SCHEMA: dict[str, pl.DataType] = {
     "patient_id": pl.String(),
     "line": pl.Int64(),
@@ -58,6 +49,7 @@ ASSESSMENT_SCHEMA: dict[str, pl.DataType] = {
     "reason": pl.String(),
     "measurable_by": pl.String(),
 }
+ASSESSMENTS_TABLE = TableContract("assessments", ASSESSMENT_SCHEMA)
 
 
 def derive_assessments(
@@ -66,8 +58,6 @@ def derive_assessments(
     rules: ResponseRules | None = None,
     *,
     car_t_index: str = "infusion",
-    partition_size: int = DEFAULT_PARTITION,
-    on_progress: Callable[[int], None] | None = None,
 ) -> pl.DataFrame:
     """IMWG assessments of every line: its baseline row and its on-line assessments.
 
@@ -76,56 +66,16 @@ def derive_assessments(
     row per patient, line and assessment date (columns :data:`ASSESSMENT_SCHEMA`; ``role`` is
     ``baseline`` or ``on_line``), sorted by patient, line and date. ``measurable_by`` (the
     components measurable at the line's baseline) is repeated on every row of the line.
+    Patients are independent: a large cohort is run in partitions of whole patients by
+    :mod:`mmrwe.pipeline`.
     """
     rules = rules or ResponseRules()
-    check_parameter(
-        isinstance(partition_size, int)
-        and not isinstance(partition_size, bool)
-        and partition_size >= 1,
-        "partition_size",
-        "derive_assessments",
-        "a whole number of patients of at least 1",
-        partition_size,
-    )
     ln = line_frame(lines, car_t_index, "derive_assessments")
     ids = ln["patient_id"].unique(maintain_order=True)
-    ln = ln.with_columns(pl.col("patient_id").rle_id().alias("pidx"))
-    lab = _prepare_labs(labs, ids)
-    lab_p = lab["pidx"].to_numpy()
-    ln_p = ln["pidx"].to_numpy()
-
-    def run(lo: int) -> pl.DataFrame:
-        hi = min(lo + partition_size, ids.len())
-        a0, a1 = np.searchsorted(lab_p, [lo, hi])
-        l0, l1 = np.searchsorted(ln_p, [lo, hi])
-        args = lab.slice(a0, a1 - a0), ln.slice(l0, l1 - l0), ids.slice(lo, hi - lo)
-        return _partition(*args, lo, rules)
-
-    starts = range(0, ids.len(), partition_size)
-    parts = []
-    # two partitions at a time (the kernels release the GIL; memory: two partitions)
-    with ThreadPoolExecutor(max_workers=PARALLEL_PARTITIONS) as pool:
-        pending = deque()
-        for lo in starts:
-            if len(pending) == PARALLEL_PARTITIONS:
-                parts.append(_done(pending, ids.len(), partition_size, on_progress))
-            pending.append((lo, pool.submit(run, lo)))
-        while pending:
-            parts.append(_done(pending, ids.len(), partition_size, on_progress))
-    if not parts:
-        return pl.DataFrame(schema=ASSESSMENT_SCHEMA)
-    return pl.concat(parts)
-
-
-def _done(
-    pending: deque, n: int, size: int, on_progress: Callable[[int], None] | None
-) -> pl.DataFrame:
-    """The oldest pending partition's result (in order), its progress reported."""
-    lo, future = pending.popleft()
-    part = future.result()
-    if on_progress:
-        on_progress(min(lo + size, n) - lo)
-    return part
+    if ids.is_empty():
+        return ASSESSMENTS_TABLE.empty()
+    ln = ln.with_columns(pl.Series("pidx", patient_index(ids, ln["patient_id"]), pl.Int64))
+    return _partition(_prepare_labs(labs, ids), ln, ids, 0, rules)
 
 
 def _prepare_labs(labs: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
@@ -151,18 +101,10 @@ def _prepare_labs(labs: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
         .cast(pl.Int8)
         .alias("rule"),
     ).filter(pl.col("test").is_not_null() & pl.col("day").is_not_null())
-    runs = lab.select(pl.col("patient_id").rle()).unnest("patient_id")
-    pos = ids.search_sorted(runs["value"]).cast(pl.Int64)
-    found = ids.gather(pos.clip(0, max(ids.len() - 1, 0))) == runs["value"] if ids.len() else None
-    pidx = np.repeat(
-        np.where(found.to_numpy(), pos.to_numpy(), -1)
-        if found is not None
-        else -np.ones(runs.height, np.int64),
-        runs["len"].to_numpy(),
-    )
+    pidx = patient_index(ids, lab["patient_id"])
     lab = lab.drop("patient_id").with_columns(pl.Series("pidx", pidx, pl.Int64))
-    if found is None or not found.all():  # labs of patients without lines
-        lab = lab.filter(pl.col("pidx") >= 0)
+    if (pidx == NO_PATIENT).any():  # labs of patients without lines
+        lab = lab.filter(pl.col("pidx") != NO_PATIENT)
     key = lab.select(pl.col("pidx") * (1 << 32) + pl.col("day"))["pidx"].to_numpy()
     if key.size and np.any(key[1:] < key[:-1]):
         lab = lab.sort("pidx", "day", maintain_order=True)

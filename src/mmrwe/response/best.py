@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from mmrwe.contract import TableContract
 from mmrwe.response import kernel as K
 from mmrwe.response.categories import CATEGORY_RANK, category_name
 from mmrwe.response.lines import group_pointers, line_frame
@@ -38,6 +39,7 @@ LINE_RESPONSE_SCHEMA: dict[str, pl.DataType] = {
     "measurable_by": pl.String(),
     "progression_source": pl.String(),
 }
+LINE_RESPONSE_TABLE = TableContract("line_response", LINE_RESPONSE_SCHEMA)
 _OWNER = "derive_line_response"
 
 

@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import polars as pl
 
+from mmrwe.io.schema import RESPONSE_CODES
 from mmrwe.response.kernel import CR, MR, NOT_EVALUABLE, PD, PR, SCR, SD, VGPR
 from mmrwe.response.rules import ResponseRules
 
-#: the name of each category code of :mod:`mmrwe.response.kernel` (NE: not evaluable, only in
-#: ``line_response``)
-CATEGORY_NAMES = {
-    SCR: "sCR", CR: "CR", VGPR: "VGPR", PR: "PR", MR: "MR", SD: "SD", PD: "PD", NOT_EVALUABLE: "NE"
-}  # fmt: skip
+#: the name of each category code of :mod:`mmrwe.response.kernel`, best first (the names are
+#: :data:`mmrwe.io.schema.RESPONSE_CODES`; NE: not evaluable, only in ``line_response``)
+CATEGORY_NAMES = dict(
+    zip((SCR, CR, VGPR, PR, MR, SD, PD, NOT_EVALUABLE), RESPONSE_CODES, strict=True)
+)
 #: every category, best first
-CATEGORIES = tuple(CATEGORY_NAMES.values())
+CATEGORIES = RESPONSE_CODES
 #: rank of each category for comparisons: its kernel code (higher is better; NE lowest)
 CATEGORY_RANK = {name: code for code, name in CATEGORY_NAMES.items()}
 

@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 
 from mmrwe.errors import check_parameter
+from mmrwe.lines.derive import DERIVED_LINES_TABLE
 from mmrwe.lines.rules import index_date_expr
 from mmrwe.response.kernel import FAR
 
@@ -18,16 +19,9 @@ REQUIRED_LINE_COLUMNS = ("patient_id", "line", "start_date", "includes_car_t", "
 
 
 def check_lines(lines: pl.DataFrame, owner: str) -> None:
-    """Raise a :class:`~mmrwe.errors.ParameterError` naming the missing columns of ``lines``."""
-    missing = [c for c in REQUIRED_LINE_COLUMNS if c not in lines.columns]
-    check_parameter(
-        not missing,
-        "lines",
-        owner,
-        f"a lines table with columns {', '.join(REQUIRED_LINE_COLUMNS)} "
-        "(as derive_lines_of_therapy returns)",
-        f"a table missing {', '.join(missing)}",
-    )
+    """Raise :class:`~mmrwe.errors.MissingColumnsError` naming the columns of ``lines`` the
+    response stage reads that it lacks."""
+    DERIVED_LINES_TABLE.require(lines, owner, REQUIRED_LINE_COLUMNS)
 
 
 def line_frame(lines: pl.DataFrame, car_t_index: str, owner: str) -> pl.DataFrame:

@@ -14,11 +14,12 @@ import numpy as np
 import polars as pl
 
 from mmrwe.errors import InvalidDataError, check_parameter, require_columns
+from mmrwe.io.schema import RESPONSE_CODES
 from mmrwe.privacy import Sum, protect
 from mmrwe.stats.proportions import clopper_pearson
 
 #: Best response categories, best first (IMWG 2016); NE: not evaluable.
-CATEGORIES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
+CATEGORIES = RESPONSE_CODES
 
 #: Composite rates: name -> the categories they add up.
 RATES = {

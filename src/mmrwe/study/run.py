@@ -1,5 +1,9 @@
 """``run_study``: a cohort and a study definition in, the tables of a publication out.
 
+``mmrwe lines``, ``mmrwe response`` and ``mmrwe run`` are :func:`run_study` stopped after the
+``lines``, ``response`` and ``population`` stage of the one patient-level chain
+(:mod:`mmrwe.pipeline`); only the whole run adds the summaries, figures and report.
+
 The run directory holds the patient-level tables (``lines``, ``line_exposures``,
 ``assessments``, ``line_response``, ``endpoints``, ``adtte``, ``analysis_lines``), the aggregate
 tables (``summary_by_line``, ``response_rates``, ``adverse_events``, ``baseline``,
@@ -10,7 +14,6 @@ figures, ``report.html`` and ``manifest.json``. It is written aside and moved in
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,15 +21,35 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from mmrwe.errors import MmrweError
+from mmrwe.errors import MmrweError, check_parameter
 from mmrwe.io.attrition import chain_attrition
-from mmrwe.io.output import OutputDirectory, refuse_existing
+from mmrwe.io.cohort import Cohort
+from mmrwe.io.output import OutputDirectory, input_manifest, refuse_existing
+from mmrwe.pipeline import STAGES, AnalysedPopulation, Stage, progression_source
+from mmrwe.timing import StageTimer
 
 if TYPE_CHECKING:  # typing only: importing the rules would load the compiled stages
     from mmrwe.study.config import StudyConfig
+    from mmrwe.vocab import Vocabulary
 
 #: the lab columns the response stage reads (``mmrwe.response``)
 LAB_COLUMNS_ANALYSED = ("patient_id", "date", "test", "value", "result", "value_rule")
+#: the optional tables read and validated for a chain stopped after each stage (None: all)
+TABLES_READ: dict[str, tuple[str, ...] | None] = {
+    "lines": ("responses",),
+    "response": ("labs", "responses"),
+    "endpoints": ("labs", "responses"),
+    "population": None,
+}
+#: the command each stop is (the manifest's ``command``)
+COMMANDS: dict[str, str] = {"lines": "lines", "response": "response"}
+#: what the progress line says while the chain runs
+CHAIN_NAMES: dict[str, str] = {
+    "lines": "lines of therapy",
+    "response": "lines, response",
+    "endpoints": "lines, response, endpoints",
+    "population": "lines, response, endpoints",
+}
 
 
 @dataclass
@@ -37,6 +60,8 @@ class RunResult:
     study: StudyConfig
     summaries: dict[str, pl.DataFrame]
     manifest: dict[str, object] = field(default_factory=dict)
+    #: what the chain kept (rows per table, tallies; the analysed population of a whole run)
+    population: AnalysedPopulation | None = None
 
 
 def is_simulated(cohort: Path) -> bool:
@@ -86,94 +111,138 @@ def run_study(
     config: Path | str | StudyConfig | None = None,
     drug_map: Path | None = None,
     overwrite: bool = False,
+    stop_after: Stage = "population",
     partition_size: int | None = None,
     report: bool = True,
     on_stage: Callable[[str], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> RunResult:
-    """Read and validate ``cohort``, run every stage of the study and write the run directory.
+    """Read and validate ``cohort``, run the patient-level chain up to ``stop_after`` partition
+    by partition and write the run directory (for ``population``: with the summaries and, with
+    ``report``, the figures and ``report.html``).
 
     ``config``: a study TOML path, the name of a shipped example, a :class:`StudyConfig`, or
     ``None`` (the default study: outcomes by line). ``on_stage`` is told each stage's name as it
     starts; ``on_progress`` is advanced by the patients done.
     """
     from mmrwe.io.read import read_cohort
-    from mmrwe.privacy import count_text
+    from mmrwe.pipeline import DEFAULT_PARTITION, analyse_cohort
     from mmrwe.study.config import StudyConfig, load_config
-    from mmrwe.study.cutoff import apply_data_cutoff
-    from mmrwe.study.pipeline import DEFAULT_PARTITION, analyse_cohort
-    from mmrwe.study.summaries import summarise
-    from mmrwe.vocab import load_vocabulary, read_drug_map
 
+    check_parameter(stop_after in STAGES, "stop_after", "run_study", f"one of {STAGES}", stop_after)
     stage = on_stage or (lambda name: None)
     refuse_existing(out, overwrite)
     study = config if isinstance(config, StudyConfig) else load_config(config)
-    cut = study.study.small_cell_threshold
+    vocabulary = _vocabulary(drug_map)
+    timer = StageTimer()
+    stage("reading and validating")
+    with timer.stage("read_validate"):
+        data = read_cohort(cohort, tables=TABLES_READ[stop_after])
+    truncated, cutoff_attrition = _source(data, study)
+    command = COMMANDS.get(stop_after, "run")
+    with OutputDirectory(out, overwrite=overwrite, command=command, timer=timer) as output:
+        stage(CHAIN_NAMES[stop_after])
+        with timer.stage("patient_level"):
+            population = analyse_cohort(
+                truncated,
+                study,
+                vocabulary,
+                sink=output.append,
+                stop_after=stop_after,
+                partition_size=partition_size or DEFAULT_PARTITION,
+                on_progress=on_progress,
+            )
+        timer.merge(population.timings, "patient_level.")
+        attrition = chain_attrition(data.attrition, cutoff_attrition, population.attrition)
+        output.manifest.update(
+            input_manifest(data, study, drug_map), progression_source=progression_source(stop_after)
+        )
+        if population.response_sources:
+            output.manifest["response_sources"] = [
+                [k, v] for k, v in population.response_sources.items()
+            ]
+        summaries: dict[str, pl.DataFrame] = {}
+        if stop_after != "population":
+            output.write("unmapped_drugs", population.unmapped_drugs)
+            output.write("attrition", attrition)
+        else:
+            summaries = _summaries(output, cohort, data, population, attrition, study, timer, stage)
+            if report:
+                from mmrwe.report.run_report import write_figures_and_report
+
+                stage("figures and report")
+                with timer.stage("figures_report"):
+                    write_figures_and_report(
+                        output,
+                        population,
+                        summaries,
+                        study,
+                        output.manifest["patient_level_figures"],
+                    )
+        output.record_timings(timer)
+    return RunResult(
+        out=Path(out),
+        study=study,
+        summaries=summaries,
+        manifest=output.manifest,
+        population=population,
+    )
+
+
+def _vocabulary(drug_map: Path | None) -> Vocabulary:
+    """The shipped vocabulary, extended by the user drug map when one is given."""
+    from mmrwe.vocab import load_vocabulary, read_drug_map
+
     vocabulary = load_vocabulary()
     if drug_map is not None:
         vocabulary = vocabulary.with_drug_map(read_drug_map(drug_map, vocabulary))
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    stage("reading and validating")
-    data = read_cohort(cohort)
-    timings["read_validate"] = time.perf_counter() - t0
-    input_rows = data.row_counts()
-    notes = data_warnings(data.present)
-    # the lab columns kept for reading rules and validation are not used by any later stage:
-    # dropping them frees about a fifth of the cohort's memory
+    return vocabulary
+
+
+def _source(data: Cohort, study: StudyConfig) -> tuple[Cohort, pl.DataFrame]:
+    """The cohort the chain reads: the lab columns it uses (the others, kept for reading rules
+    and validation, are about a fifth of the cohort's memory), as known on the study's data
+    cut-off; and the cut-off's attrition steps."""
+    from mmrwe.study.cutoff import apply_data_cutoff
+
     data = dataclasses.replace(data, labs=data.labs.select(LAB_COLUMNS_ANALYSED))
-    truncated, cutoff_attrition = apply_data_cutoff(data, study.study.data_cutoff)
-    simulated = is_simulated(cohort)
-    patient_level = (
-        simulated
-        if study.study.patient_level_figures is None
-        else study.study.patient_level_figures
-    )
-    with OutputDirectory(out, overwrite=overwrite, command="run") as output:
-        t0 = time.perf_counter()
-        stage("lines, response, endpoints")
-        population = analyse_cohort(
-            truncated,
-            study,
-            vocabulary,
-            sink=output.append,
-            partition_size=partition_size or DEFAULT_PARTITION,
-            on_progress=on_progress,
-        )
-        timings["patient_level"] = time.perf_counter() - t0
-        attrition = chain_attrition(data.attrition, cutoff_attrition, population.attrition)
-        if population.analysis_lines.is_empty():
-            raise StudySelectsNothing(study.study.name, attrition)
-        timings |= {f"patient_level.{k}": v for k, v in population.timings.items()}
-        t0 = time.perf_counter()
-        stage("summaries")
+    return apply_data_cutoff(data, study.study.data_cutoff)
+
+
+def _summaries(
+    output: OutputDirectory,
+    cohort: Path,
+    data: Cohort,
+    population: AnalysedPopulation,
+    attrition: pl.DataFrame,
+    study: StudyConfig,
+    timer: StageTimer,
+    stage: Callable[[str], None],
+) -> dict[str, pl.DataFrame]:
+    """The aggregate tables of a whole run (small cells suppressed), written, and the
+    manifest's fields of a whole run."""
+    from mmrwe.privacy import count_text
+    from mmrwe.study.summaries import summarise
+
+    if population.analysis_lines.is_empty():
+        raise StudySelectsNothing(study.study.name, attrition)
+    cut = study.study.small_cell_threshold
+    stage("summaries")
+    with timer.stage("summaries"):
         summaries = summarise(population, attrition, study)
         output.write("analysis_lines", population.analysis_lines)
         for name, table in summaries.items():
             output.write(name, table)
-        timings["summaries"] = time.perf_counter() - t0
-        output.manifest.update(
-            inputs=data.inputs,
-            input_rows=input_rows,
-            config=study.model_dump(mode="json"),
-            drug_map=str(drug_map) if drug_map else None,
-            simulated_data=simulated,
-            patient_level_figures=patient_level,
-            progression_source="earliest of lab-derived PD (IMWG) and recorded PD",
-            analysed={
-                "patients": count_text(population.analysis_lines["patient_id"].n_unique(), cut),
-                "lines": count_text(population.analysis_lines.height, cut),
-            },
-            figures=[],
-            warnings=notes,
-        )
-        if report:
-            t0 = time.perf_counter()
-            stage("figures and report")
-            from mmrwe.report.run_report import write_figures_and_report
-
-            write_figures_and_report(output, population, summaries, study, patient_level)
-            timings["figures_report"] = time.perf_counter() - t0
-        output.manifest["timings_seconds"].update({k: round(v, 3) for k, v in timings.items()})
-        manifest = output.manifest
-    return RunResult(out=Path(out), study=study, summaries=summaries, manifest=manifest)
+    simulated = is_simulated(cohort)
+    chosen = study.study.patient_level_figures
+    output.manifest.update(
+        simulated_data=simulated,
+        patient_level_figures=simulated if chosen is None else chosen,
+        analysed={
+            "patients": count_text(population.analysis_lines["patient_id"].n_unique(), cut),
+            "lines": count_text(population.analysis_lines.height, cut),
+        },
+        figures=[],
+        warnings=data_warnings(data.present),
+    )
+    return summaries

@@ -18,6 +18,8 @@ from collections.abc import Callable
 import polars as pl
 
 from mmrwe.io.attrition import attrition_table
+from mmrwe.io.cohort import PATIENTS_TABLE
+from mmrwe.lines.refractory import LINES_TABLE
 from mmrwe.lines.rules import index_date_expr
 from mmrwe.study.definition import REFRACTORY_FLAGS, Population, StudySettings
 
@@ -25,20 +27,40 @@ DAYS_PER_YEAR = 365.25
 
 #: the analysis-group columns, set on the whole analysed population (:func:`assign_groups`)
 GROUP_COLUMNS = ("group", "group_order")
-#: columns ``analysis_lines`` adds to the ``lines`` columns (then one ``subgroup_<name>`` each)
-ANALYSIS_COLUMNS = (
-    "index_date",
-    "group",
-    "group_order",
-    "age_at_index",
-    "years_since_diagnosis",
-    "prior_asct",
-    "sex",
-    "iss_stage",
-    "r_iss_stage",
-    "cytogenetic_risk",
-    "ecog",
+
+
+#: ``analysis_lines``: the analysed lines (the ``lines`` columns) with their index date, analysis
+#: group and characteristics at index, then one ``subgroup_<name>`` column per requested subgroup
+ANALYSIS_LINES_TABLE = LINES_TABLE.extend(
+    "analysis_lines",
+    {
+        "index_date": pl.Date(),
+        "group": pl.String(),
+        "group_order": pl.Int64(),
+        "age_at_index": pl.Int64(),
+        "years_since_diagnosis": pl.Float64(),
+        "prior_asct": pl.Boolean(),
+        "sex": pl.String(),
+        "iss_stage": pl.String(),
+        "r_iss_stage": pl.String(),
+        "cytogenetic_risk": pl.String(),
+        "ecog": pl.Int32(),
+    },
+    open_ended=True,
 )
+#: columns ``analysis_lines`` adds to the ``lines`` columns (then one ``subgroup_<name>`` each)
+ANALYSIS_COLUMNS = ANALYSIS_LINES_TABLE.columns[len(LINES_TABLE.columns) :]
+
+
+_OWNER = "select_population"
+#: the columns of ``lines`` and ``patients`` every selection reads (criteria read more)
+_LINE_COLUMNS_READ = (
+    "patient_id", "line", "start_date", "includes_asct", "includes_car_t", "infusion_date"
+)  # fmt: skip
+_PATIENT_COLUMNS_READ = (
+    "patient_id", "birth_year", "diagnosis_date", "sex", "iss_stage", "r_iss_stage",
+    "cytogenetic_risk", "ecog",
+)  # fmt: skip
 
 
 def _contains_all(column: str, values: tuple[str, ...]) -> pl.Expr:
@@ -196,16 +218,9 @@ def select_population(
     """
     settings = settings or StudySettings()
     population = population or Population()
-    people = patients.select(
-        "patient_id",
-        "birth_year",
-        "diagnosis_date",
-        "sex",
-        "iss_stage",
-        "r_iss_stage",
-        "cytogenetic_risk",
-        "ecog",
-    )
+    LINES_TABLE.require(lines, _OWNER, _LINE_COLUMNS_READ)
+    PATIENTS_TABLE.require(patients, _OWNER, _PATIENT_COLUMNS_READ)
+    people = patients.select(_PATIENT_COLUMNS_READ)
     seen_asct = (
         pl.col("includes_asct").cast(pl.Int32).cum_sum().shift(1, fill_value=0).over("patient_id")
         > 0

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from mmrwe.study.pipeline import AnalysedPopulation
+from mmrwe.pipeline import AnalysedPopulation
 
 if TYPE_CHECKING:  # typing only: importing the rules would load the compiled stages
     from mmrwe.study.config import StudyConfig

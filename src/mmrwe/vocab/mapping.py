@@ -6,14 +6,19 @@ from pathlib import Path
 
 import polars as pl
 
-from mmrwe.errors import InvalidDataError
+from mmrwe.contract import TableContract
+from mmrwe.io.cohort import TREATMENTS_TABLE
 from mmrwe.vocab.drug_map import read_drug_map
 from mmrwe.vocab.normalize import normalize_drug_expr
 from mmrwe.vocab.tables import Vocabulary, load_vocabulary
 
 #: Columns :func:`map_drugs` adds to a treatments table.
 MAPPED_COLUMNS = ("generic_name", "drug_class", "anti_myeloma", "role")
-UNMAPPED_COLUMNS = ("drug", "rows", "patients")
+#: ``unmapped_drugs``: one row per distinct unmapped name as written
+UNMAPPED_DRUGS_TABLE = TableContract(
+    "unmapped_drugs", {"drug": pl.String(), "rows": pl.Int64(), "patients": pl.Int64()}
+)
+UNMAPPED_COLUMNS = UNMAPPED_DRUGS_TABLE.columns
 
 
 def map_drugs(
@@ -33,12 +38,7 @@ def map_drugs(
     added columns (existing columns of those names are replaced), and one row per distinct
     unmapped name as written, ``drug, rows, patients``, sorted by rows (descending) then drug.
     """
-    missing = [c for c in ("patient_id", "drug") if c not in treatments.columns]
-    if missing:
-        raise InvalidDataError(
-            f"treatments: missing column(s) {', '.join(missing)} needed to map drugs. "
-            "Fix: pass the treatments table of the cohort (columns patient_id, drug, start_date, ...)."
-        )
+    TREATMENTS_TABLE.require(treatments, "map_drugs", ("patient_id", "drug"))
     vocabulary = load_vocabulary() if vocabulary is None else vocabulary
     if drug_map is not None:
         table = (

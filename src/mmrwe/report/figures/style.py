@@ -26,6 +26,7 @@ import polars as pl
 from matplotlib.figure import Figure
 
 from mmrwe.errors import MmrweError
+from mmrwe.io.schema import RESPONSE_CODES
 
 MM_PER_INCH = 25.4
 #: single-column and double-column print widths (mm)
@@ -42,7 +43,7 @@ LIGHT_GREY = "#DDDDDD"
 GRID = "#DDDDDD"
 
 #: IMWG categories, best first (Kumar 2016)
-RESPONSE_ORDER = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
+RESPONSE_ORDER = RESPONSE_CODES
 RESPONSE_COLOURS = {
     "sCR": "#08306B",
     "CR": "#2171B5",

@@ -1,0 +1,231 @@
+"""The one partitioning mechanism: a cohort cut into partitions of whole patients, each run
+through :func:`~mmrwe.pipeline.partition.analyse_partition`, the results combined.
+
+Memory is bounded by the partition size: ``workers`` partitions are analysed at a time in
+threads (the stages release the GIL in Polars and the compiled kernels), each partition's
+patient-level tables are handed to ``sink`` in one background thread while the next partitions
+are analysed, and only what the summaries read is kept. Results are taken in partition order, so
+the output does not depend on the partition size or the number of workers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from mmrwe.errors import check_parameter
+from mmrwe.io.attrition import ATTRITION_TABLE
+from mmrwe.io.cohort import COHORT_SCHEMAS, Cohort
+from mmrwe.pipeline.partition import PartitionResult, Stage, analyse_partition, tables_of
+from mmrwe.timing import StageTimer
+from mmrwe.vocab import Vocabulary
+from mmrwe.vocab.mapping import UNMAPPED_DRUGS_TABLE
+
+if TYPE_CHECKING:  # typing only: importing the rules would load the compiled stages
+    from mmrwe.study.config import StudyConfig
+
+#: patients per partition (memory is bounded by it)
+DEFAULT_PARTITION = 25_000
+#: partitions analysed at the same time, in threads
+DEFAULT_WORKERS = 2
+
+Sink = Callable[[str, pl.DataFrame], None]
+
+
+@dataclass
+class AnalysedPopulation:
+    """What the chain keeps of all partitions: what the summaries read (the analysed lines
+    and their patient-level results; empty when it stopped before ``population``), the combined
+    unmapped drugs and attrition, rows per patient-level table, a few tallies and timings."""
+
+    analysis_lines: pl.DataFrame
+    endpoints: pl.DataFrame
+    line_response: pl.DataFrame
+    adverse_events: pl.DataFrame
+    patients: pl.DataFrame
+    unmapped_drugs: pl.DataFrame
+    attrition: pl.DataFrame
+    counts: dict[str, int]
+    timings: dict[str, float]
+    #: patients with at least one line of therapy
+    patients_with_lines: int = 0
+    #: lines per ``line_response.response_source`` (labs, physician, none), sorted by source
+    response_sources: dict[str, int] = field(default_factory=dict)
+
+
+def cohort_partitions(cohort: Cohort, size: int) -> Iterator[Cohort]:
+    """Consecutive partitions of at most ``size`` whole patients (every table sliced by
+    patient; the tables are sorted by patient, as :func:`mmrwe.io.read_cohort` returns them)."""
+    ids = cohort.patients["patient_id"]
+    for lo in range(0, max(ids.len(), 1), size):
+        part_ids = ids.slice(lo, size)
+        if part_ids.is_empty():
+            yield cohort
+            return
+        first, last = part_ids[0], part_ids[-1]
+        tables = {}
+        for name in COHORT_SCHEMAS:
+            table = cohort.table(name)
+            column = table["patient_id"]
+            start = column.search_sorted(first, side="left")
+            stop = column.search_sorted(last, side="right")
+            tables[name] = table.slice(start, stop - start)
+        yield dataclasses.replace(cohort, **tables)
+
+
+def sum_attrition(tables: list[pl.DataFrame]) -> pl.DataFrame:
+    """Partitions' attrition tables of the same steps added up step by step."""
+    columns = list(ATTRITION_TABLE.columns)
+    stacked = pl.concat([t.select(columns) for t in tables])
+    return (
+        stacked.group_by("step", maintain_order=True)
+        .agg(
+            pl.col("patients_before", "patients_excluded", "patients_after", "rows_excluded").sum(),
+            pl.col("reason").first(),
+        )
+        .sort("step")
+        .select(columns)
+    )
+
+
+def sum_unmapped(tables: list[pl.DataFrame]) -> pl.DataFrame:
+    """Partitions' unmapped drug names added up (patients are disjoint across partitions)."""
+    return (
+        pl.concat(tables)
+        .group_by("drug")
+        .agg(pl.col("rows", "patients").sum())
+        .sort(["rows", "drug"], descending=[True, False], nulls_last=True)
+        .select(UNMAPPED_DRUGS_TABLE.columns)
+    )
+
+
+class _Kept:
+    """What is kept of each partition while the patient-level tables are written away."""
+
+    def __init__(self, stop_after: Stage) -> None:
+        self.counts = dict.fromkeys(tables_of(stop_after), 0)
+        self.sources: dict[str, int] = {}
+        self.with_lines = 0
+        self.parts: dict[str, list[pl.DataFrame]] = {
+            n: []
+            for n in ("analysis_lines", "endpoints", "line_response", "adverse_events", "unmapped")
+        }
+        self.attrition: list[pl.DataFrame] = []
+
+    def add(self, part: Cohort, result: PartitionResult) -> None:
+        tables = result.tables
+        for name in self.counts:
+            self.counts[name] += tables[name].height
+        self.with_lines += tables["lines"]["patient_id"].n_unique()
+        if "line_response" in tables:
+            for source, n in tables["line_response"]["response_source"].value_counts().rows():
+                self.sources[source] = self.sources.get(source, 0) + n
+        self.parts["unmapped"].append(result.unmapped_drugs)
+        self.attrition.append(result.attrition)
+        if result.analysis_lines is not None:
+            keys = result.analysis_lines.select("patient_id", "line")
+            on = ["patient_id", "line"]
+            self.parts["analysis_lines"].append(result.analysis_lines)
+            self.parts["endpoints"].append(tables["endpoints"].join(keys, on=on, how="semi"))
+            self.parts["line_response"].append(
+                tables["line_response"].join(keys, on=on, how="semi")
+            )
+            self.parts["adverse_events"].append(
+                part.adverse_events.join(keys, on="patient_id", how="semi")
+            )
+
+    def population(
+        self, cohort: Cohort, config: StudyConfig, timings: dict[str, float]
+    ) -> AnalysedPopulation:
+        def stacked(name: str) -> pl.DataFrame:
+            return pl.concat(self.parts[name]) if self.parts[name] else pl.DataFrame()
+
+        analysis_lines = stacked("analysis_lines")
+        if self.parts["analysis_lines"]:
+            from mmrwe.study.select import assign_groups
+
+            analysis_lines = assign_groups(analysis_lines, config.study)
+            ids = analysis_lines.select("patient_id").unique()
+            patients = cohort.patients.join(ids, on="patient_id", how="semi")
+        else:
+            patients = cohort.patients.clear()
+        return AnalysedPopulation(
+            analysis_lines=analysis_lines,
+            endpoints=stacked("endpoints"),
+            line_response=stacked("line_response"),
+            adverse_events=stacked("adverse_events"),
+            patients=patients,
+            unmapped_drugs=sum_unmapped(self.parts["unmapped"]),
+            attrition=sum_attrition(self.attrition),
+            counts=self.counts,
+            timings=timings,
+            patients_with_lines=self.with_lines,
+            response_sources=dict(sorted(self.sources.items())),
+        )
+
+
+def analyse_cohort(
+    cohort: Cohort,
+    config: StudyConfig,
+    vocabulary: Vocabulary,
+    sink: Sink,
+    *,
+    stop_after: Stage = "population",
+    partition_size: int = DEFAULT_PARTITION,
+    workers: int = DEFAULT_WORKERS,
+    on_progress: Callable[[int], None] | None = None,
+) -> AnalysedPopulation:
+    """Run the chain up to ``stop_after`` partition by partition (``partition_size`` whole
+    patients each); hand each partition's patient-level tables to ``sink(name, table)`` in
+    partition order; return what is kept. ``on_progress`` is advanced by the patients done."""
+    check_parameter(
+        isinstance(partition_size, int)
+        and not isinstance(partition_size, bool)
+        and partition_size >= 1,
+        "partition_size",
+        "analyse_cohort",
+        "a whole number of patients of at least 1",
+        partition_size,
+    )
+    kept = _Kept(stop_after)
+    timer = StageTimer()
+    names = tables_of(stop_after)
+
+    def analyse(part: Cohort) -> tuple[Cohort, PartitionResult]:
+        tables = {name: part.table(name) for name in COHORT_SCHEMAS}
+        return part, analyse_partition(tables, config, vocabulary, stop_after=stop_after)
+
+    def write(tables: dict[str, pl.DataFrame]) -> None:
+        for name in names:
+            sink(name, tables[name])
+
+    with (
+        ThreadPoolExecutor(max_workers=1) as writer,
+        ThreadPoolExecutor(max_workers=workers) as analysts,
+    ):
+        pending: Future[None] | None = None
+        running: deque[Future[tuple[Cohort, PartitionResult]]] = deque()
+        parts = cohort_partitions(cohort, partition_size)
+        while True:
+            while len(running) < workers and (part := next(parts, None)) is not None:
+                running.append(analysts.submit(analyse, part))
+            if not running:
+                break
+            part, result = running.popleft().result()  # in partition order
+            timer.merge(result.timings)
+            with timer.stage("waiting_for_writes"):
+                if pending is not None:
+                    pending.result()  # the previous partition is written; memory holds one
+            pending = writer.submit(write, result.tables)
+            kept.add(part, result)
+            if on_progress is not None:
+                on_progress(part.n_patients)
+        if pending is not None:
+            pending.result()
+    return kept.population(cohort, config, timer.seconds)
