@@ -21,9 +21,10 @@ from collections.abc import Sequence
 import polars as pl
 
 from mmrwe.adam.adsl import yes_no
-from mmrwe.adam.metadata import schema
+from mmrwe.adam.metadata import contract, schema
 from mmrwe.errors import require_columns
 
+ADRS_TABLE = contract("ADRS")
 #: ``AVAL`` of each IMWG category (admiralonco ``aval_resp_imwg``)
 RESPONSE_AVAL: dict[str, int] = {
     "PD": 1,

@@ -15,9 +15,10 @@ import datetime as dt
 
 import polars as pl
 
-from mmrwe.adam.metadata import schema
+from mmrwe.adam.metadata import contract, schema
 from mmrwe.errors import require_columns
 
+ADSL_TABLE = contract("ADSL")
 #: age (years, at index) from which a patient is in the older group (``AGEGR1``); the same cut
 #: as the report's age subgroups
 AGE_GROUP_CUT = 65

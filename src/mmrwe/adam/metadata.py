@@ -109,6 +109,13 @@ DATASETS: dict[str, tuple[str, tuple[Variable, ...]]] = {
 }
 
 
+def contract(dataset: str):  # type: ignore[no-untyped-def]
+    """The run's table contract of one dataset (its file name in lower case)."""
+    from mmrwe.contract import TableContract
+
+    return TableContract(dataset.lower(), schema(dataset))
+
+
 def schema(dataset: str) -> dict[str, pl.DataType]:
     """Column name → Polars type of one dataset, in its variable order."""
     return {v.name: v.dtype for v in DATASETS[dataset][1]}

@@ -90,3 +90,19 @@ def read_xpt(path: Path, dataset: str | None = None) -> tuple[pl.DataFrame, dict
             pl.when(pl.col(pl.String) != "").then(pl.col(pl.String)).name.keep()
         ).cast(schema(dataset))
     return df, labels, meta.table_name
+
+
+def write_transport_files(directory: Path) -> list[str]:
+    """Write ``<dataset>.xpt`` beside each ADaM dataset's Parquet file in ``directory`` (a run's
+    patient-level tables); return the file names written."""
+    import pyarrow.parquet as pq
+
+    written = []
+    for dataset in DATASETS:
+        source = Path(directory) / f"{dataset.lower()}.parquet"
+        if source.exists():
+            table = pl.from_arrow(pq.read_table(source))
+            assert isinstance(table, pl.DataFrame)
+            write_xpt(table, Path(directory) / f"{dataset.lower()}.xpt", dataset)
+            written.append(f"{dataset.lower()}.xpt")
+    return written

@@ -153,6 +153,12 @@ def run_study(
                 on_progress=on_progress,
             )
         timer.merge(population.timings, "patient_level.")
+        if stop_after == "population":
+            from mmrwe.adam import write_transport_files
+
+            output.close_parts()  # the patient-level tables are complete; read back for SAS
+            with timer.stage("adam_xpt"):
+                output.manifest["sas_transport"] = write_transport_files(output.staging)
         attrition = chain_attrition(data.attrition, cutoff_attrition, population.attrition)
         output.manifest.update(
             input_manifest(data, study, drug_map), progression_source=progression_source(stop_after)
