@@ -223,7 +223,7 @@ def test_an_endpoint_without_figures_is_refused_by_name() -> None:
             ["ecog_2_plus"],
             r"KarMMa-3 \(ide-cel\) cannot be matched on: ECOG >= 2 share \(ecog_2_plus\): not "
             r"published, published as < 1 %, not as a number\. Matching on it is refused: remove "
-            r"it from --match-on",
+            r"it from the characteristics matched on",
         ),
         (
             "CARTITUDE-1",

@@ -162,7 +162,7 @@ class Arm:
             raise ParameterError(
                 f"{self.label} publishes no {ep} figures"
                 + (f"; it publishes {', '.join(published)}." if published else ".")
-                + " Choose another --endpoint or another trial arm."
+                + " Choose another endpoint or another trial arm."
             )
         kinds = {k: tuple(v for v in of if MEASURES[v.measure].kind == k) for k in MEASURE_KINDS}
         return Endpoint(ep, self.key, kinds["median"], kinds["hr"], kinds["rate"])
@@ -198,11 +198,13 @@ class Arm:
             return
         them = "it" if len(reasons) == 1 else "them"
         published = [BASELINE[b].label for b in self.baseline if b != "n"]
-        raise ParameterError(
+        error = ParameterError(
             f"{self.label} cannot be matched on: {'; '.join(reasons)}. Matching on {them} is "
-            f"refused: remove {them} from --match-on"
+            f"refused: remove {them} from the characteristics matched on"
             + (f" (this arm publishes {', '.join(published)})." if published else ".")
         )
+        error.cli_hint = "On the command line: edit --match-on."
+        raise error
 
     def baseline_targets(self, names: Iterable[str]) -> dict[str, float]:
         """Published baseline characteristics to match on (proportions 0–1; age in years).
