@@ -80,18 +80,31 @@ def _figure_notes(threshold: int) -> dict[str, str]:
         f"threshold are shown as <{threshold}."
         if threshold
         else "",
-        "sequences": f"Bands of {small} patients are not drawn and regimen classes with fewer "
-        "patients in a line are merged into 'other'."
-        if threshold
-        else "",
-        "swimmer": "One bar per patient, drawn at random and shown as patient 1 … n (never by "
-        "identifier); segments are lines coloured by regimen class; circles: first response "
+        "sequences": "All lines in the data of these patients, before and after the analysed "
+        "ones."
+        + (
+            f" Bands of {small} patients are not drawn and regimen classes with fewer patients "
+            "in a line are merged into 'other'."
+            if threshold
+            else ""
+        ),
+        "swimmer": "At most 30 patients, and at most half of those in groups whose size is "
+        "published (a sample, never a census), shown as patient 1 … n (never by identifier), "
+        "with all their lines in the data; segments are lines coloured by regimen class, the "
+        "analysed lines outlined when not every line is analysed; circles: first response "
         "(≥ PR); crosses: progression; bars: death; arrows: alive at last contact.",
         "trajectory": "One patient, shown as Patient A: serum and urine M-protein and dFLC as "
         "measured, lines shaded, each assessment coloured by its IMWG category.",
-        "waterfall": "One bar per patient-line with a component measurable at baseline and "
-        "measured again on the line: best change from baseline of that component; increases "
-        "above +100 % are drawn at +100 %.",
+        "waterfall": "One bar per analysed patient-line with a component measurable at baseline "
+        "and measured again on the line (at most 1,000 per group, drawn at random beyond that): "
+        "best change from baseline of that component; increases above +100 % are drawn at "
+        "+100 %."
+        + (
+            f" A group is drawn only when the response table publishes all its counts and no "
+            f"response category in it has {small} bars."
+            if threshold
+            else ""
+        ),
         "response_distribution": "Withheld categories (small cells) are pooled into the hatched "
         "block.",
         "adverse_events": "Percentages of patient-lines; withheld percentages are shown as text.",

@@ -77,6 +77,10 @@ def count_pct(n: str | None, pct: str | None) -> str:
     return f"{n} ({pct})"
 
 
+#: tables with this many columns or more are set tighter (class "wide") to fit the screen
+WIDE_COLUMNS = 10
+
+
 def html_table(
     rows: Sequence[Sequence[str | None]],
     header: Sequence[str],
@@ -89,9 +93,10 @@ def html_table(
     """A ``<table>``: ``header`` labels, ``rows`` of text (escaped here); columns from
     ``numeric_from`` on are right-aligned; ``section_rows`` maps a row index to a heading row
     spanning the table, inserted before that row."""
+    classes = " ".join(c for c in (css_class, "wide" if len(header) >= WIDE_COLUMNS else "") if c)
     out = [
         '<div class="table-wrap">',
-        f'<table class="{esc(css_class)}">' if css_class else "<table>",
+        f'<table class="{esc(classes)}">' if classes else "<table>",
     ]
     if caption:
         out.append(f"<caption>{esc(caption)}</caption>")

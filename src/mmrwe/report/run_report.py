@@ -93,8 +93,6 @@ class FigureWriter:
 
     def add(self, name: str, title: str, draw: Callable[[], Figure | None]) -> None:
         """Draw and save one figure; a figure the data cannot support is listed as skipped."""
-        import matplotlib.pyplot as plt
-
         from mmrwe.report.figures.style import save_figure
 
         try:
@@ -105,7 +103,6 @@ class FigureWriter:
         if fig is None:
             return
         save_figure(fig, self.folder / name)
-        plt.close(fig)
         files = [f"figures/{name}.png", f"figures/{name}.svg"]
         self.listed.append({"name": name, "title": title, "files": files})
 
@@ -170,6 +167,9 @@ def write_figures_and_report(
     output.manifest["figures_skipped"] = figures.skipped
     output.manifest["outputs"]["report.html"] = 1
     output.write_manifest()
+    from mmrwe.report.figure_audit import check_figures
     from mmrwe.report.html import build_report
+
+    check_figures(output.staging)
 
     build_report(output.staging)
