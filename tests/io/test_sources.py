@@ -216,3 +216,16 @@ def test_validate_takes_the_delimiter(tmp_path: Path, capsys) -> None:
     assert main(["validate", str(cohort)]) == 1
     assert "--delimiter ';'" in " ".join(capsys.readouterr().out.split())
     assert main(["validate", str(cohort), "--delimiter", ";"]) == 0
+
+
+@pytest.mark.parametrize("command", ["lines", "response", "run"])
+def test_the_commands_that_read_a_cohort_take_the_delimiter(
+    tmp_path: Path, capsys, command: str
+) -> None:
+    from mmrwe.cli.app import main
+
+    cohort = write_cohort(tmp_path / "c", _semicolons(TABLES))
+    args = [command, str(cohort), "--out"]
+    assert main([*args, str(tmp_path / "a")]) == 1
+    assert "looks semicolon-delimited" in " ".join(capsys.readouterr().err.split())
+    assert main([*args, str(tmp_path / "b"), "--delimiter", ";"]) == 0

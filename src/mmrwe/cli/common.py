@@ -66,6 +66,10 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
         yield lambda n: bar.advance(task, n)
 
 
+#: ``--delimiter`` of the commands that read a cohort
+DELIMITER_HELP = "Character between the fields of the cohort's CSV tables, e.g. ';'."
+
+
 def run_chain(
     cohort: Path,
     out: Path,
@@ -75,6 +79,7 @@ def run_chain(
     drug_map: Path | None,
     overwrite: bool,
     report: bool = False,
+    delimiter: str = ",",
 ) -> RunResult:
     """What ``mmrwe lines``, ``mmrwe response`` and ``mmrwe run`` run: the one patient-level
     chain stopped after ``stop_after`` (:func:`mmrwe.study.run_study`), each stage named on
@@ -92,6 +97,7 @@ def run_chain(
             overwrite=overwrite,
             stop_after=stop_after,
             report=report,
+            delimiter=delimiter,
             on_stage=lambda name: info(f"{name} ..."),
             on_progress=advance,
         )

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from mmrwe.cli.app import app
-from mmrwe.cli.common import info, run_chain
+from mmrwe.cli.common import DELIMITER_HELP, info, run_chain
 from mmrwe.cli.validate import warn_unmapped_drugs
 
 
@@ -20,11 +20,20 @@ def lines_command(
         None, "--drug-map", help="User drug map CSV: name, generic_name, class."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
+    delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
 ) -> None:
     """Derive lines of therapy (IMWG, Rajkumar 2011) and write lines, line_exposures,
     unmapped_drugs, attrition and manifest.json. Reads and validates patients, treatments and
     responses (recorded PD for refractoriness)."""
-    result = run_chain(cohort, out, "lines", config=config, drug_map=drug_map, overwrite=overwrite)
+    result = run_chain(
+        cohort,
+        out,
+        "lines",
+        config=config,
+        drug_map=drug_map,
+        overwrite=overwrite,
+        delimiter=delimiter,
+    )
     population = result.population
     assert population is not None
     info(

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from mmrwe.cli.app import app
-from mmrwe.cli.common import info, run_chain
+from mmrwe.cli.common import DELIMITER_HELP, info, run_chain
 from mmrwe.cli.validate import warn_unmapped_drugs
 
 
@@ -22,12 +22,19 @@ def response_command(
         None, "--drug-map", help="User drug map CSV: name, generic_name, class."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
+    delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
 ) -> None:
     """Derive lines of therapy and IMWG response (Kumar 2016) and write lines (refractoriness
     with lab-derived PD), line_exposures, unmapped_drugs, assessments, line_response, attrition
     and manifest.json."""
     result = run_chain(
-        cohort, out, "response", config=config, drug_map=drug_map, overwrite=overwrite
+        cohort,
+        out,
+        "response",
+        config=config,
+        drug_map=drug_map,
+        overwrite=overwrite,
+        delimiter=delimiter,
     )
     population = result.population
     assert population is not None

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from mmrwe.cli.app import app
-from mmrwe.cli.common import info, run_chain, stdout, warn
+from mmrwe.cli.common import DELIMITER_HELP, info, run_chain, stdout, warn
 from mmrwe.cli.validate import warn_unmapped_drugs
 
 
@@ -25,6 +25,7 @@ def run_command(
         None, "--drug-map", help="User drug map CSV: name, generic_name, class."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
+    delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
     no_report: bool = typer.Option(False, "--no-report", help="Tables only: no figures, no HTML."),
 ) -> None:
     """Run the whole study: lines of therapy, IMWG response, endpoints per line, the analysed
@@ -37,6 +38,7 @@ def run_command(
         config=config,
         drug_map=drug_map,
         overwrite=overwrite,
+        delimiter=delimiter,
         report=not no_report,
     )
     for note in result.manifest.get("warnings", []):

@@ -116,6 +116,7 @@ def run_study(
     report: bool = True,
     on_stage: Callable[[str], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    delimiter: str = ",",
 ) -> RunResult:
     """Read and validate ``cohort``, run the patient-level chain up to ``stop_after`` partition
     by partition and write the run directory (for ``population``: with the summaries and, with
@@ -123,7 +124,8 @@ def run_study(
 
     ``config``: a study TOML path, the name of a shipped example, a :class:`StudyConfig`, or
     ``None`` (the default study: outcomes by line). ``on_stage`` is told each stage's name as it
-    starts; ``on_progress`` is advanced by the patients done.
+    starts; ``on_progress`` is advanced by the patients done; ``delimiter`` separates the
+    fields of the cohort's CSV tables.
     """
     from mmrwe.io.read import read_cohort
     from mmrwe.pipeline import DEFAULT_PARTITION, analyse_cohort
@@ -137,7 +139,7 @@ def run_study(
     timer = StageTimer()
     stage("reading and validating")
     with timer.stage("read_validate"):
-        data = read_cohort(cohort, tables=TABLES_READ[stop_after])
+        data = read_cohort(cohort, tables=TABLES_READ[stop_after], delimiter=delimiter)
     truncated, cutoff_attrition = _source(data, study)
     command = COMMANDS.get(stop_after, "run")
     with OutputDirectory(out, overwrite=overwrite, command=command, timer=timer) as output:
