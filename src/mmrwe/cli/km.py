@@ -315,6 +315,19 @@ def km_command(
         missing = " or ".join(f"'{c}'" for c in (by, strata) if c is not None)
         info(f"{data.dropped_missing_group} rows with a missing {missing} were dropped.")
     analysis = KaplanMeierAnalysis.fit(data, conf_type=conf_type.value, conf_level=conf_level)
+    _say_omitted(analysis, by)
+    doc = analysis.document(at, tau)
+    _print(doc, by)
+    if json_out is not None:
+        json_out.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        info(f"JSON written to {json_out}")
+    if plot is not None:
+        ci = f"{conf_level:.0%} CI, {conf_type.value}"
+        _plot(analysis, float(data.time.max()), by, ci, time_unit, plot)
+
+
+def _say_omitted(analysis: Any, by: str | None) -> None:
+    """Why the log-rank test or the Cox model is absent."""
     if analysis.logrank_omitted:
         warn(
             f"the log-rank test is omitted with --entry ({analysis.logrank_omitted}). "
@@ -322,23 +335,17 @@ def km_command(
         )
     if analysis.cox_omitted and by is not None:
         info(f"no Cox model: {analysis.cox_omitted}.")
-    doc = analysis.document(at, tau)
-    _print(doc, by)
-    if json_out is not None:
-        json_out.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
-        info(f"JSON written to {json_out}")
-    if plot is not None:
-        from mmrwe.report.figures import plot_km, risk_table_times
 
-        km = analysis.km
-        ticks = risk_table_times(float(data.time.max()))
-        ci = f"{conf_level:.0%} CI, {conf_type.value}"
-        plot_km(
-            km.table_,
-            km.at_times(ticks),
-            by=by,
-            conf_label=ci,
-            time_unit=time_unit.value,
-            path=plot,
-        )
-        info(f"Figure written to {plot}")
+
+def _plot(
+    analysis: Any, last_time: float, by: str | None, ci: str, time_unit: TimeUnit, path: Path
+) -> None:
+    """The Kaplan–Meier figure with its numbers at risk (private by default)."""
+    from mmrwe.report.figures import plot_km, risk_table_times
+
+    km = analysis.km
+    ticks = risk_table_times(last_time)
+    plot_km(
+        km.table_, km.at_times(ticks), by=by, conf_label=ci, time_unit=time_unit.value, path=path
+    )
+    info(f"Figure written to {path}")
