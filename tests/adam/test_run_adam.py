@@ -68,3 +68,21 @@ def test_adam_text_is_ascii_for_sas(run: Path) -> None:
         for column in frame.select(pl.col(pl.String)).columns:
             values = frame[column].drop_nulls().unique().to_list()
             assert all(v.isascii() for v in values), (dataset, column)
+
+
+def test_large_runs_write_the_transport_files_in_another_process(run: Path, tmp_path: Path) -> None:
+    """Above BACKGROUND_ROWS the files are written by a separate process (pyreadstat holds the
+    GIL) while the run goes on; the files are byte-identical to those written in the run's
+    process (the header times are fixed, so the same run gives the same bytes)."""
+    import shutil
+
+    from mmrwe.adam.xpt import BACKGROUND_ROWS, start_transport_files
+
+    for dataset in DATASETS:
+        shutil.copy(run / f"{dataset.lower()}.parquet", tmp_path)
+    wait = start_transport_files(tmp_path, rows=BACKGROUND_ROWS)
+    assert wait() == [f"{d.lower()}.xpt" for d in DATASETS]
+    for dataset in DATASETS:
+        written = (tmp_path / f"{dataset.lower()}.xpt").read_bytes()
+        assert written == (run / f"{dataset.lower()}.xpt").read_bytes()
+        assert b"01JAN60:00:00:00" in written[:560]

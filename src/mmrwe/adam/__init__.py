@@ -14,13 +14,14 @@ Variables and labels: :mod:`mmrwe.adam.metadata` and docs/adam.md.
 from mmrwe.adam.adrs import to_adrs
 from mmrwe.adam.adsl import to_adsl
 from mmrwe.adam.metadata import DATASETS, labels, schema
-from mmrwe.adam.xpt import read_xpt, write_transport_files, write_xpt
+from mmrwe.adam.xpt import read_xpt, start_transport_files, write_transport_files, write_xpt
 
 __all__ = [
     "DATASETS",
     "labels",
     "read_xpt",
     "schema",
+    "start_transport_files",
     "to_adrs",
     "to_adsl",
     "write_transport_files",

@@ -5,10 +5,14 @@ names of at most 8 characters, labels of at most 40, character values of at most
 Text is SAS character and numbers SAS numeric (8-byte); dates are SAS dates (days since
 1960-01-01) with the ``DATE9.`` format, so SAS and R ``haven::read_xpt`` read them as dates.
 SAS has no missing character value: an empty text is written blank and read back as null.
+The creation and modification times in the headers are set to SAS's day 0 (01JAN60:00:00:00)
+so that the same run gives the same bytes.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -18,6 +22,11 @@ from mmrwe.errors import check_parameter
 
 #: the longest character value transport v5 holds (bytes)
 MAX_TEXT_BYTES = 200
+#: the header records (80 bytes each) before the variable descriptions: library and member
+#: headers, which hold the creation and modification times as ddMMMyy:hh:mm:ss
+HEADER_BYTES = 7 * 80
+STAMP = re.compile(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d")
+FIXED_STAMP = b"01JAN60:00:00:00"
 
 
 def _check_fits(df: pl.DataFrame, dataset: str, labels: dict[str, str]) -> None:
@@ -76,6 +85,15 @@ def write_xpt(df: pl.DataFrame, path: Path, dataset: str) -> None:
         file_format_version=5,
         variable_format=dates,
     )
+    _fix_timestamps(Path(path))
+
+
+def _fix_timestamps(path: Path) -> None:
+    """The header times (the moment of writing) replaced by a fixed one: deterministic bytes."""
+    with path.open("r+b") as f:
+        head = f.read(HEADER_BYTES)
+        f.seek(0)
+        f.write(STAMP.sub(FIXED_STAMP, head))
 
 
 def read_xpt(path: Path, dataset: str | None = None) -> tuple[pl.DataFrame, dict[str, str], str]:
@@ -90,6 +108,28 @@ def read_xpt(path: Path, dataset: str | None = None) -> tuple[pl.DataFrame, dict
             pl.when(pl.col(pl.String) != "").then(pl.col(pl.String)).name.keep()
         ).cast(schema(dataset))
     return df, labels, meta.table_name
+
+
+#: ADaM rows from which the transport files are written in a separate process while the run
+#: goes on (pyreadstat writes about a million values a second and holds the GIL: 20,000
+#: patients' ADRS alone take about 12 s); below it, in the run's own process
+BACKGROUND_ROWS = 200_000
+
+
+def start_transport_files(directory: Path, rows: int) -> Callable[[], list[str]]:
+    """Begin writing the transport files of ``directory`` (``rows``: the ADaM rows written);
+    return the function that waits for them and gives the names written (it raises what the
+    writing raised)."""
+    if rows < BACKGROUND_ROWS:
+        names = write_transport_files(directory)
+        return lambda: names
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    future = pool.submit(write_transport_files, Path(directory))
+    pool.shutdown(wait=False)  # the pending write goes on; the pool ends with it
+    return future.result
 
 
 def write_transport_files(directory: Path) -> list[str]:

@@ -155,12 +155,7 @@ def run_study(
                 on_progress=on_progress,
             )
         timer.merge(population.timings, "patient_level.")
-        if stop_after == "population":
-            from mmrwe.adam import write_transport_files
-
-            output.close_parts()  # the patient-level tables are complete; read back for SAS
-            with timer.stage("adam_xpt"):
-                output.manifest["sas_transport"] = write_transport_files(output.staging)
+        sas_transport = _sas_transport(output, stop_after, timer)
         attrition = chain_attrition(data.attrition, cutoff_attrition, population.attrition)
         output.manifest.update(
             input_manifest(data, study, drug_map), progression_source=progression_source(stop_after)
@@ -187,6 +182,9 @@ def run_study(
                         study,
                         output.manifest["patient_level_figures"],
                     )
+        if sas_transport is not None:
+            with timer.stage("adam_xpt_wait"):
+                output.manifest["sas_transport"] = sas_transport()
         output.record_timings(timer)
     return RunResult(
         out=Path(out),
@@ -195,6 +193,22 @@ def run_study(
         manifest=output.manifest,
         population=population,
     )
+
+
+def _sas_transport(
+    output: OutputDirectory, stop_after: Stage, timer: StageTimer
+) -> Callable[[], list[str]] | None:
+    """Start writing the ADaM datasets as SAS transport files (a whole run only, else None; in
+    a separate process for large runs, so that the summaries and figures go on meanwhile); the
+    returned function waits for them and gives the file names."""
+    if stop_after != "population":
+        return None
+    from mmrwe.adam import DATASETS, start_transport_files
+
+    output.close_parts()  # the patient-level tables are complete; read back for SAS
+    rows = sum(output.manifest["outputs"].get(d.lower(), 0) for d in DATASETS)
+    with timer.stage("adam_xpt"):
+        return start_transport_files(output.staging, rows)
 
 
 def _vocabulary(drug_map: Path | None) -> Vocabulary:
