@@ -132,7 +132,7 @@ def analyse_partition(
             lot = _lab_progression_pass(cohort, lot, out, config, vocabulary)
             out["line_exposures"] = lot.line_exposures
         attrition.append(_response_attrition(cohort, lot.lines, out["line_response"]))
-        progression = _progression(cohort, out["line_response"])
+        progression = _progression(cohort, lot.lines, out["line_response"], config)
         best = out["line_response"].select("patient_id", "line", "best_response")
     with timer.stage("refractoriness"):
         out["lines"] = _refractoriness(lot, progression, best, config)
@@ -235,12 +235,22 @@ def _recorded(cohort: Cohort) -> pl.DataFrame:
     return recorded_progression(cohort.responses)
 
 
-def _progression(cohort: Cohort, line_response: pl.DataFrame) -> pl.DataFrame:
-    """Progression evidence after the response stage: lab-derived and recorded PD."""
-    from mmrwe.lines import all_progression, recorded_progression
-    from mmrwe.response import progression_dates
+def _progression(
+    cohort: Cohort, lines: pl.DataFrame, line_response: pl.DataFrame, config: StudyConfig
+) -> pl.DataFrame:
+    """Progression evidence after the response stage: lab-derived and recorded PD (only the
+    confirmed calls when ``[response] confirm_recorded``)."""
+    from mmrwe.lines import all_progression
+    from mmrwe.response import progression_dates, recorded_progression_dates
 
-    return all_progression(progression_dates(line_response), recorded_progression(cohort.responses))
+    recorded = recorded_progression_dates(
+        lines,
+        cohort.responses,
+        cohort.patients,
+        config.response,
+        car_t_index=config.lines.car_t_index,
+    )
+    return all_progression(progression_dates(line_response), recorded)
 
 
 def _refractoriness(
