@@ -22,8 +22,10 @@ def compare_command(
     match_on: str = typer.Option(
         "",
         "--match-on",
-        help="Comma-separated published characteristics to match on (MAIC), e.g. "
-        "median_age,triple_class_refractory. Empty: unadjusted.",
+        help="Comma-separated published characteristics to match on (MAIC): median_age, "
+        "median_prior_lines, triple_class_refractory, penta_refractory, "
+        "high_risk_cytogenetics, r_iss_iii, ecog_0, ecog_1, ecog_2_plus, prior_asct (each "
+        "where the arm publishes it). Empty: unadjusted.",
     ),
     trial_ipd: Path | None = typer.Option(
         None,

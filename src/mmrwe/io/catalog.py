@@ -72,6 +72,13 @@ CHECKS: dict[str, Check] = {
         _STOP,
         "save the file as UTF-8 (e.g. re-export from the source system with UTF-8 encoding)",
     ),
+    "wrong_delimiter": Check(
+        "error",
+        "a CSV whose fields are separated by another character than the one expected (a "
+        "spreadsheet saved with semicolons)",
+        _STOP,
+        "save as comma-separated or pass `--delimiter {delimiter}`",
+    ),
     "ragged_row": Check(
         "error",
         "a CSV row with fewer or more fields than the header (e.g. a truncated export)",
