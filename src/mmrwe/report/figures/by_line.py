@@ -35,7 +35,7 @@ SPREAD = 0.36
 OPEN_END = 0.15
 
 
-def _withheld(df: pl.DataFrame) -> pl.Expr:
+def _withheld() -> pl.Expr:
     """Rows whose estimates are suppressed: a ``<N`` count and no median or lower limit."""
     return (
         pl.col("n_patients").cast(pl.String).str.starts_with("<")
@@ -83,7 +83,7 @@ def plot_outcomes_by_line(
         handles = []
         for k, name in enumerate(shown):
             colour, marker = OKABE_ITO[k % len(OKABE_ITO)], MARKERS[k % len(MARKERS)]
-            rows = df.filter(pl.col("endpoint") == name).with_columns(_withheld(df).alias("_w"))
+            rows = df.filter(pl.col("endpoint") == name).with_columns(_withheld().alias("_w"))
             handles.append(_draw_endpoint(ax, rows, x_of, offsets[k], top, colour, marker, name))
         _mark_withheld(ax, df, x_of, top)
         ax.set_xticks(range(len(labels)), labels)
@@ -146,7 +146,7 @@ def _draw_endpoint(
 def _mark_withheld(ax: Axes, df: pl.DataFrame, x_of: dict[str, int], top: float) -> None:
     """One "n < N" label per group whose rows are all withheld."""
     per_group = (
-        df.with_columns(_withheld(df).alias("_w"))
+        df.with_columns(_withheld().alias("_w"))
         .group_by("group")
         .agg(pl.col("_w").all(), pl.col("n_patients").first())
     )

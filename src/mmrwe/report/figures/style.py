@@ -37,8 +37,6 @@ MIN_FONT_PT = 7.0
 #: Okabe–Ito colours, in the order used for groups (black last: a single curve without groups)
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
 BLACK = "#000000"
-GREY = "#999999"
-LIGHT_GREY = "#DDDDDD"
 GRID = "#DDDDDD"
 
 #: IMWG categories, best first (Kumar 2016)
