@@ -47,19 +47,3 @@ def test_unmapped_adverse_event_terms_are_listed(tmp_path: Path) -> None:
     quality = re.search(r'<section id="quality">.*?</section>', html, re.S).group(0)
     assert "tumour flare" in quality and "Cytokine release syndrome" not in quality
     assert "MedDRA preferred term" in _text(html)
-
-
-def test_overall_subgroup_row_has_no_hazard_ratio_and_is_not_called_withheld() -> None:
-    """The subgroup table's 'overall' row (all analysed patient-lines) has no comparison, so no
-    hazard ratio: its cell is empty, as in the forest plot. 'withheld' is kept for a row the
-    small-cell rule suppressed (the isa-pd study printed 'withheld' beside 65 patients / 55
-    events, which reads as a suppression that never happened)."""
-    from mmrwe.report.sections import _hazard_ratio
-    from mmrwe.stats.subgroups import OVERALL
-
-    overall = {"subgroup": OVERALL, "level": "all", "reference": None, "hr": None, "note": None}
-    assert _hazard_ratio(overall) == ""
-    small = {"subgroup": "age", "level": "<65", "reference": "≥65", "hr": None, "note": None}
-    assert _hazard_ratio(small) == "withheld"
-    noted = {**small, "note": "withheld: fewer than 11 patients"}
-    assert _hazard_ratio(noted) == "withheld: fewer than 11 patients"
