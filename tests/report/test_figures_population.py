@@ -168,3 +168,19 @@ def test_waterfall_leaves_out_groups_with_withheld_counts() -> None:
     assert note == ["Not drawn (counts withheld, fewer than 11): A, C"]
     with pytest.raises(ValueError, match="withheld by the small-cell rule"):
         plot_waterfall(*tables, allow_patient_level=True, withheld_groups=["A", "B"])
+
+
+def test_the_audit_reads_the_recorded_configuration_typed(isa: Path, tmp_path: Path) -> None:
+    """The audit reads the run's configuration through StudyConfig like the report (no
+    re-supplied default): a threshold this version cannot read is an error naming the manifest
+    and the field, not a bare int() ValueError."""
+    from shutil import copytree
+
+    from mmrwe.errors import InvalidDataError
+
+    run = copytree(isa, tmp_path / "run")
+    manifest = _manifest(run)
+    manifest["config"]["study"]["small_cell_threshold"] = "eleven"
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(InvalidDataError, match=r"manifest\.json.*small_cell_threshold"):
+        audit_figures(run)

@@ -27,6 +27,7 @@ from mmrwe.report.html_tables import (
     landmark_months,
 )
 from mmrwe.report.methods import REFERENCES, methods_paragraphs
+from mmrwe.stats.subgroups import OVERALL
 
 
 @dataclass(frozen=True)
@@ -426,10 +427,10 @@ def subgroups(run: RunDirectory) -> Section | None:
 
 
 def _hazard_ratio(row: dict[str, Any]) -> str:
-    """The hazard ratio with its interval, e.g. 0.72 (0.55–0.94); 1 (reference); or the
-    table's note (withheld, not estimable)."""
+    """The hazard ratio with its interval, e.g. 0.72 (0.55–0.94); 1 (reference); – for the
+    overall row (no comparison); or the table's note (withheld, not estimable)."""
     note = (row.get("note") or "").strip()
-    if row.get("subgroup") == "overall" and not note:
+    if row.get("subgroup") == OVERALL and not note:
         return "–"  # the whole population: no comparison
     if note.startswith("reference"):
         return "1 (reference)"

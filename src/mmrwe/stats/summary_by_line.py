@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from mmrwe.errors import InvalidDataError, check_parameter, require_columns
-from mmrwe.privacy import WITHHELD, protect
+from mmrwe.privacy import SMALL_CELL_THRESHOLD, WITHHELD, protect
 from mmrwe.stats.confint import check_conf
 from mmrwe.stats.km import KaplanMeier, median_followup
 
@@ -123,7 +123,7 @@ def summary_by_line(
     by: str = "group",
     endpoint_names: Sequence[str] = ENDPOINTS,
     landmarks_months: Sequence[float] = (12, 24),
-    threshold: int = 11,
+    threshold: int = SMALL_CELL_THRESHOLD,
     conf_level: float = 0.95,
     conf_type: str = "log",
 ) -> pl.DataFrame:
