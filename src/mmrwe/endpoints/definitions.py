@@ -3,8 +3,7 @@
 One generic evaluator (:mod:`mmrwe.endpoints.derive`) reads these definitions: the end of an
 endpoint is the earliest date among its qualifying event sources (ties go to the source listed
 first), else its censoring date. A source's date qualifies, for endpoints ``within_line``, when
-it is before the next line's start (``progression``: on or before it, a PD dated on the next
-line's start day being the one that led to it); ``discontinuation`` also needs the last drug day to fall
+it is before the next line's start; ``discontinuation`` also needs the last drug day to fall
 before the last contact. (A date before the start contradicts the inputs and raises.)
 
 Event sources (columns of the per-line frame, all dates):

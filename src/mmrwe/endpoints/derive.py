@@ -188,10 +188,7 @@ def _qualified(source: str, within_line: bool) -> pl.Expr:
     value = pl.col(SOURCE_COLUMNS[source])
     ok = pl.lit(True)
     if within_line:
-        next_start = pl.col("next_start")
-        # a progression dated on the next line's start day is the one that led to it: this line's
-        in_line = value <= next_start if source == "progression" else value < next_start
-        ok = next_start.is_null() | in_line
+        ok = pl.col("next_start").is_null() | (value < pl.col("next_start"))
     if source == "discontinuation":  # drug still given at last contact: not a discontinuation
         ok = ok & (value < pl.col("last_contact_date"))
     return pl.when(ok).then(value)

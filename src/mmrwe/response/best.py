@@ -7,8 +7,7 @@
   when none is held and there is no progression; ``PD`` when the line progressed without a
   confirmed category.
 - Otherwise the best physician-recorded response of the line (``responses`` dated after the
-  index and before the next line, or a PD on its start day; up to the progression: the first
-  recorded PD or the lab PD),
+  index and before the next line, up to the progression: the first recorded PD or the lab PD),
   used as recorded (or confirmed first, ``ResponseRules.confirm_recorded``);
 - otherwise, when the line progressed (lab or recorded PD) before any response was established,
   ``PD`` with ``response_source`` the source of that progression; otherwise ``NE`` (no
@@ -178,8 +177,7 @@ def _recorded(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Physician records per line: ``line_row, date, rank`` sorted, and ``line_row, rec_pd`` (the first
     recorded PD). Records belong to a line when dated after its index date and before the next
-    line's start; a PD recorded on the next line's start day is this line's (the progression that
-    led to the new therapy, as the lines stage and refractoriness read it)."""
+    line's start."""
     rows = pl.DataFrame(schema={"line_row": pl.UInt32(), "date": pl.Date(), "rank": pl.Int64()})
     first_pd = pl.DataFrame(schema={"line_row": pl.UInt32(), "rec_pd": pl.Date()})
     if responses is None or responses.height == 0:
@@ -198,17 +196,12 @@ def _recorded(
             allow_exact_matches=False,
             check_sortedness=False,  # sorted by date overall, hence within each patient
         )
-        .with_columns(pl.col("response").replace_strict(CATEGORY_RANK, default=None).alias("rank"))
         .filter(
             pl.col("line_row").is_not_null()
-            & pl.col("rank").is_not_null()
-            & (
-                pl.col("next_start").is_null()
-                | (pl.col("date") < pl.col("next_start"))
-                # a PD recorded on the next line's start day is the progression that led to it
-                | ((pl.col("date") == pl.col("next_start")) & (pl.col("rank") == K.PD))
-            )
+            & (pl.col("next_start").is_null() | (pl.col("date") < pl.col("next_start")))
         )
+        .with_columns(pl.col("response").replace_strict(CATEGORY_RANK, default=None).alias("rank"))
+        .filter(pl.col("rank").is_not_null())
         .sort("line_row", "date")
         .select(list(rows.schema))
         .cast(rows.schema)
