@@ -67,7 +67,11 @@ def test_the_sequence_chart_totals_the_analysed_patients(isa: Path) -> None:
 
 
 def test_swimmer_and_trajectory_draw_analysed_patients(isa: Path, monkeypatch) -> None:
+    """With suppression off they draw from the analysed patients only; with it on, not at all
+    for the Isa-Pd group, whose response counts the table withholds (a swimmer's response
+    markers would show them)."""
     from mmrwe.report.figures import journeys
+    from mmrwe.report.figures.style import NothingToDrawError
 
     analysed = set(pl.read_parquet(isa / "analysis_lines.parquet")["patient_id"])
     drawn: dict[str, set] = {}
@@ -81,11 +85,18 @@ def test_swimmer_and_trajectory_draw_analysed_patients(isa: Path, monkeypatch) -
         "plot_trajectory",
         lambda assessments, lines, patient, **k: drawn.setdefault("trajectory", {patient}),
     )
-    for name, _, draw in figure_set.standard_figures(_read(isa), patient_level=True):
+    recipes = figure_set.standard_figures(_read(isa), patient_level=True, threshold=0)
+    for name, _, draw in recipes:
         if name in ("swimmer", "trajectory"):
             draw()
     assert drawn["swimmer"] and drawn["swimmer"] <= analysed
     assert drawn["trajectory"] <= analysed
+    for name, _, draw in figure_set.standard_figures(_read(isa), patient_level=True):
+        if name in ("swimmer", "trajectory"):
+            with pytest.raises(NothingToDrawError, match="counts are all published|two lines"):
+                draw()
+    skipped = {s["name"] for s in _manifest(isa)["figures_skipped"]}
+    assert {"swimmer", "trajectory"} <= skipped
 
 
 def test_no_waterfall_of_withheld_response_counts(isa: Path) -> None:
@@ -119,7 +130,9 @@ def test_the_audit_finds_a_figure_that_publishes_withheld_counts(isa: Path, tmp_
     manifest["figures"].append(
         {"name": "waterfall", "title": "t", "files": ["figures/waterfall.svg"]}
     )
-    swimmer = (run / "figures" / "swimmer.svg").read_text()
+    swimmer_file = run / "figures" / "swimmer.svg"
+    swimmer = swimmer_file.read_text() if swimmer_file.exists() else "<svg></svg>"
+    manifest["figures"].append({"name": "swimmer", "title": "t", "files": ["figures/swimmer.svg"]})
     patient = next(iter(read("analysis_lines")["patient_id"]))
     many = "".join(f'<g id="swimmer-row-{k}"></g>' for k in range(1, 41))
     (run / "figures" / "swimmer.svg").write_text(
