@@ -93,7 +93,7 @@ def test_swimmer_and_trajectory_draw_analysed_patients(isa: Path, monkeypatch) -
     assert drawn["trajectory"] <= analysed
     for name, _, draw in figure_set.standard_figures(_read(isa), patient_level=True):
         if name in ("swimmer", "trajectory"):
-            with pytest.raises(NothingToDrawError, match="counts are all published|two lines"):
+            with pytest.raises(NothingToDrawError, match=r"counts are all published|two lines"):
                 draw()
     skipped = {s["name"] for s in _manifest(isa)["figures_skipped"]}
     assert {"swimmer", "trajectory"} <= skipped
