@@ -88,6 +88,10 @@ def cohort_source(cohort: Path, concept_map: Path | None) -> Path | str:
     return f"{cohort}{'&' if '?' in str(cohort) else '?'}concept_map={concept_map.resolve()}"
 
 
+#: ``--delimiter`` of the commands that read a cohort
+DELIMITER_HELP = "Character between the fields of the cohort's CSV tables, e.g. ';'."
+
+
 def run_chain(
     cohort: Path | str,
     out: Path,
@@ -97,6 +101,7 @@ def run_chain(
     drug_map: Path | None,
     overwrite: bool,
     report: bool = False,
+    delimiter: str = ",",
 ) -> RunResult:
     """What ``mmrwe lines``, ``mmrwe response`` and ``mmrwe run`` run: the one patient-level
     chain stopped after ``stop_after`` (:func:`mmrwe.study.run_study`), each stage named on
@@ -114,6 +119,7 @@ def run_chain(
             overwrite=overwrite,
             stop_after=stop_after,
             report=report,
+            delimiter=delimiter,
             on_stage=lambda name: info(f"{name} ..."),
             on_progress=advance,
         )

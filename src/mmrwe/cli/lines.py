@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from mmrwe.cli.app import app
-from mmrwe.cli.common import CONCEPT_MAP_HELP, cohort_source, info, run_chain
+from mmrwe.cli.common import CONCEPT_MAP_HELP, DELIMITER_HELP, cohort_source, info, run_chain
 from mmrwe.cli.validate import warn_unmapped_drugs
 
 
@@ -23,6 +23,7 @@ def lines_command(
     ),
     concept_map: Path | None = typer.Option(None, "--concept-map", help=CONCEPT_MAP_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
+    delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
 ) -> None:
     """Derive lines of therapy (IMWG, Rajkumar 2011) and write lines, line_exposures,
     unmapped_drugs, attrition and manifest.json. Reads and validates patients, treatments and
@@ -34,6 +35,7 @@ def lines_command(
         config=config,
         drug_map=drug_map,
         overwrite=overwrite,
+        delimiter=delimiter,
     )
     population = result.population
     assert population is not None

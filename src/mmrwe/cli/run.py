@@ -7,7 +7,15 @@ from pathlib import Path
 import typer
 
 from mmrwe.cli.app import app
-from mmrwe.cli.common import CONCEPT_MAP_HELP, cohort_source, info, run_chain, stdout, warn
+from mmrwe.cli.common import (
+    CONCEPT_MAP_HELP,
+    DELIMITER_HELP,
+    cohort_source,
+    info,
+    run_chain,
+    stdout,
+    warn,
+)
 from mmrwe.cli.validate import warn_unmapped_drugs
 
 
@@ -28,6 +36,7 @@ def run_command(
     ),
     concept_map: Path | None = typer.Option(None, "--concept-map", help=CONCEPT_MAP_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
+    delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
     no_report: bool = typer.Option(False, "--no-report", help="Tables only: no figures, no HTML."),
 ) -> None:
     """Run the whole study: lines of therapy, IMWG response, endpoints per line, the analysed
@@ -40,6 +49,7 @@ def run_command(
         config=config,
         drug_map=drug_map,
         overwrite=overwrite,
+        delimiter=delimiter,
         report=not no_report,
     )
     for note in result.manifest.get("warnings", []):

@@ -118,6 +118,7 @@ def run_study(
     report: bool = True,
     on_stage: Callable[[str], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    delimiter: str = ",",
 ) -> RunResult:
     """Read and validate ``cohort``, run the patient-level chain up to ``stop_after`` partition
     by partition and write the run directory (for ``population``: with the summaries and, with
@@ -125,7 +126,8 @@ def run_study(
 
     ``config``: a study TOML path, the name of a shipped example, a :class:`StudyConfig`, or
     ``None`` (the default study: outcomes by line). ``on_stage`` is told each stage's name as it
-    starts; ``on_progress`` is advanced by the patients done.
+    starts; ``on_progress`` is advanced by the patients done; ``delimiter`` separates the
+    fields of the cohort's CSV tables.
     """
     from mmrwe.io.read import read_cohort
     from mmrwe.pipeline import DEFAULT_PARTITION, analyse_cohort
@@ -139,7 +141,7 @@ def run_study(
     timer = StageTimer()
     stage("reading and validating")
     with timer.stage("read_validate"):
-        data = read_cohort(cohort, tables=TABLES_READ[stop_after])
+        data = read_cohort(cohort, tables=TABLES_READ[stop_after], delimiter=delimiter)
     truncated, cutoff_attrition = _source(data, study)
     command = COMMANDS.get(stop_after, "run")
     with OutputDirectory(out, overwrite=overwrite, command=command, timer=timer) as output:
@@ -155,6 +157,7 @@ def run_study(
                 on_progress=on_progress,
             )
         timer.merge(population.timings, "patient_level.")
+        sas_transport = _sas_transport(output, stop_after, timer)
         attrition = chain_attrition(data.attrition, cutoff_attrition, population.attrition)
         inputs = input_manifest(data, study, drug_map)
         output.patient_level["input_rows"] = inputs.pop("input_rows")
@@ -181,6 +184,9 @@ def run_study(
                         study,
                         output.manifest["patient_level_figures"],
                     )
+        if sas_transport is not None:
+            with timer.stage("adam_xpt_wait"):
+                output.manifest["sas_transport"] = sas_transport()
         output.record_timings(timer)
     return RunResult(
         out=Path(out),
@@ -190,6 +196,22 @@ def run_study(
         patient_level=output.patient_level,
         population=population,
     )
+
+
+def _sas_transport(
+    output: OutputDirectory, stop_after: Stage, timer: StageTimer
+) -> Callable[[], list[str]] | None:
+    """Start writing the ADaM datasets as SAS transport files (a whole run only, else None; in
+    a separate process for large runs, so that the summaries and figures go on meanwhile); the
+    returned function waits for them and gives the file names."""
+    if stop_after != "population":
+        return None
+    from mmrwe.adam import DATASETS, start_transport_files
+
+    output.close_parts()  # the patient-level tables are complete; read back for SAS
+    rows = sum(output.manifest["outputs"].get(d.lower(), 0) for d in DATASETS)
+    with timer.stage("adam_xpt"):
+        return start_transport_files(output.staging, rows)
 
 
 def _vocabulary(drug_map: Path | None) -> Vocabulary:
