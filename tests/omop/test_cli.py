@@ -85,11 +85,12 @@ def test_concept_map_option_reaches_the_omop_reader(tmp_path: Path) -> None:
         == 0
     )
     assert main(["--quiet", "validate", url, "--concept-map", str(cmap)]) == 0
-    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    # exact input counts stay with the patient-level data (manifest_patient_level.json)
+    manifest = json.loads((tmp_path / "a" / "manifest_patient_level.json").read_text())
     # 1500 mg/dL and a word (no unit: canonical) are read; mmol/L is excluded, counted
     assert manifest["input_rows"]["labs"] == 2
     assert main(["--quiet", "response", url, "--out", str(tmp_path / "b")]) == 0
-    rows = json.loads((tmp_path / "b" / "manifest.json").read_text())["input_rows"]
+    rows = json.loads((tmp_path / "b" / "manifest_patient_level.json").read_text())["input_rows"]
     assert rows.get("labs", 0) == 0
     assert (
         main(
