@@ -193,7 +193,7 @@ def _groups(df: pl.DataFrame, settings: StudySettings) -> pl.DataFrame:
             .with_columns(
                 pl.col("len") < settings.small_cell_threshold
                 if settings.small_cell_threshold
-                else -pl.col("len")
+                else -pl.col("len").cast(pl.Int64)
             )
             .sort(["len", "regimen"])
             .with_row_index("group_order", offset=1)
