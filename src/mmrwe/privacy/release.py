@@ -21,6 +21,7 @@ import polars as pl
 from mmrwe.errors import MmrweError
 from mmrwe.privacy import (
     ATTRITION_COUNTS,
+    SMALL_CELL_THRESHOLD,
     WITHHELD,
     AtMost,
     AtMostRow,
@@ -457,7 +458,7 @@ def protect_release(
     return _write_back(tables, model, added) if added else dict(tables)
 
 
-def audit_shared(directory: Path, threshold: int = 11) -> list[str]:
+def audit_shared(directory: Path, threshold: int = SMALL_CELL_THRESHOLD) -> list[str]:
     """Audit the aggregate files in ``directory`` (a run directory, or its ``shareable/``
     folder) as a reader of them sees it: the sensitive cells with fewer than three feasible
     values, named with the values that fit (empty: protected)."""
