@@ -20,11 +20,16 @@ def lines_command(
         None, "--drug-map", help="User drug map CSV: name, generic_name, class."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
+    csv: bool = typer.Option(
+        False, "--csv", help="Patient-level tables as CSV too (always Parquet)."
+    ),
 ) -> None:
     """Derive lines of therapy (IMWG, Rajkumar 2011) and write lines, line_exposures,
     unmapped_drugs, attrition and manifest.json. Reads and validates patients, treatments and
     responses (recorded PD for refractoriness)."""
-    result = run_chain(cohort, out, "lines", config=config, drug_map=drug_map, overwrite=overwrite)
+    result = run_chain(
+        cohort, out, "lines", config=config, drug_map=drug_map, overwrite=overwrite, csv=csv
+    )
     population = result.population
     assert population is not None
     info(

@@ -22,12 +22,15 @@ def response_command(
         None, "--drug-map", help="User drug map CSV: name, generic_name, class."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
+    csv: bool = typer.Option(
+        False, "--csv", help="Patient-level tables as CSV too (always Parquet)."
+    ),
 ) -> None:
     """Derive lines of therapy and IMWG response (Kumar 2016) and write lines (refractoriness
     with lab-derived PD), line_exposures, unmapped_drugs, assessments, line_response, attrition
     and manifest.json."""
     result = run_chain(
-        cohort, out, "response", config=config, drug_map=drug_map, overwrite=overwrite
+        cohort, out, "response", config=config, drug_map=drug_map, overwrite=overwrite, csv=csv
     )
     population = result.population
     assert population is not None

@@ -25,6 +25,9 @@ def run_command(
         None, "--drug-map", help="User drug map CSV: name, generic_name, class."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
+    csv: bool = typer.Option(
+        False, "--csv", help="Patient-level tables as CSV too (always Parquet)."
+    ),
     no_report: bool = typer.Option(False, "--no-report", help="Tables only: no figures, no HTML."),
 ) -> None:
     """Run the whole study: lines of therapy, IMWG response, endpoints per line, the analysed
@@ -38,6 +41,7 @@ def run_command(
         drug_map=drug_map,
         overwrite=overwrite,
         report=not no_report,
+        csv=csv,
     )
     for note in result.manifest.get("warnings", []):
         warn(note)
