@@ -95,6 +95,8 @@ def cohort_partitions(cohort: Cohort, size: int) -> Iterator[Cohort]:
 def sum_attrition(tables: list[pl.DataFrame]) -> pl.DataFrame:
     """Partitions' attrition tables of the same steps added up step by step."""
     columns = list(ATTRITION_TABLE.columns)
+    if not tables:
+        return ATTRITION_TABLE.empty()
     stacked = pl.concat([t.select(columns) for t in tables])
     return (
         stacked.group_by("step", maintain_order=True)
@@ -109,6 +111,8 @@ def sum_attrition(tables: list[pl.DataFrame]) -> pl.DataFrame:
 
 def sum_unmapped(tables: list[pl.DataFrame]) -> pl.DataFrame:
     """Partitions' unmapped drug names added up (patients are disjoint across partitions)."""
+    if not tables:
+        return UNMAPPED_DRUGS_TABLE.empty()
     return (
         pl.concat(tables)
         .group_by("drug")
