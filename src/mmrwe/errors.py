@@ -16,7 +16,12 @@ if TYPE_CHECKING:
 
 
 class MmrweError(Exception):
-    """Base class of every error raised by mmrwe on purpose."""
+    """Base class of every error raised by mmrwe on purpose.
+
+    Messages name the library's terms, never command-line flags; ``cli_hint`` (optional) is what
+    the command line adds, naming its flags."""
+
+    cli_hint: str = ""
 
 
 class InvalidDataError(MmrweError):
@@ -32,7 +37,9 @@ class ConfigError(MmrweError):
 
 
 class OutputExistsError(MmrweError):
-    """An output directory exists and ``--overwrite`` was not given."""
+    """An output directory exists and replacing it was not asked for."""
+
+    cli_hint = "On the command line: choose another --out, or pass --overwrite."
 
 
 class ParameterError(MmrweError, ValueError):

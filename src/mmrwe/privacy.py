@@ -20,6 +20,11 @@ import polars as pl
 
 from mmrwe.errors import InvalidDataError, MmrweError, check_parameter
 
+#: The small-cell threshold of every aggregate output and figure unless a study sets its own
+#: (``[study] small_cell_threshold``): counts from 1 to 10 are not published (CMS cell-size
+#: suppression policy, 11).
+SMALL_CELL_THRESHOLD = 11
+
 #: Text of a count withheld so that a small count cannot be recovered (complementary cell).
 WITHHELD = "withheld"
 
@@ -508,7 +513,7 @@ def protect(
     df: pl.DataFrame,
     counts: Sequence[str],
     *,
-    threshold: int = 11,
+    threshold: int = SMALL_CELL_THRESHOLD,
     relations: Iterable[Spec] = (),
     derived: Mapping[str, Sequence[str]] | None = None,
 ) -> pl.DataFrame:
@@ -561,7 +566,9 @@ def protect(
     )
 
 
-def suppress_counts(df: pl.DataFrame, counts: Sequence[str], threshold: int = 11) -> pl.DataFrame:
+def suppress_counts(
+    df: pl.DataFrame, counts: Sequence[str], threshold: int = SMALL_CELL_THRESHOLD
+) -> pl.DataFrame:
     """Primary suppression only, for tables whose counts add up to nothing published."""
     return protect(df, counts, threshold=threshold)
 
@@ -578,7 +585,9 @@ def attrition_relations(attrition: pl.DataFrame) -> list[Spec]:
     return [Sum("patients_before", ("patients_excluded", "patients_after")), *chain]
 
 
-def protect_attrition(attrition: pl.DataFrame, threshold: int = 11) -> pl.DataFrame:
+def protect_attrition(
+    attrition: pl.DataFrame, threshold: int = SMALL_CELL_THRESHOLD
+) -> pl.DataFrame:
     """The attrition table with small exclusions (and small remaining populations) as ``<N``
     and the chain before = excluded + after protected."""
     return protect(

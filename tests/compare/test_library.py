@@ -222,7 +222,7 @@ def test_an_endpoint_without_figures_is_refused_by_name() -> None:
             "ide-cel",
             ["ecog_2_plus"],
             r"KarMMa-3 \(ide-cel\) publishes no ECOG >= 2 share \(published as < 1 %, not as a "
-            r"number\); matching on it is refused\. Remove ecog_2_plus from --match-on\.",
+            r"number\); matching on it is refused\. Remove ecog_2_plus from the characteristics matched on\.",
         ),
         (
             "CARTITUDE-1",

@@ -41,6 +41,29 @@ age,>=65,<65,70,40,0.7234,0.5512,0.9498,0.0198,0,
 sex,F,F,<11,<11,,,,,0,withheld (< 11 patients)
 """
 
+#: a Table 1 as wide as the demo's: six lines and the Total column (simulated cohort, 2,000)
+WIDE_BASELINE = """characteristic,level,line 1,line 2,line 3,line 4,line 5,line 6+,Total
+Patients,n,2000,1613,1056,541,131,14,5355
+Age at index (years),median (IQR),68.0 (62.0-74.0),70.0 (64.0-76.0),70.0 (65.0-77.0),70.0 (65.0-76.0),72.0 (65.5-77.0),72.5 (64.5-76.8),69.0 (63.0-76.0)
+Age at index (years),≥ 65,1307 (65.4%),1151 (71.4%),793 (75.1%),408 (75.4%),withheld,<11,3770 (70.4%)
+Sex,female,884 (44.2%),710 (44.0%),479 (45.4%),249 (46.0%),withheld,<11,2382 (44.5%)
+Sex,male,1116 (55.8%),903 (56.0%),577 (54.6%),292 (54.0%),withheld,<11,2973 (55.5%)
+ISS stage at diagnosis,I,619 (31.0%),508 (31.5%),320 (30.3%),161 (29.8%),33 (25.2%),0,1641 (30.6%)
+"""
+
+#: the demo's comparison with ICARIA-MM (14 columns, a long note and long sources)
+COMPARISON = """trial,arm,endpoint,matched_on,measure,time,rw_unadjusted,rw_weighted,rw_weighted_lower,rw_weighted_upper,trial_published,difference,ess,note
+ICARIA-MM,ICARIA-MM (Isa-Pd),PFS,none (unadjusted),median,,14.652977412731007,14.652977412731007,9.19917864476386,18.299794661190965,11.5,3.1529774127310066,73.0,no digitised curve: medians and landmark rates only
+"""
+ATTAL = (
+    "Attal M, et al. Isatuximab plus pomalidomide and low-dose dexamethasone versus "
+    "pomalidomide and low-dose dexamethasone (ICARIA-MM). Lancet 2019;394:2096"
+)
+PUBLISHED = f"""measure,time_months,value,lower,upper,not_reached,subgroup,source
+median,,11.5,,,false,,"{ATTAL}"
+hazard ratio,,0.596,,,false,,"{ATTAL}"
+"""
+
 UNMAPPED = """drug,rows,patients
 herbal tea,4,<11
 """
@@ -49,13 +72,46 @@ herbal tea,4,<11
 PATIENT_ID = "MM-SECRET-0042"
 
 
-def write_run(path: Path, *, with_figures: bool = True, with_subgroups: bool = False) -> Path:
-    """Write the run directory at ``path`` and return it."""
+def write_comparison(path: Path) -> Path:
+    """A comparison directory as ``mmrwe compare`` writes it (tables, manifest; no figure)."""
+    import io
+
+    import polars as pl
+
+    path.mkdir(parents=True, exist_ok=True)
+    for name, text in (("comparison", COMPARISON), ("published", PUBLISHED)):
+        pl.read_csv(io.StringIO(text)).write_parquet(path / f"{name}.parquet")
+    manifest = {
+        "command": "compare",
+        "citation": ATTAL,
+        "method": "unadjusted; no digitised curve: medians and landmark rates only",
+        "run": "isa-pd",
+        "simulated_data": True,
+        "trial": {
+            "arm": "ICARIA-MM (Isa-Pd)",
+            "endpoint": "PFS",
+            "matched_on": "none (unadjusted)",
+            "trial": "ICARIA-MM",
+        },
+        "figures": [],
+        "warnings": [],
+    }
+    (path / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    return path
+
+
+def write_run(
+    path: Path, *, with_figures: bool = True, with_subgroups: bool = False, wide: bool = False
+) -> Path:
+    """Write the run directory at ``path`` and return it; ``wide``: the demo's wide Table 1
+    (six lines and Total) and its comparison with ICARIA-MM."""
     path.mkdir(parents=True, exist_ok=True)
     if with_subgroups:
         (path / "subgroup_hazard_ratios.csv").write_text(SUBGROUPS)
     (path / "attrition.csv").write_text(ATTRITION)
-    (path / "baseline.csv").write_text(BASELINE)
+    (path / "baseline.csv").write_text(WIDE_BASELINE if wide else BASELINE)
+    if wide:
+        write_comparison(path / "comparisons" / "icaria-mm")
     (path / "summary_by_line.csv").write_text(SUMMARY_BY_LINE)
     (path / "unmapped_drugs.csv").write_text(UNMAPPED)
     _rates().write_csv(path / "response_rates.csv")

@@ -166,3 +166,66 @@ def test_report_prints_to_pdf(tmp_path):
     boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", data)
     assert boxes
     assert all(abs(float(w) - 595) < 1 and abs(float(h) - 842) < 1 for w, h in boxes)
+
+
+#: reads, once the page has loaded, where each table sits against its frame and the viewport
+MEASURE = """<script>
+window.addEventListener("load", () => {
+  const out = {viewport: document.documentElement.clientWidth,
+               page: document.documentElement.scrollWidth, tables: []};
+  for (const t of document.querySelectorAll("table")) {
+    const box = t.getBoundingClientRect(), frame = t.parentElement.getBoundingClientRect();
+    const cells = [...t.querySelectorAll("th, td")].map((c) => c.getBoundingClientRect().right);
+    out.tables.push({caption: t.caption ? t.caption.textContent : t.rows[0].textContent,
+                     right: box.right, frame: frame.right, cells: Math.max(...cells)});
+  }
+  const pre = document.createElement("pre");
+  pre.id = "measured";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def measure(page: Path, out: Path, width: int) -> dict:
+    """Table geometry of ``page`` in Chromium at ``width`` px. The copy measured differs from
+    the report only by the script above (and a CSP letting it run)."""
+    text = page.read_text(encoding="utf-8")
+    text = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", text)
+    probe = out / f"measure-{width}.html"
+    probe.write_text(text.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    command = [
+        find_browser(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--proxy-server=127.0.0.1:9",
+        f"--user-data-dir={out / 'profile'}",
+        f"--window-size={width},2000",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        probe.resolve().as_uri(),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+    found = re.search(r'<pre id="measured">(.*?)</pre>', done.stdout, re.S)
+    assert found, done.stderr[-2000:]
+    import html
+
+    return json.loads(html.unescape(found.group(1)))
+
+
+@pytest.mark.parametrize("width", [1280, 800])
+def test_wide_tables_are_not_cut_off(tmp_path, width):
+    """Table 1 with six lines and Total, and the 14-column comparison table: every column
+    inside the table's frame (wrapped, not hidden behind a scroll), the page not wider than
+    the window."""
+    run = write_run(tmp_path / "run", with_figures=False, wide=True)
+    found = measure(build_report(run), tmp_path, width)
+    assert found["page"] <= found["viewport"] == width
+    captions = [t["caption"] for t in found["tables"]]
+    assert any(c.startswith("Table 1") for c in captions)
+    assert any(c.startswith("Real-world cohort against the trial arm") for c in captions)
+    for table in found["tables"]:
+        assert table["right"] <= table["frame"] + 1, table["caption"]
+        assert table["cells"] <= min(table["frame"], width) + 1, table["caption"]

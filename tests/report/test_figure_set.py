@@ -17,16 +17,34 @@ TABLES = {
     "lines": JOURNEY_LINES,
     "line_response": pl.concat([JOURNEY_RESPONSE, resp.WATERFALL_RESPONSE]),
     "assessments": pl.concat([TRAJECTORY, resp.WATERFALL_ASSESSMENTS]),
-    "analysis_lines": resp.ANALYSIS,
+    # the journey patients are analysed too (their line 2, or line 1 for MM-MID-05)
+    "analysis_lines": pl.concat(
+        [
+            resp.ANALYSIS,
+            pl.DataFrame(
+                {
+                    "patient_id": ["MM-LONG-17", "MM-MID-05", "MM-SHORT-99"],
+                    "line": [2, 1, 2],
+                    "group": ["line 2", "line 1", "line 2"],
+                    "group_order": [2, 1, 2],
+                }
+            ),
+        ]
+    ),
     "response_rates": resp._rates(),
     "adverse_events": safety.AE,
 }
 
 
 def test_patient_level_figures_only_when_allowed():
-    names = [name for name, _, _ in standard_figures(TABLES.__getitem__, patient_level=False)]
+    names = [
+        name
+        for name, _, _ in standard_figures(TABLES.__getitem__, patient_level=False, threshold=0)
+    ]
     assert names == ["sequences", "response_distribution", "adverse_events"]
-    names = [name for name, _, _ in standard_figures(TABLES.__getitem__, patient_level=True)]
+    names = [
+        name for name, _, _ in standard_figures(TABLES.__getitem__, patient_level=True, threshold=0)
+    ]
     assert names[3:] == ["swimmer", "trajectory", "waterfall"]
 
 
@@ -37,7 +55,7 @@ def test_tables_are_read_when_drawn_and_every_recipe_draws():
         asked.append(name)
         return TABLES[name]
 
-    recipes = standard_figures(read, patient_level=True)
+    recipes = standard_figures(read, patient_level=True, threshold=0)
     assert asked == []  # nothing read before a figure is drawn
     for name, title, draw in recipes:
         fig = draw()
@@ -49,7 +67,7 @@ def test_tables_are_read_when_drawn_and_every_recipe_draws():
 def test_trajectory_draws_a_patient_with_two_lines_and_measurable_disease():
     (draw,) = [
         d
-        for n, _, d in standard_figures(TABLES.__getitem__, patient_level=True)
+        for n, _, d in standard_figures(TABLES.__getitem__, patient_level=True, threshold=0)
         if n == "trajectory"
     ]
     svg = svg_text(draw())
@@ -61,7 +79,7 @@ def test_trajectory_without_candidates_is_a_value_error():
     tables = TABLES | {"lines": JOURNEY_LINES.filter(pl.col("line") == 1)}
     (draw,) = [
         d
-        for n, _, d in standard_figures(tables.__getitem__, patient_level=True)
+        for n, _, d in standard_figures(tables.__getitem__, patient_level=True, threshold=0)
         if n == "trajectory"
     ]
     with pytest.raises(ValueError, match="No patient with two lines"):
@@ -75,6 +93,8 @@ def test_trajectory_without_candidates_is_a_value_error():
 def test_titles_name_the_grouping(label, title):
     titles = dict(
         (n, t)
-        for n, t, _ in standard_figures(TABLES.__getitem__, patient_level=False, group_label=label)
+        for n, t, _ in standard_figures(
+            TABLES.__getitem__, patient_level=False, group_label=label, threshold=0
+        )
     )
     assert titles["response_distribution"] == title

@@ -125,3 +125,67 @@ def test_text_is_at_least_7_points() -> None:
 def test_missing_column_is_named() -> None:
     with pytest.raises(InvalidDataError, match="hr"):
         plot_forest(TABLE.drop("hr"))
+
+
+def text_boxes(fig: Figure) -> list[tuple[str, object]]:
+    """Every visible, non-empty text of the drawn figure with its box (display pixels)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = [*fig.texts]
+    for ax in fig.axes:
+        texts += [*ax.texts, ax.xaxis.label, ax.yaxis.label, ax.title]
+        texts += [*ax.get_xticklabels(), *ax.get_yticklabels()]
+    return [
+        (t.get_text(), t.get_window_extent(renderer))
+        for t in texts
+        if t.get_visible() and t.get_text().strip()
+    ]
+
+
+def assert_readable(fig: Figure) -> None:
+    """No two text boxes overlap and none leaves the canvas."""
+    boxes = text_boxes(fig)
+    canvas = fig.bbox
+    for text, box in boxes:
+        assert canvas.x0 <= box.x0 and box.x1 <= canvas.x1, f"{text!r} leaves the canvas"
+        assert canvas.y0 <= box.y0 and box.y1 <= canvas.y1, f"{text!r} leaves the canvas"
+    for i, (a, box_a) in enumerate(boxes):
+        for b, box_b in boxes[i + 1 :]:
+            overlap_x = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
+            overlap_y = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
+            assert overlap_x <= 0.5 or overlap_y <= 0.5, f"{a!r} overlaps {b!r}"
+
+
+ISA_PD = pl.DataFrame(
+    {
+        "subgroup": ["overall", *["age"] * 2, *["prior_lines"] * 3, *["cytogenetic_risk"] * 2],
+        "level": ["all", "<65", "≥65", "1", "2-3", "≥4", "high", "standard"],
+        "reference": [None, "<65", "<65", "1", "1", "1", "high", "high"],
+        "n_patients": ["65", "21", "44", "38", "withheld", "<11", "<11", "withheld"],
+        "n_events": ["50", "19", "31", "29", "withheld", "<11", "<11", "39"],
+        "hr": [None, 1.0, 0.57, 1.0, 1.32, None, None, 1.99],
+        "lower": [None, None, 0.33, None, 0.76, None, None, 0.61],
+        "upper": [None, None, 1.0, None, 2.31, None, None, 6.49],
+        "p": [None] * 8,
+        "n_missing": ["0"] * 8,
+        "note": [None, "reference", None, "reference", None, NOTE_WITHHELD, NOTE_WITHHELD, None],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        ISA_PD,
+        TABLE,
+        TABLE.with_columns(
+            level=pl.when(pl.col("level") == "II")
+            .then(pl.lit("stage II by the Revised International Staging System"))
+            .otherwise("level"),
+            subgroup=pl.col("subgroup").str.replace("ecog", "ECOG performance status at index"),
+        ),
+    ],
+    ids=["isa-pd", "iss-ecog", "long-labels"],
+)
+def test_no_text_overlaps_another_or_leaves_the_canvas(table: pl.DataFrame) -> None:
+    assert_readable(plot_forest(table, endpoint="PFS"))

@@ -173,3 +173,17 @@ def test_swimmer_data_origin_is_the_first_line_in_the_data():
     assert data["line"].to_list() == [2]
     assert data["start_month"].to_list() == [0.0]
     assert data["end_month"][0] == pytest.approx(300 / MONTH)
+
+
+def test_swimmer_outlines_the_analysed_lines_only_when_some_are_not():
+    """MM-LONG-17's line 2 and MM-MID-05's line 2 analysed: two outlines, at their rows."""
+    analysed = pl.DataFrame({"patient_id": ["MM-LONG-17", "MM-MID-05"], "line": [2, 2]})
+    fig = plot_swimmer(JOURNEY_LINES, JOURNEY_RESPONSE, allow_patient_level=True, analysed=analysed)
+    boxes = [c for c in fig.axes[0].collections if c.get_gid() == "swimmer-analysed"]
+    assert len(boxes) == 2
+    # rows: 1 = MM-LONG-17 (longest follow-up), 2 = MM-MID-05; line 2 starts at 12 and 10 months
+    starts = sorted(round(float(b.get_paths()[0].vertices[:, 0].min()), 1) for b in boxes)
+    assert starts == [round(306 / MONTH, 1), round(365 / MONTH, 1)]
+    every = JOURNEY_LINES.select("patient_id", "line")
+    fig = plot_swimmer(JOURNEY_LINES, JOURNEY_RESPONSE, allow_patient_level=True, analysed=every)
+    assert not [c for c in fig.axes[0].collections if c.get_gid() == "swimmer-analysed"]

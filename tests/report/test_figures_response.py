@@ -140,7 +140,7 @@ def test_waterfall_bars_equal_the_evaluable_lines_clipped_and_coloured():
     from matplotlib.colors import to_rgba
 
     fig = plot_waterfall(
-        WATERFALL_ASSESSMENTS, WATERFALL_RESPONSE, ANALYSIS, allow_patient_level=True
+        WATERFALL_ASSESSMENTS, WATERFALL_RESPONSE, ANALYSIS, allow_patient_level=True, threshold=0
     )
     ax = fig.axes[0]
     heights, colours = _waterfall_bars(ax)
@@ -149,13 +149,18 @@ def test_waterfall_bars_equal_the_evaluable_lines_clipped_and_coloured():
     expected = [RESPONSE_COLOURS[r] for r in ("PD", "PD", "PR", "VGPR")]
     assert colours == [to_rgba(c) for c in expected]
     title = ax.get_title(loc="left")
-    assert title == "line 2: 4 evaluable of 6 analysed; 1 above +100 % drawn at +100 %"
+    assert title == "line 2: 4 measurable of 6 analysed; 1 above +100 % drawn at +100 %"
     assert "W1" not in svg_text(fig)
 
 
 def test_waterfall_samples_large_groups():
     fig = plot_waterfall(
-        WATERFALL_ASSESSMENTS, WATERFALL_RESPONSE, ANALYSIS, allow_patient_level=True, max_bars=3
+        WATERFALL_ASSESSMENTS,
+        WATERFALL_RESPONSE,
+        ANALYSIS,
+        allow_patient_level=True,
+        threshold=0,
+        max_bars=3,
     )
     heights, _ = _waterfall_bars(fig.axes[0])
     assert len(heights) == 3
@@ -164,7 +169,7 @@ def test_waterfall_samples_large_groups():
     assert (
         fig.axes[0]
         .get_title(loc="left")
-        .startswith("line 2: 4 evaluable of 6 analysed; a random sample of 3 shown")
+        .startswith("line 2: 4 measurable of 6 analysed; a random sample of 3 shown")
     )
 
 
@@ -180,7 +185,9 @@ def test_waterfall_one_panel_per_group():
         .otherwise(pl.lit("Kd")),
         group_order=pl.when(pl.col("patient_id").is_in(["W1", "W2"])).then(1).otherwise(2),
     )
-    fig = plot_waterfall(WATERFALL_ASSESSMENTS, WATERFALL_RESPONSE, two, allow_patient_level=True)
+    fig = plot_waterfall(
+        WATERFALL_ASSESSMENTS, WATERFALL_RESPONSE, two, allow_patient_level=True, threshold=0
+    )
     assert [len(_waterfall_bars(ax)[0]) for ax in fig.axes] == [2, 2]
     assert [ax.get_title(loc="left").split(":")[0] for ax in fig.axes] == ["Isa-Pd", "Kd"]
 

@@ -132,4 +132,5 @@ def test_draws_the_summary_that_mmrwe_writes():
         for gid in ("ae-any-Kd", "ae-g3-Kd")
     }
     assert widths == {"ae-any-Kd": [50.0, 40.0], "ae-g3-Kd": [50.0, 0.0]}
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["neutrophil count decreased", "fatigue"]
+    # terms as their MedDRA preferred terms (mmrwe.stats.adverse_events normalises them)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Neutrophil count decreased", "Fatigue"]

@@ -73,7 +73,11 @@ FIGURES = {
     "sequences": lambda: plot_sequences(seq.LINES),
     "response": lambda: plot_response_distribution(resp._rates()),
     "waterfall": lambda: plot_waterfall(
-        resp.WATERFALL_ASSESSMENTS, resp.WATERFALL_RESPONSE, resp.ANALYSIS, allow_patient_level=True
+        resp.WATERFALL_ASSESSMENTS,
+        resp.WATERFALL_RESPONSE,
+        resp.ANALYSIS,
+        allow_patient_level=True,
+        threshold=0,
     ),
     "adverse_events": lambda: plot_adverse_events(safety.AE),
 }
@@ -86,6 +90,7 @@ COLUMN_FIGURES = {
         resp.WATERFALL_RESPONSE,
         resp.ANALYSIS,
         allow_patient_level=True,
+        threshold=0,
         width="column",
     ),
     "adverse_events": lambda: plot_adverse_events(safety.AE, width="column"),

@@ -129,8 +129,9 @@ def test_estimates_are_rounded_for_reading_only(report):
     outcomes = Page(text).tables["outcomes"][0]
     header, line1 = outcomes[0], outcomes[1]
     assert header[4] == "Median, months (95 % CI)"
-    # 14.356… (11.498…–not reached); 12-month rate 0.5812 → 58.1 %; 24 months beyond follow-up
-    assert line1[4] == "14.4 (11.5–NR)"
+    # 14.356… (11.498…–upper limit not estimable: NE, never NR, which is for a median not
+    # reached); 12-month rate 0.5812 → 58.1 %; 24 months beyond follow-up
+    assert line1[4] == "14.4 (11.5–NE)"
     assert line1[5] == "58.1 (47.1–71.7)"
     assert line1[6] == "–"
     assert line1[7] == "30.0"

@@ -24,9 +24,10 @@ from mmrwe.errors import InvalidDataError
 from mmrwe.privacy import WITHHELD, Same, Sum, recoverable_cells
 from mmrwe.stats.adverse_events import adverse_events
 
-CRS = "cytokine release syndrome"
-ICANS = "immune effector cell-associated neurotoxicity syndrome"
-NEUTRO = "neutrophil count decreased"
+#: terms as MedDRA preferred terms (recorded so, they are kept so)
+CRS = "Cytokine release syndrome"
+ICANS = "Immune effector cell-associated neurotoxicity syndrome"
+NEUTRO = "Neutrophil count decreased"
 D = dt.date
 
 
@@ -59,11 +60,11 @@ def events() -> pl.DataFrame:
         ("P2", CRS, D(2021, 3, 1), 2, "ASTCT"),
         ("P2", ICANS, D(2021, 3, 10), 5, "ASTCT"),
         ("P2", NEUTRO, D(2021, 6, 30), 2, "CTCAE"),
-        ("P2", "fatigue", D(2021, 7, 1), 1, "CTCAE"),
-        ("P3", "fatigue", D(2020, 2, 1), 3, "CTCAE"),
-        ("P3", "fatigue", D(2020, 3, 1), 1, "CTCAE"),
-        ("P3", "nausea", D(2019, 12, 31), 1, "CTCAE"),
-        ("P4", "fatigue", D(2025, 1, 1), 2, "CTCAE"),
+        ("P2", "Fatigue", D(2021, 7, 1), 1, "CTCAE"),
+        ("P3", "Fatigue", D(2020, 2, 1), 3, "CTCAE"),
+        ("P3", "Fatigue", D(2020, 3, 1), 1, "CTCAE"),
+        ("P3", "Nausea", D(2019, 12, 31), 1, "CTCAE"),
+        ("P4", "Fatigue", D(2025, 1, 1), 2, "CTCAE"),
     ]
     return pl.DataFrame(
         rows, schema=["patient_id", "term", "onset_date", "grade", "grading"], orient="row"
@@ -84,25 +85,25 @@ def test_counts_per_regimen_and_term() -> None:
     assert (icans["n_any_grade"], icans["n_grade_3_plus"], icans["n_grade_5"]) == (1, 1, 1)
     neutro = row(out, "ide-cel", NEUTRO)
     assert (neutro["n_any_grade"], neutro["n_grade_3_plus"], neutro["n_grade_1"]) == (2, 1, None)
-    assert row(out, "ide-cel", "fatigue")["n_any_grade"] == 0
-    fatigue = row(out, "KRd", "fatigue")
+    assert row(out, "ide-cel", "Fatigue")["n_any_grade"] == 0
+    fatigue = row(out, "KRd", "Fatigue")
     assert (fatigue["n_patients"], fatigue["n_any_grade"], fatigue["n_grade_3_plus"]) == (2, 2, 1)
     assert fatigue["pct_grade_3_plus"] == 50.0
-    assert "nausea" not in out["term"]  # only before a line: the term is not listed at all
+    assert "Nausea" not in out["term"]  # only before a line: the term is not listed at all
     assert row(out, "KRd", CRS)["n_grade_2"] == 0  # every group shows every term
 
 
 def test_order() -> None:
     out = adverse_events(lines(), events(), threshold=0)
     assert out.select("regimen", "term").rows() == [
-        ("KRd", "fatigue"),
+        ("KRd", "Fatigue"),
         ("KRd", CRS),
         ("KRd", ICANS),
         ("KRd", NEUTRO),
         ("ide-cel", CRS),
         ("ide-cel", NEUTRO),
         ("ide-cel", ICANS),
-        ("ide-cel", "fatigue"),
+        ("ide-cel", "Fatigue"),
     ]
 
 
@@ -147,7 +148,7 @@ def test_small_cells_are_protected() -> None:
                     (ICANS, "ASTCT", [5, 8, 0, 0, 0]),
                 ],
             ),
-            "Pd": (8, [("fatigue", "CTCAE", [2, 1, 0, 0, 0])]),
+            "Pd": (8, [("Fatigue", "CTCAE", [2, 1, 0, 0, 0])]),
         }
     )
     out = adverse_events(analysis_lines, ae)
@@ -180,7 +181,7 @@ def test_small_cells_are_protected() -> None:
         "13",
         "0",
     ]
-    assert pd_rows["term"].to_list()[0] == "fatigue"
+    assert pd_rows["term"].to_list()[0] == "Fatigue"
     assert "patient_id" not in out.columns
     ids = set(analysis_lines["patient_id"])
     assert not any(v in ids for col in out.columns for v in out[col].cast(pl.String).to_list())
@@ -198,7 +199,49 @@ def test_same_patient_counted_once_per_line() -> None:
 
 def test_grade_outside_one_to_five_is_an_error() -> None:
     bad = events().with_columns(
-        grade=pl.when(pl.col("term") == "nausea").then(6).otherwise(pl.col("grade"))
+        grade=pl.when(pl.col("term") == "Nausea").then(6).otherwise(pl.col("grade"))
     )
-    with pytest.raises(InvalidDataError, match="patient 'P3', term 'nausea', grade 6"):
+    with pytest.raises(InvalidDataError, match="patient 'P3', term 'Nausea', grade 6"):
         adverse_events(lines(), bad)
+
+
+def test_terms_are_normalised_to_meddra_preferred_terms() -> None:
+    """Issue 15 item 10: 'CRS' and 'Cytokine release syndrome' are one term (MedDRA PT
+    Cytokine release syndrome; ASTCT abbreviations, Lee DW et al., Biol Blood Marrow Transplant
+    2019). P1's CRS grade 1 (as 'CRS') and grade 3 (as 'Cytokine release syndrome') count once,
+    at grade 3; P2's 'ICANS' is the PT Immune effector cell-associated neurotoxicity syndrome;
+    'tumour flare' is in no synonym list: kept as recorded and marked unmapped."""
+    rows = [
+        ("P1", "CRS", D(2021, 2, 2), 1, "ASTCT"),
+        ("P1", " Cytokine release  syndrome", D(2021, 2, 5), 3, "ASTCT"),
+        ("P2", "cytokine release syndrome", D(2021, 3, 1), 2, "ASTCT"),
+        ("P2", "ICANS", D(2021, 3, 10), 5, "ASTCT"),
+        ("P2", "tumour flare", D(2021, 3, 11), 1, "CTCAE"),
+    ]
+    ae = pl.DataFrame(
+        rows, schema=["patient_id", "term", "onset_date", "grade", "grading"], orient="row"
+    )
+    out = adverse_events(lines(), ae, threshold=0).filter(pl.col("regimen") == "ide-cel")
+    assert sorted(out["term"].to_list()) == [
+        "Cytokine release syndrome",
+        "Immune effector cell-associated neurotoxicity syndrome",
+        "tumour flare",
+    ]
+    crs = row(out, "ide-cel", "Cytokine release syndrome")
+    assert (crs["n_any_grade"], crs["n_grade_3_plus"], crs["n_grade_1"]) == (2, 1, 0)
+    coding = dict(zip(out["term"], out["term_coding"], strict=True))
+    assert coding["Cytokine release syndrome"] == "MedDRA PT"
+    assert coding["tumour flare"] == "unmapped"
+
+
+def test_synonym_list_is_sourced_and_closed() -> None:
+    """Every synonym names its source; every preferred term maps to itself; keys are unique."""
+    from mmrwe.stats.adverse_events import term_synonyms
+
+    syn = term_synonyms()
+    assert syn["term"].is_unique().all()
+    assert syn["source"].str.len_chars().min() > 0
+    pts = set(syn["preferred_term"])
+    assert pts <= set(
+        syn.filter(pl.col("term") == pl.col("preferred_term").str.to_lowercase())["preferred_term"]
+    )

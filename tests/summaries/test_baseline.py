@@ -217,3 +217,21 @@ def test_missing_columns_are_named() -> None:
     lines, patients = tables()
     with pytest.raises(InvalidDataError, match=r"'patients' table lacks the column\(s\) 'ecog'"):
         baseline_table(lines, patients.drop("ecog"))
+
+
+def test_patients_in_several_groups_are_counted_as_patient_lines() -> None:
+    """Issue 15 item 6: by line, a patient is in several groups, so the Total column counts
+    patient-lines, not patients. Here P01-P05 (line 2) are also P08-P12 (line 3+): 12
+    patient-lines of 7 patients; the row and the column say patient-lines."""
+    lines, patients = tables()
+    same = {"P08": "P01", "P09": "P02", "P10": "P03", "P11": "P04", "P12": "P05"}
+    lines = lines.with_columns(pl.col("patient_id").replace(same))
+    out = baseline_table(lines, patients, threshold=0)
+    assert out.columns == ["characteristic", "level", "line 2", "line 3+", "All patient-lines"]
+    assert out.row(0) == ("Patient-lines", "n", "7", "5", "12")
+    assert "Patients" not in out["characteristic"].to_list()
+
+
+def test_distinct_patients_keep_the_patients_label() -> None:
+    out = baseline_table(*tables(), threshold=0)
+    assert out.row(0) == ("Patients", "n", "7", "5", "12")

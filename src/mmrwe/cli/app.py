@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     except MmrweError as exc:
         if state.debug:
             raise
-        stderr.print(Text.assemble(("error: ", "red"), str(exc)))
+        hint = f" {exc.cli_hint}" if exc.cli_hint else ""
+        stderr.print(Text.assemble(("error: ", "red"), str(exc) + hint))
         return 1
     except Exception as exc:
         if state.debug:

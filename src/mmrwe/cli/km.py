@@ -11,8 +11,9 @@ import json
 import math
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
 import polars as pl
 import typer
 from rich.table import Table
@@ -20,11 +21,6 @@ from rich.table import Table
 from mmrwe.cli.app import app
 from mmrwe.cli.common import info, stdout, warn
 from mmrwe.errors import InvalidDataError
-
-if TYPE_CHECKING:  # the statistics (SciPy) are imported only when the command runs
-    from mmrwe.stats import KaplanMeier, LogRankTest
-
-QUANTILES = (0.25, 0.5, 0.75)
 
 
 class ConfTypeChoice(StrEnum):
@@ -76,75 +72,6 @@ def _times(value: str | None) -> list[float] | None:
     if not times or any(not math.isfinite(t) or t < 0 for t in times):
         raise typer.BadParameter(f"times must be finite numbers >= 0 (got {value!r}).")
     return times
-
-
-def _num(x: Any) -> Any:
-    """JSON value: None for undefined (NaN/None), int for whole counts, else float."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return None
-    return x
-
-
-def _time(x: Any) -> Any:
-    """A time for JSON: whole numbers as integers (days), None when undefined."""
-    x = _num(x)
-    return int(x) if isinstance(x, float) and x.is_integer() else x
-
-
-def _group_value(x: Any) -> Any:
-    return x if x is None or isinstance(x, str | int | float | bool) else str(x)
-
-
-def km_result(
-    km: KaplanMeier, times: list[float] | None, tau: float | None, logrank: LogRankTest | None
-) -> dict[str, Any]:
-    """The ``--json`` document (docs/cli.md) of a fitted estimator."""
-    quants = km.quantiles(QUANTILES)
-    at = km.at_times(times) if times else None
-    rm = km.rmst(tau) if tau is not None else None
-    groups = []
-    for i, (label, curve) in enumerate(zip(km.groups_, km.curves_, strict=True)):
-        q = quants.slice(i * len(QUANTILES), len(QUANTILES))
-        qd = {
-            str(p): {k: _time(q[k][j]) for k in ("estimate", "lower", "upper")}
-            for j, p in enumerate(QUANTILES)
-        }
-        entry: dict[str, Any] = {
-            "group": _group_value(label),
-            "n": curve.n,
-            "events": round(float(curve.n_event.sum())),
-            "median": qd["0.5"],
-            "quantiles": qd,
-        }
-        if at is not None and times is not None:
-            rows = at.slice(i * len(times), len(times))
-            entry["at_times"] = [
-                {
-                    "time": _time(r["time"]),
-                    "surv": _num(r["surv"]),
-                    "lower": _num(r["lower"]),
-                    "upper": _num(r["upper"]),
-                    "std_err": _num(r["std_err"]),
-                    "n_risk": round(r["n_risk"]),
-                }
-                for r in rows.iter_rows(named=True)
-            ]
-        if rm is not None:
-            r = rm.row(i, named=True)
-            entry["rmst"] = {
-                "tau": _time(r["tau"]),
-                "estimate": _num(r["estimate"]),
-                "std_err": _num(r["std_err"]),
-            }
-        groups.append(entry)
-    doc: dict[str, Any] = {"conf_type": km.conf_type, "conf_level": km.conf_level, "groups": groups}
-    if logrank is not None:
-        doc["logrank"] = {
-            "chisq": _num(logrank.chisq_),
-            "df": logrank.df_,
-            "p": _num(logrank.p_value_),
-        }
-    return doc
 
 
 def _fmt(x: Any, missing: str = "NE", digits: int = 4) -> str:
@@ -205,11 +132,61 @@ def _print(doc: dict[str, Any], by: str | None) -> None:
         stdout.print(f"Log-rank test: chi-square {chisq} on {lr['df']} df, p = {p}")
 
 
+class TimeUnit(StrEnum):
+    """``--time-unit`` values: the unit of the time column (labels the figure's axis)."""
+
+    days = "days"
+    months = "months"
+    years = "years"
+
+
+#: above this share of rows marked as events, an event column is checked against CNSR
+MOST_ROWS_EVENTS = 0.9
+
+
+def event_coding_warnings(df: pl.DataFrame, event: str | None, events: np.ndarray) -> list[str]:
+    """Warnings when the ``--event`` column looks like a censoring flag: it is named CNSR (ADaM:
+    1 = censored), or it marks more than 90 % of rows as events while the table's CNSR column
+    censors more than 10 %."""
+    if event is None:
+        return []
+    n, n_events = events.size, int(events.sum())
+    if event.upper() == "CNSR":
+        return [
+            f"'{event}' is the ADaM censoring flag (1 = censored), but --event counts its 1s as "
+            f"events ({n_events} of {n} rows). Use --censor {event}."
+        ]
+    cnsr = next((c for c in df.columns if c.upper() == "CNSR"), None)
+    if cnsr is None or n == 0 or n_events <= MOST_ROWS_EVENTS * n:
+        return []
+    from mmrwe.stats.km_analysis import check_censoring
+
+    try:
+        censored = int(check_censoring(df[cnsr]).sum())
+    except InvalidDataError:
+        return []
+    if n - censored > MOST_ROWS_EVENTS * n:
+        return []
+    return [
+        f"'{event}' marks {n_events} of {n} rows ({100 * n_events / n:.0f} %) as events"
+        f" while the table's {cnsr} column (ADaM: 1 = censored) censors {censored} rows. "
+        f"If {cnsr} is the censoring flag, use --censor {cnsr} instead of --event {event}."
+    ]
+
+
 @app.command("km")
 def km_command(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or Parquet table."),
     time: str = typer.Option(..., "--time", help="Column of times to event or censoring."),
-    event: str = typer.Option(..., "--event", help="Column of event codes: 1/0 or true/false."),
+    event: str | None = typer.Option(
+        None, "--event", help="Column of event codes: 1 = event, 0 = censored (or true/false)."
+    ),
+    censor: str | None = typer.Option(
+        None,
+        "--censor",
+        help="Column of censoring codes instead of --event: 1 = censored, 0 = event (ADaM CNSR; "
+        "any positive integer = censored).",
+    ),
     entry: str | None = typer.Option(None, "--entry", help="Column of delayed-entry times."),
     by: str | None = typer.Option(None, "--by", help="Column of groups (one curve each)."),
     conf_type: ConfTypeChoice = typer.Option(
@@ -220,47 +197,54 @@ def km_command(
     conf_level: float = typer.Option(0.95, "--conf-level", callback=_conf_level),
     times: str | None = typer.Option(None, "--times", help="Times for S(t), e.g. 365,730."),
     tau: float | None = typer.Option(None, "--tau", min=0, help="Horizon of the RMST."),
+    time_unit: TimeUnit = typer.Option(
+        TimeUnit.days, "--time-unit", help="Unit of the time column, for the figure's axis."
+    ),
     json_out: Path | None = typer.Option(None, "--json", help="Write the results as JSON."),
-    plot: Path | None = typer.Option(None, "--plot", help="Write the figure as PNG."),
+    plot: Path | None = typer.Option(None, "--plot", help="Write the figure (PNG, or SVG)."),
 ) -> None:
     """Kaplan–Meier curves, quantiles, survival at times, RMST and log-rank, as R's survival."""
-    from mmrwe.stats import CONF_TYPES, KaplanMeier, LogRankTest
-    from mmrwe.stats._input import check_entry, check_events, check_times
+    from mmrwe.stats import CONF_TYPES
+    from mmrwe.stats.km_analysis import KaplanMeierAnalysis, SurvivalColumns
 
     assert {c.value for c in ConfTypeChoice} == set(CONF_TYPES)
-    conf = conf_type.value
+    if (event is None) == (censor is None):
+        raise typer.BadParameter(
+            "give either --event COLUMN (1 = event) or --censor COLUMN (1 = censored, as ADaM's "
+            "CNSR), not both or neither.",
+            param_hint="--event / --censor",
+        )
     at = _times(times)
     if tau is not None and tau <= 0:
         raise typer.BadParameter("must be > 0.", param_hint="--tau")
     df = read_table(file)
-    t = _column(df, time, "--time", file)
-    e = _column(df, event, "--event", file)
-    ent = _column(df, entry, "--entry", file)
-    grp = _column(df, by, "--by", file)
-    assert t is not None and e is not None
-    # validate every row first, so that messages give the row of the file
-    t_arr = check_times(t, t.name)
-    e_arr = check_events(e, e.name)
-    ent_arr = None if ent is None else check_entry(ent, t_arr, ent.name)
-    if grp is not None:
-        missing = grp.is_null()
-        if missing.any():
-            info(f"{int(missing.sum())} rows with a missing '{by}' were dropped.")
-            keep = (~missing).to_numpy()
-            t_arr, e_arr, grp = t_arr[keep], e_arr[keep], grp.filter(~missing)
-            ent_arr = None if ent_arr is None else ent_arr[keep]
-    if t_arr.size == 0:
-        raise InvalidDataError(f"No rows of '{file}' are left to analyse.")
-    km = KaplanMeier(conf, conf_level).fit(t_arr, e_arr, entry=ent_arr, group=grp)
-    logrank = None
-    if grp is not None and ent_arr is not None:
+    status = (
+        _column(df, event, "--event", file)
+        if event is not None
+        else _column(df, censor, "--censor", file)
+    )
+    assert status is not None
+    data = SurvivalColumns.check(
+        _column(df, time, "--time", file),  # type: ignore[arg-type]
+        status,
+        status_is_censoring=censor is not None,
+        entry=_column(df, entry, "--entry", file),
+        group=_column(df, by, "--by", file),
+    )
+    if event is not None:
+        from mmrwe.stats._input import check_events
+
+        for message in event_coding_warnings(df, event, check_events(status, status.name)):
+            warn(message)
+    if data.dropped_missing_group:
+        info(f"{data.dropped_missing_group} rows with a missing '{by}' were dropped.")
+    analysis = KaplanMeierAnalysis.fit(data, conf_type=conf_type.value, conf_level=conf_level)
+    if analysis.logrank_omitted:
         warn(
-            "the log-rank test is omitted with --entry (delayed entry): survdiff has no "
-            "left-truncated form. Drop --entry to get it."
+            f"the log-rank test is omitted with --entry ({analysis.logrank_omitted}). "
+            "Drop --entry to get it."
         )
-    elif grp is not None:
-        logrank = LogRankTest().fit(t_arr, e_arr, grp)
-    doc = km_result(km, at, tau, logrank)
+    doc = analysis.document(at, tau)
     _print(doc, by)
     if json_out is not None:
         json_out.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
@@ -268,7 +252,15 @@ def km_command(
     if plot is not None:
         from mmrwe.report.figures import plot_km, risk_table_times
 
-        ticks = risk_table_times(float(t_arr.max()))
-        ci = f"{conf_level:.0%} CI, {conf}"
-        plot_km(km.table_, km.at_times(ticks), by=by, conf_label=ci, path=plot)
+        km = analysis.km
+        ticks = risk_table_times(float(data.time.max()))
+        ci = f"{conf_level:.0%} CI, {conf_type.value}"
+        plot_km(
+            km.table_,
+            km.at_times(ticks),
+            by=by,
+            conf_label=ci,
+            time_unit=time_unit.value,
+            path=plot,
+        )
         info(f"Figure written to {plot}")

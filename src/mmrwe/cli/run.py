@@ -75,11 +75,13 @@ def outcome_table(summary_by_line, title: str):  # type: ignore[no-untyped-def]
 
 
 def median_text(row: dict) -> str:  # type: ignore[type-arg]
-    """'11.1 (9.0–13.2)'; 'NR' where not reached; 'withheld' for a suppressed group."""
+    """'11.1 (9.0–13.2)'; a median not reached is NR, a limit that cannot be estimated NE,
+    e.g. 'NR (24.3–NE)'; 'withheld' for a suppressed group."""
 
-    def fmt(x: object) -> str:
-        return "NR" if x is None else f"{x:.1f}"
+    def fmt(x: object, missing: str = "NE") -> str:
+        return missing if x is None else f"{x:.1f}"
 
     if not str(row["n_patients"]).isdigit():
         return "withheld (small group)"
-    return f"{fmt(row['median_months'])} ({fmt(row['median_lower'])}–{fmt(row['median_upper'])})"
+    median = fmt(row["median_months"], "NR")
+    return f"{median} ({fmt(row['median_lower'])}–{fmt(row['median_upper'])})"

@@ -9,6 +9,8 @@ import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
 
+from mmrwe.privacy import SMALL_CELL_THRESHOLD
+
 
 def _curve(km: Any, label: str, counted: Any = None) -> pl.DataFrame:
     """The fit's curve labelled; with ``counted`` (the unweighted fit of the same patients) its
@@ -32,7 +34,7 @@ def plot_comparison(
     published: Any,
     *,
     trial_label: str,
-    threshold: int = 11,
+    threshold: int = SMALL_CELL_THRESHOLD,
     simulated: bool = False,
 ) -> Figure:
     """KM curves in months: real-world (unadjusted), real-world weighted (when matched) and the
@@ -46,6 +48,9 @@ def plot_comparison(
     fits = [(plain, rw)]
     if weights is not None:
         fits.append((KaplanMeier().fit(time, event, weights=weights), f"{rw}, MAIC-weighted"))
+    # the small-cell rule counts patients: the weighted curve is cut, and its numbers at risk
+    # printed, by the unweighted count of real-world patients at risk (same times)
+    counted = {id(fits[1][0]): plain} if weights is not None else {}
     if trial_ipd is not None:
         fits.append(
             (
@@ -53,9 +58,6 @@ def plot_comparison(
                 f"{trial_label} (reconstructed)",
             )
         )
-    # the small-cell rule counts patients: the weighted curve is cut, and its numbers at risk
-    # printed, by the unweighted count of real-world patients at risk (same times)
-    counted = {id(fits[-1][0]): plain} if weights is not None else {}
     curve = pl.concat(
         [_curve(km, label, counted.get(id(km))) for km, label in fits], how="vertical_relaxed"
     )

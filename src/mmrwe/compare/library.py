@@ -162,7 +162,7 @@ class Arm:
             raise ParameterError(
                 f"{self.label} publishes no {ep} figures"
                 + (f"; it publishes {', '.join(published)}." if published else ".")
-                + " Choose another --endpoint or another trial arm."
+                + " Choose another endpoint or another trial arm."
             )
         kinds = {k: tuple(v for v in of if MEASURES[v.measure].kind == k) for k in MEASURE_KINDS}
         return Endpoint(ep, self.key, kinds["median"], kinds["hr"], kinds["rate"])
@@ -183,7 +183,7 @@ class Arm:
                 raise ParameterError(
                     f"{self.label} publishes no {label}"
                     + (f" ({why})" if why else "")
-                    + f"; matching on it is refused. Remove {name} from --match-on."
+                    + f"; matching on it is refused. Remove {name} from the characteristics matched on."
                 )
             out[name] = self.baseline[name]
         return out

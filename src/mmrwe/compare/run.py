@@ -157,8 +157,8 @@ def _read_run(run_dir: Path) -> _RunData:
     if not manifest_file.is_file() or not all(p.is_file() for p in needed):
         raise InvalidDataError(
             f"'{run_dir}' is not the output directory of `mmrwe run` (it needs manifest.json, "
-            "analysis_lines.parquet and endpoints.parquet). Run `mmrwe run COHORT --out DIR` "
-            "first and give DIR."
+            "analysis_lines.parquet and endpoints.parquet). Run the study first (mmrwe run, or "
+            "mmrwe.study.run_study) and give its output directory."
         )
     manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
     run = _RunData(run_dir, manifest, pl.read_parquet(needed[0]), pl.read_parquet(needed[1]))

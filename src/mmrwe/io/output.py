@@ -63,8 +63,8 @@ def refuse_existing(path: Path, overwrite: bool) -> None:
     """Raise :class:`OutputExistsError` if ``path`` exists and ``overwrite`` is false."""
     if path.exists() and not overwrite:
         raise OutputExistsError(
-            f"The output directory '{path}' already exists. Choose another --out, remove it, "
-            "or pass --overwrite to replace it."
+            f"The output directory '{path}' already exists. Choose another output directory, "
+            "remove it, or allow replacing it (overwrite=True)."
         )
 
 

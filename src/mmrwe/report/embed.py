@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from mmrwe.report.html import RunDirectory
 from mmrwe.report.html_tables import esc
 
-
-def threshold_of(run: RunDirectory) -> int:
-    """The run's small-cell threshold (0: suppression off)."""
-    study = (run.manifest.get("config", {}) or {}).get("study", {}) or {}
-    return int(study.get("small_cell_threshold", 11) or 0)
-
-
-#: figure-name fragments → the section showing the figure
+#: figure-name fragments → the section showing the figure, in report order; a figure goes to
+#: the first section whose fragment its name contains, else to "Other figures"
 FIGURE_SECTIONS: dict[str, tuple[str, ...]] = {
     "outcomes": ("km_", "by_line", "outcomes"),
     "response": ("response", "waterfall"),
@@ -30,6 +27,50 @@ FIGURE_SECTIONS: dict[str, tuple[str, ...]] = {
     "patterns": ("sequence", "swimmer", "trajectory", "journey"),
     "subgroups": ("forest", "subgroup"),
 }
+#: the comparison sections (each comparison's own figures) and the figures no section claims
+COMPARISONS, OTHER = "comparisons", "other"
+#: the order in which figures appear in the report, hence their numbers
+FIGURE_ORDER = (*FIGURE_SECTIONS, COMPARISONS, OTHER)
+
+
+def section_of(name: str) -> str:
+    """The report section a figure named ``name`` is shown in."""
+    return next((s for s, keys in FIGURE_SECTIONS.items() if any(k in name for k in keys)), OTHER)
+
+
+@dataclass(frozen=True)
+class FigurePlan:
+    """Where every figure of a report is shown and its number, fixed before any section is
+    written: numbers run through the whole report, comparisons included, in report order.
+
+    ``placed``: section → the run's figures shown there (manifest order); ``numbers``:
+    (source, figure name) → number, where source is "" for the run's figures and the comparison
+    directory's name for a comparison's."""
+
+    placed: Mapping[str, tuple[dict[str, Any], ...]]
+    numbers: Mapping[tuple[str, str], int]
+
+    @classmethod
+    def of(
+        cls,
+        figures: Sequence[dict[str, Any]],
+        comparisons: Sequence[tuple[str, Sequence[dict[str, Any]]]] = (),
+    ) -> FigurePlan:
+        placed = {
+            section: tuple(f for f in figures if section_of(str(f.get("name", ""))) == section)
+            for section in FIGURE_ORDER
+        }
+        ordered: list[tuple[str, str]] = []
+        for section in FIGURE_ORDER:
+            if section == COMPARISONS:
+                ordered += [(src, str(f.get("name", ""))) for src, fs in comparisons for f in fs]
+            else:
+                ordered += [("", str(f.get("name", ""))) for f in placed[section]]
+        numbers = {key: i for i, key in enumerate(dict.fromkeys(ordered), start=1)}
+        return cls(MappingProxyType(placed), MappingProxyType(numbers))
+
+    def number(self, name: str, source: str = "") -> int:
+        return self.numbers[(source, name)]
 
 
 def _figure_notes(threshold: int) -> dict[str, str]:
@@ -39,35 +80,47 @@ def _figure_notes(threshold: int) -> dict[str, str]:
         f"threshold are shown as <{threshold}."
         if threshold
         else "",
-        "sequences": f"Bands of {small} patients are not drawn and regimen classes with fewer "
-        "patients in a line are merged into 'other'."
-        if threshold
-        else "",
-        "swimmer": "One bar per patient, drawn at random and shown as patient 1 … n (never by "
-        "identifier); segments are lines coloured by regimen class; circles: first response "
+        "sequences": "All lines in the data of these patients, before and after the analysed "
+        "ones."
+        + (
+            f" Bands of {small} patients are not drawn and regimen classes with fewer patients "
+            "in a line are merged into 'other'."
+            if threshold
+            else ""
+        ),
+        "swimmer": "At most 30 patients, and at most half of those in groups whose size is "
+        "published (a sample, never a census), shown as patient 1 … n (never by identifier), "
+        "with all their lines in the data; segments are lines coloured by regimen class, the "
+        "analysed lines outlined when not every line is analysed; circles: first response "
         "(≥ PR); crosses: progression; bars: death; arrows: alive at last contact.",
         "trajectory": "One patient, shown as Patient A: serum and urine M-protein and dFLC as "
         "measured, lines shaded, each assessment coloured by its IMWG category.",
-        "waterfall": "One bar per evaluable patient-line: best change from baseline of the "
-        "component measurable at baseline; increases above +100 % are drawn at +100 %.",
+        "waterfall": "One bar per analysed patient-line with a component measurable at baseline "
+        "and measured again on the line (at most 1,000 per group, drawn at random beyond that): "
+        "best change from baseline of that component; increases above +100 % are drawn at "
+        "+100 %."
+        + (
+            f" A group is drawn only when the response table publishes all its counts and no "
+            f"response category in it has {small} bars."
+            if threshold
+            else ""
+        ),
         "response_distribution": "Withheld categories (small cells) are pooled into the hatched "
         "block.",
         "adverse_events": "Percentages of patient-lines; withheld percentages are shown as text.",
     }
 
 
-def embed(run: RunDirectory, entry: dict[str, Any]) -> str:
-    """One ``<figure>``: the SVG (else PNG) listed for ``entry`` as base64 data."""
+def embed(run: RunDirectory, entry: dict[str, Any], number: int) -> str:
+    """One ``<figure>`` numbered ``number``: the SVG (else PNG) listed for ``entry`` as base64
+    data."""
     name = str(entry.get("name", ""))
     title = str(entry.get("title") or name)
-    run.used_figures.add(name)
-    number = len(run.used_figures)
     listed = [str(f) for f in entry.get("files", []) or []]
     chosen = next((f for f in listed if f.endswith(".svg") and _inside(run, f)), None)
     chosen = chosen or next((f for f in listed if f.endswith(".png") and _inside(run, f)), None)
-    note = next(
-        (text for key, text in _figure_notes(threshold_of(run)).items() if text and key in name), ""
-    )
+    notes = _figure_notes(run.config.study.small_cell_threshold)
+    note = next((text for key, text in notes.items() if text and key in name), "")
     caption = (
         f"<figcaption><strong>Figure {number}.</strong> {esc(title)}. {esc(note)}</figcaption>"
     )
@@ -106,10 +159,8 @@ def _inside(run: RunDirectory, file: str) -> bool:
     return path.is_file() and path.is_relative_to(run.path.resolve())
 
 
-def figures_for(run: RunDirectory, section: str) -> str:
-    keys = FIGURE_SECTIONS[section]
+def figures_for(run: RunDirectory, plan: FigurePlan, section: str) -> str:
+    """The run's figures placed in ``section``, numbered by ``plan``."""
     return "\n".join(
-        embed(run, f)
-        for f in run.figures()
-        if f.get("name") not in run.used_figures and any(k in str(f.get("name")) for k in keys)
+        embed(run, f, plan.number(str(f.get("name", "")))) for f in plan.placed[section]
     )

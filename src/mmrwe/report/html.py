@@ -15,12 +15,17 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from string import Template
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
+from pydantic import ValidationError
 
 from mmrwe.errors import InvalidDataError
 from mmrwe.report.html_tables import esc
+from mmrwe.study.config import StudyConfig
+
+if TYPE_CHECKING:
+    from mmrwe.report.embed import FigurePlan
 
 #: aggregate tables the report reads (all optional)
 TABLES = (
@@ -36,22 +41,28 @@ TABLES = (
 
 @dataclass
 class RunDirectory:
-    """A run directory as the report sees it: manifest, tables as text, figure files."""
+    """A run directory as the report sees it: manifest, the effective configuration it records
+    (read once, typed, defaults filled in), tables as text, figure files."""
 
     path: Path
     manifest: dict[str, Any]
+    config: StudyConfig = field(default_factory=StudyConfig)
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
-    used_figures: set[str] = field(default_factory=set)
+    #: the comparison directories under ``comparisons/`` (``mmrwe compare``), in name order
+    comparisons: tuple[Path, ...] = ()
+    #: where each figure is shown and its number (comparisons' figures included)
+    plan: FigurePlan | None = None
 
     @classmethod
-    def read(cls, path: Path) -> RunDirectory:
-        """Read ``manifest.json`` (required) and every table of :data:`TABLES` present."""
+    def read(cls, path: Path, *, config_key: str = "config") -> RunDirectory:
+        """Read ``manifest.json`` (required), its configuration (``config_key``: ``config`` for
+        a run, ``run_config`` for a comparison) and every table of :data:`TABLES` present."""
         path = Path(path)
         manifest_file = path / "manifest.json"
         if not manifest_file.is_file():
             raise InvalidDataError(
-                f"'{path}' is not a run directory: it has no manifest.json. Give the --out "
-                "directory of `mmrwe run`."
+                f"'{path}' is not a run directory: it has no manifest.json. Give the output "
+                "directory of a run (`mmrwe run`)."
             )
         try:
             manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
@@ -59,11 +70,15 @@ class RunDirectory:
             raise InvalidDataError(
                 f"{manifest_file}: not valid JSON ({exc}). Re-run `mmrwe run` to rewrite it."
             ) from None
-        run = cls(path=path, manifest=manifest)
+        run = cls(path=path, manifest=manifest, config=_config(manifest_file, manifest, config_key))
         for name in TABLES:
             table = read_text_table(path, name)
             if table is not None:
                 run.tables[name] = table
+        run.comparisons = tuple(
+            sorted(p.parent for p in (path / "comparisons").glob("*/manifest.json"))
+        )
+        run.plan = _figure_plan(run)
         return run
 
     def table(self, name: str) -> pl.DataFrame | None:
@@ -71,7 +86,46 @@ class RunDirectory:
 
     def figures(self) -> list[dict[str, Any]]:
         """The figures the manifest lists (name, title, files)."""
-        return [f for f in self.manifest.get("figures", []) or [] if isinstance(f, dict)]
+        return _listed(self.manifest)
+
+    @property
+    def figure_plan(self) -> FigurePlan:
+        assert self.plan is not None, "a RunDirectory is made by RunDirectory.read"
+        return self.plan
+
+
+def _figure_plan(run: RunDirectory) -> FigurePlan:
+    from mmrwe.report.embed import FigurePlan
+
+    compared = []
+    for folder in run.comparisons:
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InvalidDataError(
+                f"{folder / 'manifest.json'}: not valid JSON ({exc}). Re-run the comparison "
+                "(`mmrwe compare`) to rewrite it."
+            ) from None
+        compared.append((folder.name, _listed(manifest)))
+    return FigurePlan.of(run.figures(), compared)
+
+
+def _listed(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    return [f for f in manifest.get("figures", []) or [] if isinstance(f, dict)]
+
+
+def _config(manifest_file: Path, manifest: dict[str, Any], key: str) -> StudyConfig:
+    """The effective configuration recorded under ``key`` (the defaults when absent)."""
+    try:
+        return StudyConfig.model_validate(manifest.get(key) or {})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"[{'.'.join(str(p) for p in err['loc'])}] {err['msg']}" for err in exc.errors()
+        )
+        raise InvalidDataError(
+            f"{manifest_file}: the recorded configuration ('{key}') is not one this version of "
+            f"mmrwe reads: {problems}. Re-run the study with this version to rewrite it."
+        ) from None
 
 
 def read_text_table(run_dir: Path, name: str) -> pl.DataFrame | None:
@@ -93,8 +147,7 @@ def build_report(run_dir: Path, *, out: Path | None = None) -> Path:
     run = RunDirectory.read(Path(run_dir))
     parts = [section(run) for section in sections.BUILDERS]
     parts = [p for p in parts if p is not None]
-    study = (run.manifest.get("config", {}) or {}).get("study", {}) or {}
-    title = study.get("name") or "mmrwe analysis"
+    title = run.config.study.name or "mmrwe analysis"
     lede = sections.lede(run)
     toc = "\n".join(f'<li><a href="#{p.anchor}">{esc(p.title)}</a></li>' for p in parts if p.anchor)
     page = _template("report.html").substitute(

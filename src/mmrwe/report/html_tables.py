@@ -18,8 +18,11 @@ import polars as pl
 
 #: shown for an estimate that is missing because its group is suppressed
 WITHHELD_TEXT = "withheld"
-#: shown for a median or limit that the curve never reaches
+#: shown for a median (or quantile) that the curve never reaches
 NOT_REACHED = "NR"
+#: shown for a confidence limit that cannot be estimated (its confidence curve never reaches
+#: the level); NR is kept for the estimate itself
+NOT_ESTIMABLE = "NE"
 
 
 def esc(value: object) -> str:
@@ -54,15 +57,15 @@ def estimate(
     decimals: int = 1,
     suppressed: bool = False,
 ) -> str:
-    """An estimate with its interval, e.g. 12.4 (10.1–14.9); a point or limit never reached is
-    NR; the estimate of a suppressed group is withheld."""
+    """An estimate with its interval, e.g. 12.4 (10.1–14.9); a point never reached is NR, a
+    limit that cannot be estimated NE, e.g. NR (24.3–NE); a suppressed group is withheld."""
     if suppressed:
         return WITHHELD_TEXT
     p = number(point, decimals, scale) or NOT_REACHED
     lo, hi = number(lower, decimals, scale), number(upper, decimals, scale)
     if lo is None and hi is None:
         return p
-    return f"{p} ({lo or NOT_REACHED}–{hi or NOT_REACHED})"
+    return f"{p} ({lo or NOT_ESTIMABLE}–{hi or NOT_ESTIMABLE})"
 
 
 def count_pct(n: str | None, pct: str | None) -> str:
@@ -72,6 +75,10 @@ def count_pct(n: str | None, pct: str | None) -> str:
     if not is_count(n) or pct in (None, ""):
         return n
     return f"{n} ({pct})"
+
+
+#: tables with this many columns or more are set tighter (class "wide") to fit the screen
+WIDE_COLUMNS = 10
 
 
 def html_table(
@@ -86,9 +93,10 @@ def html_table(
     """A ``<table>``: ``header`` labels, ``rows`` of text (escaped here); columns from
     ``numeric_from`` on are right-aligned; ``section_rows`` maps a row index to a heading row
     spanning the table, inserted before that row."""
+    classes = " ".join(c for c in (css_class, "wide" if len(header) >= WIDE_COLUMNS else "") if c)
     out = [
         '<div class="table-wrap">',
-        f'<table class="{esc(css_class)}">' if css_class else "<table>",
+        f'<table class="{esc(classes)}">' if classes else "<table>",
     ]
     if caption:
         out.append(f"<caption>{esc(caption)}</caption>")

@@ -6,7 +6,10 @@ Every number in the text is read from the effective configuration the run record
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mmrwe.study.config import StudyConfig
 
 #: references cited by the methods paragraph (author, year, journal; no web addresses)
 REFERENCES = {
@@ -44,41 +47,41 @@ def cite(*keys: str) -> str:
     return "[" + ", ".join(str(CITE[k]) for k in keys) + "]"
 
 
-def _get(config: dict[str, Any], section: str, name: str, default: Any = "?") -> Any:
-    value = config.get(section, {}).get(name, default)
-    return default if value is None else value
+def methods_paragraphs(manifest: dict[str, Any], config: StudyConfig | None = None) -> list[str]:
+    """Plain-text paragraphs (cite markers included) describing the run's rules and methods:
+    every rule value is the run's effective configuration (``config``; read, typed, from the
+    manifest's ``config`` when not given)."""
+    if config is None:
+        from mmrwe.study.config import StudyConfig
 
-
-def methods_paragraphs(manifest: dict[str, Any]) -> list[str]:
-    """Plain-text paragraphs (cite markers included) describing the run's rules and methods."""
-    config = manifest.get("config", {}) or {}
-    g = lambda s, n, d="?": _get(config, s, n, d)  # noqa: E731
-    threshold = g("study", "small_cell_threshold", 11)
-    car_t = g("lines", "car_t_index", "infusion")
+        config = StudyConfig.model_validate(manifest.get("config") or {})
+    lines, response = config.lines, config.response
+    threshold = config.study.small_cell_threshold
     out = [
         "Lines of therapy were derived from the treatment records following the IMWG consensus "
         f"definition {cite('rajkumar2011', 'rajkumar2015')}: anti-myeloma drugs started within "
-        f"{g('lines', 'regimen_window_days')} days of a line's start form its regimen; starting a "
+        f"{lines.regimen_window_days} days of a line's start form its regimen; starting a "
         "new anti-myeloma drug after that window opens a new line; a gap of more than "
-        f"{g('lines', 'gap_days')} days without therapy opens a new line even for the same "
+        f"{lines.gap_days} days without therapy opens a new line even for the same "
         "regimen; an autologous transplant within "
-        f"{g('lines', 'asct_window_days')} days of a line's start, with its conditioning, "
+        f"{lines.asct_window_days} days of a line's start, with its conditioning, "
         "mobilisation and consolidation or maintenance started within "
-        f"{g('lines', 'maintenance_window_days')} days of the transplant, belongs to that line "
-        "(planned sequential therapy); each CAR-T product opens a new line, with bridging "
-        f"therapy started up to {g('lines', 'bridging_window_days')} days before the infusion. "
+        f"{lines.maintenance_window_days} days of the transplant, belongs to that line "
+        "(planned sequential therapy) unless a progression was documented between the transplant "
+        "and that start; each CAR-T product opens a new line, with bridging "
+        f"therapy started up to {lines.bridging_window_days} days before the infusion. "
         "Steroids never open or close a line. Refractoriness at a line's start is progression on "
-        f"a drug or within {g('lines', 'refractory_window_days')} days of its last dose, or "
+        f"a drug or within {lines.refractory_window_days} days of its last dose, or "
         "failure to reach a minimal response while on it.",
         "Response and progression were assessed from the laboratory results by the IMWG uniform "
         f"response criteria {cite('kumar2016', 'durie2006', 'rajkumar2011')}: results within "
-        f"{g('response', 'assessment_window_days')} days form one assessment; the baseline of "
+        f"{response.assessment_window_days} days form one assessment; the baseline of "
         "each component is its last value at most "
-        f"{g('response', 'baseline_window_days')} days before the line's start; a category "
+        f"{response.baseline_window_days} days before the line's start; a category "
         "counts when two consecutive assessments meet it; a complete response "
         + (
             "requires a bone-marrow result"
-            if g("response", "require_marrow_for_cr", True)
+            if response.require_marrow_for_cr
             else "does not require a bone-marrow result"
         )
         + ". Physician-recorded responses were used when the laboratory data could not be "
@@ -87,14 +90,14 @@ def methods_paragraphs(manifest: dict[str, Any]) -> list[str]:
             "They were taken as per-visit investigator assessments and counted only when "
             "confirmed by the next assessment, progression by a second one or by a new line or "
             "death within "
-            f"{g('response', 'unconfirmed_pd_window_days')} days (confirm_recorded = true). "
-            if g("response", "confirm_recorded", False)
+            f"{response.unconfirmed_pd_window_days} days (confirm_recorded = true). "
+            if response.confirm_recorded
             else "They were used as recorded, as confirmed clinical judgements "
             "(confirm_recorded = false). "
         )
         + "Progression is the earliest of laboratory-derived and recorded progression.",
         "Endpoints were measured from each line's start"
-        + (" (CAR-T lines: from the infusion)" if car_t == "infusion" else "")
+        + (" (CAR-T lines: from the infusion)" if lines.car_t_index == "infusion" else "")
         + ": progression-free survival (to progression or death), overall survival, time to "
         "next treatment or death, and, among responders, duration of response; times in months "
         "are days / 30.4375. Survival was estimated by the Kaplan–Meier method "
@@ -104,7 +107,9 @@ def methods_paragraphs(manifest: dict[str, Any]) -> list[str]:
         f"rates carry exact Clopper–Pearson 95 % intervals {cite('clopper1934')}; hazard ratios "
         f"come from Cox models with Efron ties {cite('cox1972')}. Adverse events are counted "
         "once per patient-line and term at the worst grade (CTCAE; CRS and ICANS by ASTCT "
-        f"{cite('lee2019')}).",
+        f"{cite('lee2019')}), after recorded terms known as synonyms (e.g. CRS, ICANS, CTCAE "
+        "US spellings) were replaced by their MedDRA preferred term; other terms are shown as "
+        "recorded and listed under data quality.",
     ]
     privacy = (
         "Small cells: counts from 1 to "

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from mmrwe.io.output import OutputDirectory
     from mmrwe.pipeline import AnalysedPopulation
+    from mmrwe.stats.km_groups import GroupCurves
     from mmrwe.study.config import StudyConfig
 
 #: endpoints drawn as Kaplan–Meier curves, with their titles
@@ -36,9 +37,9 @@ def km_by_group(
 ) -> Figure:
     """Kaplan–Meier curves of ``endpoint`` (months) per analysis group, with numbers at risk,
     medians, and — for independent groups (one line per patient) — the log-rank p and, for two
-    groups, the Cox hazard ratio."""
+    groups, the Cox hazard ratio (computed by :func:`mmrwe.stats.km_groups.km_by_group`)."""
     from mmrwe.report.figures.km import plot_km, risk_table_times
-    from mmrwe.stats import KaplanMeier, LogRankTest
+    from mmrwe.stats.km_groups import km_by_group as curves_by_group
 
     data = (
         endpoints.filter(pl.col("endpoint") == endpoint)
@@ -49,68 +50,36 @@ def km_by_group(
         .sort("group_order", "patient_id", "line")
     )
     time, event = data["time_months"].to_numpy(), data["event"].to_numpy().astype(bool)
-    group = data["group"].to_numpy()
-    km = KaplanMeier("log").fit(time, event, group=group)
-    order = data["group"].unique(maintain_order=True).to_list()
-    curve = (
-        km.table_.join(pl.DataFrame({"group": order, "_o": range(len(order))}), on="group")
-        .sort("_o", "time")
-        .drop("_o")
+    fitted = curves_by_group(
+        time, event, data["group"].to_numpy(), threshold=threshold, independent=compare
     )
     horizon = float(np.quantile(time, 0.95)) if time.size else 1.0
     ticks = risk_table_times(max(horizon, 1.0))
-    at_risk = km.at_times(ticks)
-    sizes = dict(zip(km.summary_["group"], km.summary_["n"], strict=True))
-    shown = curve.filter(pl.col("n_risk") >= threshold).group_by("group").agg(pl.col("time").max())
-    last_shown = dict(shown.iter_rows())
-    # a median is drawn only where its curve is drawn (at least `threshold` at risk)
-    medians = {
-        g: m
-        for g, m in zip(km.summary_["group"], km.summary_["median"], strict=True)
-        if m is not None and g in last_shown and m <= last_shown[g]
-    }
-    # tests compare independent groups, each at least the small-cell threshold
-    tested = [g for g in order if sizes[g] >= max(threshold, 1)]
-    annotation = None
-    if compare and len(tested) >= 2 and event.any():
-        keep = np.isin(group, tested)
-        p = LogRankTest().fit(time[keep], event[keep], group[keep]).p_value_
-        annotation = f"log-rank p = {p:.3g}"
-        if len(tested) == 2:
-            hr = _hazard_ratio(time[keep], event[keep], group[keep] == tested[1])
-            if hr is not None:
-                annotation = f"HR {tested[1]} vs {tested[0]}: {hr}; " + annotation
     return plot_km(
-        curve,
-        at_risk,
+        fitted.curve,
+        fitted.km.at_times(ticks),
         conf_label="95% CI, log",
         time_unit="months",
         title=KM_ENDPOINTS.get(endpoint, endpoint),
-        medians=medians,
-        annotation=annotation,
+        medians=fitted.medians,
+        annotation=_annotation(fitted),
         small_cell_threshold=threshold,
         max_time=ticks[-1] if ticks else None,
     )
 
 
-def _hazard_ratio(time: np.ndarray, event: np.ndarray, second: np.ndarray) -> str | None:
-    """'0.72 (95 % CI 0.55–0.94)' of the second group against the first (Cox, Efron), or None
-    when not estimable: a group without events, no convergence, or an infinite coefficient
-    (monotone likelihood), as the subgroup table leaves it out."""
-    from mmrwe.stats import CoxPH
-    from mmrwe.stats.subgroups import MAX_LOG_HR_SE
-
-    if not (event[second].any() and event[~second].any()):
+def _annotation(fitted: GroupCurves) -> str | None:
+    """'HR B vs A: 0.72 (95 % CI 0.55–0.94); log-rank p = 0.0123', or the p alone."""
+    if fitted.logrank_p is None:
         return None
-    try:
-        with np.errstate(over="ignore"):
-            cox = CoxPH().fit(second.astype(float).reshape(-1, 1), time, event)
-    except (np.linalg.LinAlgError, MmrweError):
-        return None
-    if not cox.converged_ or not np.all(np.isfinite(cox.se_) & (cox.se_ < MAX_LOG_HR_SE)):
-        return None
-    hr, lo, hi = (float(v) for v in cox.summary_.select("hr", "lower", "upper").row(0))
-    return f"{hr:.2f} (95 % CI {lo:.2f}–{hi:.2f})"
+    text = f"log-rank p = {fitted.logrank_p:.3g}"
+    hr = fitted.hazard_ratio
+    if hr is not None:
+        text = (
+            f"HR {hr.group} vs {hr.reference}: {hr.hr:.2f} (95 % CI {hr.lower:.2f}–"
+            f"{hr.upper:.2f}); " + text
+        )
+    return text
 
 
 class FigureWriter:
@@ -124,8 +93,6 @@ class FigureWriter:
 
     def add(self, name: str, title: str, draw: Callable[[], Figure | None]) -> None:
         """Draw and save one figure; a figure the data cannot support is listed as skipped."""
-        import matplotlib.pyplot as plt
-
         from mmrwe.report.figures.style import save_figure
 
         try:
@@ -136,7 +103,6 @@ class FigureWriter:
         if fig is None:
             return
         save_figure(fig, self.folder / name)
-        plt.close(fig)
         files = [f"figures/{name}.png", f"figures/{name}.svg"]
         self.listed.append({"name": name, "title": title, "files": files})
 
@@ -201,6 +167,9 @@ def write_figures_and_report(
     output.manifest["figures_skipped"] = figures.skipped
     output.manifest["outputs"]["report.html"] = 1
     output.write_manifest()
+    from mmrwe.report.figure_audit import check_figures
     from mmrwe.report.html import build_report
+
+    check_figures(output.staging)
 
     build_report(output.staging)

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from mmrwe.io.schema import RESPONSE_CODES
-from mmrwe.report.embed import embed, figures_for
+from mmrwe.report.embed import OTHER, figures_for
 from mmrwe.report.html import RunDirectory
 from mmrwe.report.html_tables import (
     count_pct,
@@ -53,10 +53,9 @@ def _missing(name: str, what: str) -> str:
 def lede(run: RunDirectory) -> str:
     """Description, the analysed population and the data source, under the title."""
     m = run.manifest
-    study = (m.get("config", {}) or {}).get("study", {}) or {}
     parts = []
-    if study.get("description"):
-        parts.append(f"<p>{esc(study['description'])}</p>")
+    if run.config.study.description:
+        parts.append(f"<p>{esc(run.config.study.description)}</p>")
     analysed = m.get("analysed", {}) or {}
     facts = []
     if analysed:
@@ -86,21 +85,20 @@ def _yes_no(value: object) -> object:
 
 
 def study_definition(run: RunDirectory) -> Section:
-    config = run.manifest.get("config", {}) or {}
-    study, population = config.get("study", {}) or {}, config.get("population", {}) or {}
+    study = run.config.study
     rows = [
-        ("Study", study.get("name")),
-        ("Index", _INDEX.get(study.get("index"), study.get("index"))),
-        ("Groups", study.get("group_by")),
-        ("Data cut-off", study.get("data_cutoff") or "each patient's last contact"),
-        ("Small-cell threshold", study.get("small_cell_threshold")),
+        ("Study", study.name),
+        ("Index", _INDEX.get(study.index, study.index)),
+        ("Groups", study.group_by),
+        ("Data cut-off", study.data_cutoff or "each patient's last contact"),
+        ("Small-cell threshold", study.small_cell_threshold),
         ("Patient-level figures", _yes_no(run.manifest.get("patient_level_figures"))),
     ]
-    if study.get("subgroups"):
-        rows.append(("Subgroups", ", ".join(study["subgroups"])))
+    if study.subgroups:
+        rows.append(("Subgroups", ", ".join(study.subgroups)))
     criteria = [
         (k.replace("_", " "), ", ".join(map(str, v)) if isinstance(v, list) else v)
-        for k, v in population.items()
+        for k, v in run.config.population.model_dump(mode="json").items()
         if v not in (None, [], "")
     ]
     items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows if v is not None)
@@ -172,7 +170,13 @@ def baseline(run: RunDirectory) -> Section:
             rows,
             ["", *groups],
             caption="Table 1. Characteristics at the index line (ISS, R-ISS, cytogenetic risk "
-            "and ECOG as recorded at diagnosis).",
+            "and ECOG as recorded at diagnosis)."
+            + (
+                " A patient is counted once in each group (line) analysed: the last column "
+                "counts patient-lines, not patients."
+                if "All patient-lines" in groups
+                else ""
+            ),
             section_rows=headings,
         ),
     )
@@ -225,15 +229,21 @@ def outcomes(run: RunDirectory) -> Section:
                 rows,
                 header,
                 numeric_from=2,
-                caption="Outcomes per group: Kaplan–Meier medians and landmark rates. NR: not "
-                "reached; –: beyond the group's follow-up; withheld: group below the "
-                "small-cell threshold.",
+                caption="Outcomes per group: Kaplan–Meier medians and landmark rates. NR: "
+                "median not reached; NE: confidence limit not estimable; –: beyond the group's "
+                "follow-up; withheld: group below the small-cell threshold.",
             )
         )
-    parts.append(figures_for(run, "outcomes"))
+    parts.append(figures_for(run, run.figure_plan, "outcomes"))
     return _section("outcomes", "Outcomes", *parts)
 
 
+#: the one meaning of "evaluable" in the report (the response table's count)
+EVALUABLE = (
+    "Evaluable: a patient-line with a best overall response other than NE, assessed from the "
+    "laboratory results (a component measurable at baseline and at least two assessments) or, "
+    "failing that, from a recorded response."
+)
 _RATES = (("orr", "ORR (≥ PR)"), ("vgpr_or_better", "≥ VGPR"), ("cr_or_better", "≥ CR"))
 _CATEGORIES = RESPONSE_CODES
 
@@ -267,6 +277,7 @@ def response(run: RunDirectory) -> Section:
                 "Clopper–Pearson intervals.",
             )
         )
+        parts.append(f'<p class="note">{esc(EVALUABLE)}</p>')
         present = [c for c in _CATEGORIES if f"n_{c}" in table.columns]
         dist = [
             [r.get(group), *(count_pct(r.get(f"n_{c}"), r.get(f"pct_{c}")) for c in present)]
@@ -280,7 +291,7 @@ def response(run: RunDirectory) -> Section:
                 caption="Best overall response.",
             )
         )
-    parts.append(figures_for(run, "response"))
+    parts.append(figures_for(run, run.figure_plan, "response"))
     return _section("response", "Response", *parts)
 
 
@@ -343,14 +354,14 @@ def safety(run: RunDirectory) -> Section:
                     caption="CRS and ICANS by ASTCT grade.",
                 )
             )
-    parts.append(figures_for(run, "safety"))
+    parts.append(figures_for(run, run.figure_plan, "safety"))
     return _section("safety", "Safety", *parts)
 
 
 def _figure_only(
     run: RunDirectory, key: str, anchor: str, title: str, empty: str
 ) -> Section | None:
-    figures = figures_for(run, key)
+    figures = figures_for(run, run.figure_plan, key)
     if not figures:
         return _section(anchor, title, f'<p class="missing">{esc(empty)}</p>')
     return _section(anchor, title, figures)
@@ -371,7 +382,7 @@ def patterns(run: RunDirectory) -> Section | None:
 
 def subgroups(run: RunDirectory) -> Section | None:
     table = run.table("subgroup_hazard_ratios")
-    figures = figures_for(run, "subgroups")
+    figures = figures_for(run, run.figure_plan, "subgroups")
     if table is None and not figures:
         return None  # the study defined no subgroups
     parts = []
@@ -419,10 +430,10 @@ def _p_value(text: str | None) -> str:
 
 
 def other_figures(run: RunDirectory) -> Section | None:
-    rest = [f for f in run.figures() if f.get("name") not in run.used_figures]
+    rest = figures_for(run, run.figure_plan, OTHER)
     if not rest:
         return None
-    return _section("figures", "Other figures", *(embed(run, f) for f in rest))
+    return _section("figures", "Other figures", rest)
 
 
 def data_quality(run: RunDirectory) -> Section | None:
@@ -436,6 +447,17 @@ def data_quality(run: RunDirectory) -> Section | None:
                 caption="Drug names outside the vocabulary (not counted as anti-myeloma therapy).",
             )
         )
+    events = run.table("adverse_events")
+    if events is not None and "term_coding" in events.columns:
+        uncoded = (
+            events.filter(pl.col("term_coding") == "unmapped")["term"].unique().sort().to_list()
+        )
+        if uncoded:
+            items = "".join(f"<li>{esc(t)}</li>" for t in uncoded)
+            parts.append(
+                "<h3>Adverse-event terms not coded</h3><p>In no synonym list of mmrwe: shown as "
+                f"recorded, not as a MedDRA preferred term.</p><ul>{items}</ul>"
+            )
     skipped = run.manifest.get("figures_skipped", []) or []
     if skipped:
         items = "".join(
@@ -450,7 +472,7 @@ def data_quality(run: RunDirectory) -> Section | None:
 
 
 def methods(run: RunDirectory) -> Section:
-    paragraphs = "\n".join(f"<p>{esc(p)}</p>" for p in methods_paragraphs(run.manifest))
+    paragraphs = "\n".join(f"<p>{esc(p)}</p>" for p in methods_paragraphs(run.manifest, run.config))
     refs = "".join(f"<li>{esc(text)}</li>" for text in REFERENCES.values())
     return _section(
         "methods",
@@ -478,7 +500,7 @@ def provenance(run: RunDirectory) -> Section:
                 caption="Input files of the run.",
             )
         )
-    config = json.dumps(m.get("config", {}), indent=2, sort_keys=True, default=str)
+    config = json.dumps(run.config.model_dump(mode="json"), indent=2, sort_keys=True)
     parts.append(
         "<details><summary>Effective configuration (manifest.json)</summary>"
         f"<pre><code>{esc(config)}</code></pre></details>"
@@ -491,12 +513,17 @@ def comparisons(run: RunDirectory) -> Section | None:
     """Every comparison written under ``comparisons/`` of the run (``mmrwe compare``)."""
     from mmrwe.report.comparison import comparison_html
 
-    found = sorted(
-        p for p in (run.path / "comparisons").glob("*") if (p / "manifest.json").is_file()
-    )
-    if not found:
+    if not run.comparisons:
         return None
-    return _section("comparisons", "Real-world versus trial", *(comparison_html(p) for p in found))
+    plan = run.figure_plan
+    return _section(
+        "comparisons",
+        "Real-world versus trial",
+        *(
+            comparison_html(p, numbers=lambda name, p=p: plan.number(name, p.name))
+            for p in run.comparisons
+        ),
+    )
 
 
 BUILDERS: tuple[Callable[[RunDirectory], Section | None], ...] = (

@@ -5,9 +5,17 @@ An adverse event belongs to an analysed line when its onset falls in [index date
 grade. CTCAE grades (NCI CTCAE v5.0, 2017); cytokine release syndrome and ICANS graded by ASTCT
 consensus (Lee et al., 2019, Biol Blood Marrow Transplant) are also shown by grade 1–5.
 Percentages (%, one decimal) are of the group's patient-lines (``n_patients``).
+
+Terms are normalised before counting: a term recorded as a known synonym (``CRS``, ``ICANS``,
+CTCAE v5.0 US spellings such as ``anemia``; matched ignoring case and repeated spaces) becomes
+its MedDRA preferred term, so one event is one term (``adverse_event_terms.csv``, shipped with
+its sources); any other term is kept as recorded and marked ``unmapped`` (``term_coding``).
 """
 
 from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
 
 import polars as pl
 
@@ -19,6 +27,42 @@ GRADES = (1, 2, 3, 4, 5)
 GRADINGS = ("CTCAE", "ASTCT")
 #: Grading whose events are also shown by grade (CRS, ICANS).
 BY_GRADE = "ASTCT"
+
+
+#: ``term_coding`` of a term found in the synonym list, and of one kept as recorded
+CODED, UNMAPPED = "MedDRA PT", "unmapped"
+
+
+@cache
+def term_synonyms() -> pl.DataFrame:
+    """The shipped synonym list: ``term`` (lower case, single spaces), ``preferred_term``
+    (MedDRA PT), ``source``."""
+    text = files("mmrwe.stats").joinpath("adverse_event_terms.csv").read_text(encoding="utf-8")
+    return pl.read_csv(text.encode(), infer_schema=False)
+
+
+def _match_key(term: pl.Expr) -> pl.Expr:
+    return term.str.strip_chars().str.replace_all(r"\s+", " ").str.to_lowercase()
+
+
+def normalise_terms(adverse_events: pl.DataFrame) -> pl.DataFrame:
+    """``term`` as its MedDRA preferred term where the synonym list knows it (else as recorded,
+    trimmed), with ``term_coding`` = "MedDRA PT" or "unmapped"."""
+    synonyms = term_synonyms().select(
+        pl.col("term").alias("_key"), pl.col("preferred_term").alias("_pt")
+    )
+    return (
+        adverse_events.with_columns(_match_key(pl.col("term")).alias("_key"))
+        .join(synonyms, on="_key", how="left")
+        .with_columns(
+            pl.coalesce("_pt", pl.col("term").str.strip_chars()).alias("term"),
+            pl.when(pl.col("_pt").is_null())
+            .then(pl.lit(UNMAPPED))
+            .otherwise(pl.lit(CODED))
+            .alias("term_coding"),
+        )
+        .drop("_key", "_pt")
+    )
 
 
 def _check(adverse_events: pl.DataFrame) -> None:
@@ -39,14 +83,14 @@ def _worst_grades(lines: pl.DataFrame, adverse_events: pl.DataFrame, by: str) ->
         pl.col("grading").fill_null("CTCAE")
         if "grading" in adverse_events.columns
         else pl.lit("CTCAE").alias("grading")
-    ).select("patient_id", "term", "grading", "onset_date", "grade")
+    ).select("patient_id", "term", "term_coding", "grading", "onset_date", "grade")
     in_line = (pl.col("onset_date") >= pl.col("index_date")) & (
         pl.col("end_date").is_null() | (pl.col("onset_date") <= pl.col("end_date"))
     )
     return (
         lines.join(ae, on="patient_id", how="inner")
         .filter(in_line)
-        .group_by(by, "patient_id", "line", "term", "grading")
+        .group_by(by, "patient_id", "line", "term", "term_coding", "grading")
         .agg(pl.col("grade").max())
     )
 
@@ -56,23 +100,25 @@ def _counts(
 ) -> pl.DataFrame:
     """Every group × (term, grading) seen in any group, with patient-line counts (0 if none)."""
     by_grade = pl.col("grading") == BY_GRADE
-    counts = worst.group_by(by, "term", "grading").agg(
+    counts = worst.group_by(by, "term", "term_coding", "grading").agg(
         pl.len().cast(pl.Int64).alias("n_any_grade"),
         (pl.col("grade") >= 3).sum().cast(pl.Int64).alias("n_grade_3_plus"),
         *[(pl.col("grade") == g).sum().cast(pl.Int64).alias(f"n_grade_{g}") for g in GRADES],
     )
     sizes = analysis_lines.group_by(by).agg(pl.len().cast(pl.Int64).alias("n_patients"))
     groups = levels.with_row_index("_order").join(sizes, on=by)
-    keys = counts.select("term", "grading").unique()
+    keys = counts.select("term", "term_coding", "grading").unique()
     count_cols = ["n_any_grade", "n_grade_3_plus", *[f"n_grade_{g}" for g in GRADES]]
-    grid = groups.join(keys, how="cross").join(counts, on=[by, "term", "grading"], how="left")
+    grid = groups.join(keys, how="cross").join(
+        counts, on=[by, "term", "term_coding", "grading"], how="left"
+    )
     return grid.with_columns(
         pl.col("n_any_grade", "n_grade_3_plus").fill_null(0),
         *[
             pl.when(by_grade).then(pl.col(f"n_grade_{g}").fill_null(0)).alias(f"n_grade_{g}")
             for g in GRADES
         ],
-    ).select("_order", by, "term", "grading", "n_patients", *count_cols)
+    ).select("_order", by, "term", "term_coding", "grading", "n_patients", *count_cols)
 
 
 def adverse_events(
@@ -85,7 +131,7 @@ def adverse_events(
     """Patient-lines with each adverse event, per group, small cells protected.
 
     One row per group and (term, grading), for every term seen in any group. Columns: ``by``,
-    term, grading, n_patients, n_any_grade, pct_any_grade, n_grade_3_plus, pct_grade_3_plus,
+    term (the MedDRA preferred term where known), term_coding, grading, n_patients, n_any_grade, pct_any_grade, n_grade_3_plus, pct_grade_3_plus,
     and for ASTCT-graded events n_grade_1 … n_grade_5 with pct (null for CTCAE terms).
     Sorted by group, then the published any-grade count, largest first (withheld, then
     ``<11``, then 0 after the published counts), then term.
@@ -93,6 +139,7 @@ def adverse_events(
     require_columns(analysis_lines, "analysis_lines", [by, "patient_id", "line", "index_date"])
     require_columns(analysis_lines, "analysis_lines", ["end_date"])
     _check(adverse_events)
+    adverse_events = normalise_terms(adverse_events)
     analysis_lines, levels = analysis_groups(analysis_lines, by)
     lines = analysis_lines.select(by, "patient_id", "line", "index_date", "end_date")
     table = _counts(analysis_lines, levels, _worst_grades(lines, adverse_events, by), by)
@@ -103,6 +150,7 @@ def adverse_events(
         by,
         "_order",
         "term",
+        "term_coding",
         "grading",
         "n_patients",
         *[c for x in names for c in (f"n_{x}", f"pct_{x}")],

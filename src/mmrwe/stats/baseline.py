@@ -1,7 +1,9 @@
 """Table 1: patient characteristics at the index date, one column per analysis group.
 
 Rows are (characteristic, level); columns one per group plus ``Total`` (all analysed
-patient-lines; only with several groups). Cells are text ready to print: ``n (%)`` of the
+patient-lines; only with several groups). When a patient is in several groups (groups by line),
+the total counts patient-lines, not patients: the count row then reads ``Patient-lines`` and
+the total column ``All patient-lines``. Cells are text ready to print: ``n (%)`` of the
 column's patient-lines, ``median (Q1-Q3)`` or ``min-max``. Missing values are counted in an
 ``unknown`` level, never dropped; staging, cytogenetic risk and ECOG are recorded at diagnosis
 and labelled so. Quartiles as R ``quantile(type = 7)`` (linear interpolation).
@@ -19,6 +21,9 @@ from mmrwe.stats.response_rates import analysis_groups
 
 PATIENTS = "Patients"
 TOTAL = "Total"
+#: the count row and the total column when a patient is in several groups (e.g. by line)
+PATIENT_LINES = "Patient-lines"
+TOTAL_LINES = "All patient-lines"
 AGE = "Age at index (years)"
 PRIOR = "Prior lines of therapy"
 YEARS = "Years from diagnosis to index"
@@ -221,7 +226,12 @@ def baseline_table(
     ).with_columns(pl.col(columns).cast(pl.String))
     table = _format_counts(protected, columns)
     stats = _stat_rows(df, by, groups, len(columns) > len(groups), threshold)
-    return _assemble(table, stats, columns)
+    table = _assemble(table, stats, columns)
+    if df["patient_id"].n_unique() < df.height:  # a patient in several groups
+        table = table.with_columns(
+            pl.col("characteristic").replace({PATIENTS: PATIENT_LINES})
+        ).rename({TOTAL: TOTAL_LINES}, strict=False)
+    return table
 
 
 def _assemble(

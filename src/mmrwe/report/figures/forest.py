@@ -21,8 +21,8 @@ from matplotlib.transforms import blended_transform_factory
 from mmrwe.errors import require_columns
 from mmrwe.report.figures.style import (
     BLACK,
-    COLUMN_MM,
     GRID,
+    MM_PER_INCH,
     OKABE_ITO,
     figure_style,
     new_figure,
@@ -30,17 +30,16 @@ from mmrwe.report.figures.style import (
 
 COLUMNS = ("subgroup", "level", "reference", "n_patients", "n_events", "hr", "lower", "upper")
 OVERALL = "overall"
-#: offsets (points) of the two text columns from the right edge of the plot
-TEXT_PT = (4.0, 48.0)
+#: gap (points) between the columns: labels | plot | n / events | HR, and at the edges
+GAP_PT = 8.0
+#: the plot column is never narrower than this (mm); the figure widens if the text needs it
+MIN_PLOT_MM = 45.0
 #: ticks of the log axis, and those added when fewer than three fall in its range
 TICKS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
 EXTRA_TICKS = (0.3, 0.7, 1.5, 3.0)
 #: height of one row and the bottom/top margins (mm)
 ROW_MM = 4.2
 MARGIN_MM = (12.0, 6.0)
-#: right edge of the plot (figure fraction) and the width of a 7 pt character (mm)
-RIGHT = 0.48
-CHAR_MM = 1.4
 
 
 def _rows(df: pl.DataFrame) -> list[dict]:
@@ -81,21 +80,24 @@ def plot_forest(
 ) -> Figure:
     """Forest plot of ``subgroups`` (the ``subgroup_hazard_ratios`` table); returns the Figure.
 
-    ``endpoint`` (e.g. "PFS") names the axis; ``ax``: draw into an existing axes.
+    ``endpoint`` (e.g. "PFS") names the axis; ``ax``: draw into an existing axes. On its own
+    figure (page width, wider if the text needs it) the columns — labels, plot, n / events,
+    HR — are laid out from the widths of their text as the renderer measures it, so no text
+    overlaps another or leaves the canvas.
     """
     require_columns(subgroups, "subgroup_hazard_ratios", COLUMNS, "plot_forest")
     rows = _rows(subgroups)
     with figure_style():
+        own = ax is None
         if ax is None:
             height = MARGIN_MM[0] + MARGIN_MM[1] + ROW_MM * len(rows)
-            fig = new_figure("column", height)
+            fig = new_figure("page", height)
             bottom, top = MARGIN_MM[0] / height, MARGIN_MM[1] / height
-            longest = max(len(r["label"]) for r in rows)
-            left = min(0.34, max(0.12, (2.0 + CHAR_MM * longest) / COLUMN_MM))
-            ax = fig.add_axes((left, bottom, RIGHT - left, 1 - bottom - top))
+            ax = fig.add_axes((0.3, bottom, 0.3, 1 - bottom - top))
         y = -np.arange(len(rows), dtype=float)
         trans = blended_transform_factory(ax.transAxes, ax.transData)
         estimates = []
+        columns: list[tuple[Any, Any]] = []
         for yi, r in zip(y, rows, strict=True):
             if r["kind"] == "heading":
                 continue
@@ -116,7 +118,9 @@ def plot_forest(
                     gid=f"hr {r['subgroup']} {r['level']}",
                 )
                 estimates += [lo, hi]
-            _right_text(ax, trans, yi, f"{r['n_patients']} / {r['n_events']}", _hr_text(r))
+            columns.append(
+                _right_text(ax, trans, yi, f"{r['n_patients']} / {r['n_events']}", _hr_text(r))
+            )
         lo_x = min([*estimates, 1.0]) / 1.25
         hi_x = max([*estimates, 1.0]) * 1.25
         ax.set_xscale("log")
@@ -135,7 +139,11 @@ def plot_forest(
         ax.grid(True, axis="x", color=GRID, lw=0.5)
         ax.spines[["top", "right", "left"]].set_visible(False)
         ax.set_xlabel(f"Hazard ratio{f' ({endpoint})' if endpoint else ''}, {conf_label}")
-        _right_text(ax, trans, 1.0, "n / events", f"HR ({conf_label})", weight="bold")
+        columns.append(
+            _right_text(ax, trans, 1.0, "n / events", f"HR ({conf_label})", weight="bold")
+        )
+        if own:
+            _lay_out(ax, columns)
     return ax.figure  # type: ignore[return-value]
 
 
@@ -150,17 +158,46 @@ def _ticks(low: float, high: float) -> list[float]:
     return sorted(ticks)
 
 
-def _right_text(ax: Axes, trans: Any, y: float, counts: str, hr: str, **kw: Any) -> None:
-    """The two text columns of one row, at fixed offsets right of the plot."""
-    for dx, text in zip(TEXT_PT, (counts, hr), strict=True):
+def _right_text(ax: Axes, trans: Any, y: float, counts: str, hr: str, **kw: Any) -> tuple:
+    """The two text columns of one row right of the plot (placed by :func:`_lay_out`)."""
+    return tuple(
         ax.annotate(
             text,
             (1.0, y),
             xycoords=trans,
-            xytext=(dx, 0),
+            xytext=(GAP_PT, 0),
             textcoords="offset points",
             va="center",
             fontsize=7,
             annotation_clip=False,
             **kw,
         )
+        for text in (counts, hr)
+    )
+
+
+def _lay_out(ax: Axes, columns: list[tuple[Any, Any]]) -> None:
+    """Columns from measured text widths: labels | plot | n / events | HR, ``GAP_PT`` apart;
+    the figure widens when the plot would be narrower than ``MIN_PLOT_MM``."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    px_per_pt = fig.dpi / 72
+
+    def widest(texts: Any) -> float:
+        return max((t.get_window_extent(renderer).width for t in texts), default=0.0)
+
+    labels = widest(ax.get_yticklabels()) + ax.yaxis.get_tick_padding() * px_per_pt
+    counts = widest(c for c, _ in columns)
+    hr = widest(h for _, h in columns)
+    gap = GAP_PT * px_per_pt
+    text_px = gap + labels + gap + counts + gap + hr + gap
+    needed = text_px + MIN_PLOT_MM / MM_PER_INCH * fig.dpi
+    if needed > fig.bbox.width:
+        fig.set_size_inches(needed / fig.dpi, fig.get_size_inches()[1])
+    width = fig.bbox.width
+    box = ax.get_position()
+    left = (gap + labels) / width
+    ax.set_position((left, box.y0, (width - text_px) / width, box.height))
+    for count, rate in columns:
+        count.xyann = (GAP_PT, 0)
+        rate.xyann = (GAP_PT + (counts + gap) / px_per_pt, 0)

@@ -127,24 +127,38 @@ def plot_swimmer(
     n: int = 30,
     seed: int = 0,
     allow_patient_level: bool = False,
+    analysed: pl.DataFrame | None = None,
 ) -> Figure:
     """Swimmer plot: one bar per patient, one segment per line coloured by regimen class
     (:func:`~mmrwe.report.figures.style.regimen_class`), a circle at the first response (≥ PR),
-    a cross at progression, a bar at death and an arrow when alive at last contact.
+    a cross at progression, a bar at death and an arrow when alive at last contact. With
+    ``analysed`` (patient_id, line: the study's analysed lines), the analysed lines are outlined
+    when some drawn lines are not analysed (e.g. the Isa-Pd line among a patient's lines).
 
     Each row's segments are one collection with ``gid`` ``"swimmer-row-<k>"``; the markers are
-    lines with ``gid`` ``"swimmer-response"``, ``-progression``, ``-death`` and ``-alive``.
+    lines with ``gid`` ``"swimmer-response"``, ``-progression``, ``-death`` and ``-alive``; the
+    outlines collections with ``gid`` ``"swimmer-analysed"``.
     """
     check_patient_level(allow_patient_level, "swimmer plot")
     data = swimmer_data(lines, line_response, patients=patients, n=n, seed=seed)
     if data.is_empty():
         raise NothingToDrawError("The lines table has no line to draw a swimmer plot.")
+    outlined = _analysed_segments(data, analysed)
     n_rows = int(data["row"].max() or 0)
     with figure_style():
         height = max(18 + 4.2 * n_rows, 62.0)  # room for the legend
         fig = new_figure("page", height_mm=height)
         ax = fig.add_axes((0.14, 13 / height, 0.62, 1 - 16 / height))
         _draw_swimmer(ax, data)
+        for row, start, width in outlined.rows() if outlined is not None else []:
+            ax.broken_barh(
+                [(start, width)],
+                (row - 0.35, 0.7),
+                facecolors="none",
+                edgecolor=BLACK,
+                linewidth=1.1,
+                gid="swimmer-analysed",
+            )
         ax.set_ylim(n_rows + 0.6, 0.4)
         ax.set_yticks(range(1, n_rows + 1), [f"patient {k}" for k in range(1, n_rows + 1)])
         ax.set_xlim(left=0)
@@ -154,6 +168,8 @@ def plot_swimmer(
         ax.spines[["top", "right"]].set_visible(False)
         present = [c for c in REGIMEN_CLASS_COLOURS if c in set(data["regimen_class"])]
         handles = [Patch(color=REGIMEN_CLASS_COLOURS[c], label=c) for c in present]
+        if outlined is not None:
+            handles.append(Patch(facecolor="white", edgecolor=BLACK, label="analysed line"))
         handles += [
             Line2D([], [], ls="", marker="o", mfc="white", mec=BLACK, label="first response (≥PR)"),
             Line2D([], [], ls="", marker="X", mfc=BLACK, mec="white", label="progression"),
@@ -168,6 +184,18 @@ def plot_swimmer(
             title="Regimen class",
         )
     return fig
+
+
+def _analysed_segments(data: pl.DataFrame, analysed: pl.DataFrame | None) -> pl.DataFrame | None:
+    """The drawn segments of analysed lines (row, start_month, width), or None when every drawn
+    line is analysed (nothing to tell apart) or ``analysed`` is not given."""
+    if analysed is None:
+        return None
+    keys = analysed.select("patient_id", pl.col("line").cast(pl.Int64)).unique()
+    marked = data.join(keys, on=["patient_id", "line"], how="semi")
+    if marked.height == data.height:
+        return None
+    return marked.select("row", "start_month", width=pl.col("end_month") - pl.col("start_month"))
 
 
 def _draw_swimmer(ax, data: pl.DataFrame) -> None:  # type: ignore[no-untyped-def]

@@ -12,17 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import blended_transform_factory
 
-from mmrwe.report.figures.style import OKABE_ITO, save_png, save_svg
+from mmrwe.privacy import SMALL_CELL_THRESHOLD
+from mmrwe.report.figures.style import OKABE_ITO, agg_figure, save_png, save_svg
 
 
 def risk_table_times(max_time: float, n_ticks: int = 6) -> list[float]:
@@ -47,7 +45,7 @@ def plot_km(
     title: str | None = None,
     medians: dict[Any, float | None] | None = None,
     annotation: str | None = None,
-    small_cell_threshold: int = 0,
+    small_cell_threshold: int = SMALL_CELL_THRESHOLD,
     max_time: float | None = None,
     path: Path | str | None = None,
 ) -> Figure:
@@ -55,16 +53,21 @@ def plot_km(
 
     ``conf_label`` (e.g. "95% CI, log") is shown in the legend beside the band; ``medians``
     (group → median time) draws dashed median lines; ``annotation`` (e.g. the hazard ratio and
-    log-rank p) is printed in the plot. With ``small_cell_threshold`` N > 0, curves stop where
-    fewer than N patients remain at risk and numbers at risk below N are printed ``<N``
-    (aggregate output: no count below the threshold is shown). ``path`` saves the figure (PNG or
-    SVG by its suffix; ``max_time`` ends the time axis (e.g. where the numbers at risk end); :mod:`~mmrwe.report.figures.style` savers), same data, same bytes.
+    log-rank p) is printed in the plot. With ``small_cell_threshold`` N > 0 (default: the
+    privacy constant, 11), curves stop where fewer than N patients remain at risk and numbers at
+    risk below N are printed ``<N`` (aggregate output: no count below the threshold is shown);
+    0 turns this off. ``max_time`` ends the time axis (e.g. where the numbers at risk end).
+    ``path`` saves the figure (PNG or SVG by its suffix; same data, same bytes).
+
+    Each number at risk sits under its time: it is placed in data coordinates along x, so it
+    stays under its tick whatever the final axis limits (its ``gid`` is
+    ``"at-risk-<row>-<time>"``).
     """
     if small_cell_threshold > 0 and "n_risk" in curve.columns:
         curve = curve.filter(pl.col("n_risk") >= small_cell_threshold)
     groups = curve["group"].unique(maintain_order=True).to_list()
     n_rows = len(groups) if at_risk is not None else 0
-    fig = plt.figure(figsize=(7.5, 4.6 + 0.3 * n_rows), dpi=120)
+    fig = agg_figure(figsize=(7.5, 4.6 + 0.3 * n_rows), dpi=120)
     bottom = 0.14 + 0.045 * n_rows if n_rows else 0.12
     longest = max(len(_label(g, None)) for g in groups) if n_rows else 0
     left = max(0.12, 0.03 + 0.0105 * longest)
@@ -97,21 +100,21 @@ def plot_km(
     ax.spines[["top", "right"]].set_visible(False)
     handles, labels = ax.get_legend_handles_labels()
     if conf_label:
-        band = plt.Rectangle((0, 0), 1, 1, color="#888888", alpha=0.25)
+        band = Rectangle((0, 0), 1, 1, color="#888888", alpha=0.25)
         handles, labels = [*handles, band], [*labels, f"band: {conf_label}"]
     ax.legend(handles, labels, frameon=False, loc="upper right", fontsize=9)
     if title:
         ax.set_title(title, fontsize=11)
-    if at_risk is not None:
-        _risk_table(fig, ax, at_risk, groups, colours, by, small_cell_threshold)
     if max_time is not None:
         ax.set_xlim(0, max_time)
+    if at_risk is not None:
+        _risk_table(fig, ax, at_risk, groups, colours, by, small_cell_threshold)
     if path is not None:
         (save_svg if Path(path).suffix.lower() == ".svg" else save_png)(fig, path)
     return fig
 
 
-def at_risk_text(n: float, threshold: int = 0) -> str:
+def at_risk_text(n: float, threshold: int = SMALL_CELL_THRESHOLD) -> str:
     """A number at risk as printed: ``<N`` below the small-cell threshold (never 0 < n < N)."""
     if 0 < n < threshold:
         return f"<{threshold}"
@@ -125,12 +128,14 @@ def _risk_table(
     groups: list[Any],
     colours: tuple,
     by: str | None,
-    threshold: int = 0,
+    threshold: int = SMALL_CELL_THRESHOLD,
 ) -> None:
-    """Numbers at risk, #{entry < t <= T}, under the axis at the tick times."""
+    """Numbers at risk, #{entry < t <= T}, under the axis at the tick times (x in data
+    coordinates, y in figure coordinates: each count stays under its tick)."""
     times = sorted(at_risk["time"].unique().to_list())
     ax.set_xticks(times)
     ax.set_xlim(0, max(times[-1], ax.get_xlim()[1]) if times else None)
+    under = blended_transform_factory(ax.transData, fig.transFigure)
     box = ax.get_position()
     header = f"Number at risk ({by})" if by else "Number at risk"
     fig.text(0.01, box.y0 - 0.10, header, fontsize=8.5, weight="bold")
@@ -141,6 +146,12 @@ def _risk_table(
         y = box.y0 - 0.10 - 0.045 * (i + 1)
         fig.text(0.01, y, _label(group, None), fontsize=8, color=colours[i % len(colours)])
         for t, n in zip(rows["time"], rows["n_risk"], strict=True):
-            x = ax.transData.transform((t, 0))[0]
-            fx = fig.transFigure.inverted().transform((x, 0))[0]
-            fig.text(fx, y, at_risk_text(n, threshold), fontsize=8, ha="center")
+            fig.text(
+                t,
+                y,
+                at_risk_text(n, threshold),
+                fontsize=8,
+                ha="center",
+                transform=under,
+                gid=f"at-risk-{i}-{t:g}",
+            )

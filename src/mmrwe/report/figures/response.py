@@ -9,6 +9,7 @@ else dFLC for FLC-only disease; Kumar 2016), coloured by best overall response.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -19,6 +20,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from mmrwe.errors import check_parameter, require_columns
+from mmrwe.privacy import SMALL_CELL_THRESHOLD
 from mmrwe.report.figures.style import (
     BLACK,
     GRID,
@@ -188,10 +190,10 @@ def _group_label(group: str, long: pl.DataFrame) -> str:
 def waterfall_data(
     assessments: pl.DataFrame, line_response: pl.DataFrame, analysis_lines: pl.DataFrame
 ) -> pl.DataFrame:
-    """One row per evaluable patient-line of ``analysis_lines``: ``group``, ``component``
+    """One row per measurable patient-line of ``analysis_lines``: ``group``, ``component``
     (serum, urine or flc), ``baseline``, ``best`` (lowest value on the line), ``best_change_pct``
     ((best − baseline) / baseline × 100), ``best_response``, sorted for drawing (largest
-    increase first). Evaluable: a component measurable at baseline with a positive baseline value
+    increase first). Measurable: a component measurable at baseline with a positive baseline value
     and at least one on-line value."""
     require_columns(
         assessments,
@@ -269,22 +271,34 @@ def plot_waterfall(
     max_bars: int = 1000,
     seed: int = 0,
     width: Literal["page", "column"] = "page",
+    threshold: int = SMALL_CELL_THRESHOLD,
+    withheld_groups: Sequence[str] = (),
 ) -> Figure:
-    """Waterfall of the best % change from baseline, one panel per group, one bar per evaluable
+    """Waterfall of the best % change from baseline, one panel per group, one bar per measurable
     patient-line coloured by best response; increases above +100 % are drawn at +100 % (the
-    figure says how many). A group with more than ``max_bars`` evaluable lines shows a random
+    figure says how many). A group with more than ``max_bars`` measurable lines shows a random
     sample of ``max_bars`` (``seed``; the panel title says so). ``width``: 174 mm (page) or
     85 mm (column). Each panel's bars are one
-    :class:`~matplotlib.collections.PolyCollection` with ``gid`` ``"waterfall-<group>"``."""
+    :class:`~matplotlib.collections.PolyCollection` with ``gid`` ``"waterfall-<group>"``.
+
+    Privacy: a group of ``withheld_groups`` (the response table withholds one of its counts) is
+    not drawn, nor is a group whose drawn bars would show a count from 1 to ``threshold`` − 1
+    (measurable lines, or lines of one response category, unless the bars are a sample); the
+    figure names the groups left out. With none left, :class:`NothingToDrawError`."""
     check_patient_level(allow_patient_level, "waterfall plot")
     check_parameter(max_bars >= 1, "max_bars", "plot_waterfall", "an int >= 1", max_bars)
     data = waterfall_data(assessments, line_response, analysis_lines)
     if data.is_empty():
         raise NothingToDrawError(
-            "No analysed patient-line is evaluable for the waterfall plot (a component "
+            "No analysed patient-line is measurable for the waterfall plot (a component "
             "measurable at baseline and measured on the line)."
         )
-    groups = data["group"].unique(maintain_order=True).to_list()
+    groups, left_out = _groups_drawn(data, withheld_groups, max_bars, threshold)
+    if not groups:
+        raise NothingToDrawError(
+            f"the counts of {', '.join(left_out)} are withheld by the small-cell rule "
+            f"(threshold {threshold}), and one bar per patient-line would show them."
+        )
     n_analysed = analysis_lines.group_by(
         pl.col("group").cast(pl.String) if "group" in analysis_lines.columns else pl.lit("all")
     ).len()
@@ -292,13 +306,14 @@ def plot_waterfall(
     page = width == "page"
     with figure_style():
         legend_mm = 10 if page else 16
-        height = 8 + legend_mm + (42 if page else 46) * len(groups)
+        note_mm = 5 if left_out else 0  # the line naming the groups left out
+        height = 8 + note_mm + legend_mm + (42 if page else 46) * len(groups)
         fig = new_figure(width, height_mm=height)
         axes = fig.subplots(len(groups), 1, squeeze=False)[:, 0]
         fig.subplots_adjust(
             left=0.12 if page else 0.24,
             right=0.98,
-            top=1 - (6 if page else 9) / height,
+            top=1 - ((6 if page else 9) + note_mm) / height,
             bottom=(6 + legend_mm) / height,
             hspace=0.45 if page else 0.6,
         )
@@ -316,7 +331,7 @@ def plot_waterfall(
             ax.set_ylabel("Best change from\nbaseline (%)")
             ax.spines[["top", "right", "bottom"]].set_visible(False)
             note = [
-                f"{group}: {every.height} evaluable of {analysed.get(group, every.height)} analysed"
+                f"{group}: {every.height} measurable of {analysed.get(group, every.height)} analysed"
             ]
             if rows.height < every.height:
                 note.append(f"a random sample of {rows.height} shown")
@@ -327,7 +342,39 @@ def plot_waterfall(
         handles = [Patch(color=RESPONSE_COLOURS[c], label=c) for c in present]
         handles.append(Line2D([], [], color="#777777", lw=0.8, ls=":", label="−50 %, −90 %"))
         _legend_below(fig, handles, page)
+        if left_out:
+            fig.text(
+                0.01,
+                0.995,
+                f"Not drawn (counts withheld, fewer than {threshold}): {', '.join(left_out)}",
+                fontsize=7,
+                va="top",
+                gid="waterfall-left-out",
+            )
     return fig
+
+
+def _groups_drawn(
+    data: pl.DataFrame, withheld_groups: Sequence[str], max_bars: int, threshold: int
+) -> tuple[list[str], list[str]]:
+    """(drawn, left out) groups: out when withheld, or when their bars show a small count."""
+    every = data["group"].unique(maintain_order=True).to_list()
+    out = [
+        g
+        for g in every
+        if g in set(withheld_groups)
+        or _small_bars(data.filter(pl.col("group") == g), max_bars, threshold)
+    ]
+    return [g for g in every if g not in out], out
+
+
+def _small_bars(rows: pl.DataFrame, max_bars: int, threshold: int) -> bool:
+    """Would the bars of one group show a count from 1 to threshold − 1? (A random sample of
+    ``max_bars`` shows none: its counts are of the sample.)"""
+    if threshold == 0 or rows.height > max_bars:
+        return False
+    sizes = [rows.height, *rows["best_response"].fill_null("NE").value_counts()["count"]]
+    return any(0 < n < threshold for n in sizes)
 
 
 def _sample(rows: pl.DataFrame, max_bars: int, seed: int) -> pl.DataFrame:

@@ -27,6 +27,7 @@ from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 
 from mmrwe.errors import check_parameter, require_columns
+from mmrwe.privacy import SMALL_CELL_THRESHOLD, count_text
 from mmrwe.report.figures.style import (
     REGIMEN_CLASS_COLOURS,
     REGIMEN_CLASSES,
@@ -55,7 +56,9 @@ def _classes(lines: pl.DataFrame, max_line: int, threshold: int) -> pl.DataFrame
     )
 
 
-def sequence_nodes(lines: pl.DataFrame, *, max_line: int = 4, threshold: int = 11) -> pl.DataFrame:
+def sequence_nodes(
+    lines: pl.DataFrame, *, max_line: int = 4, threshold: int = SMALL_CELL_THRESHOLD
+) -> pl.DataFrame:
     """One row per line and regimen class: ``line``, ``regimen_class``, ``n`` (patients)."""
     return (
         _classes(lines, max_line, threshold)
@@ -67,7 +70,9 @@ def sequence_nodes(lines: pl.DataFrame, *, max_line: int = 4, threshold: int = 1
     )
 
 
-def sequence_flows(lines: pl.DataFrame, *, max_line: int = 4, threshold: int = 11) -> pl.DataFrame:
+def sequence_flows(
+    lines: pl.DataFrame, *, max_line: int = 4, threshold: int = SMALL_CELL_THRESHOLD
+) -> pl.DataFrame:
     """One row per band: ``from_line``, ``from_class``, ``to_class``, ``n`` (patients on
     ``from_class`` in line ``from_line`` and on ``to_class`` in the next line) and ``shown``
     (n ≥ threshold). The bands out of line k sum to the patients who reach line k + 1."""
@@ -131,7 +136,9 @@ def _labels(nodes: pl.DataFrame, flows: pl.DataFrame, threshold: int) -> tuple[l
     return node_ok, flow_ok
 
 
-def plot_sequences(lines: pl.DataFrame, *, max_line: int = 4, threshold: int = 11) -> Figure:
+def plot_sequences(
+    lines: pl.DataFrame, *, max_line: int = 4, threshold: int = SMALL_CELL_THRESHOLD
+) -> Figure:
     """Alluvial diagram of regimen classes from line 1 to ``max_line`` (small cells protected).
 
     Node rectangles carry ``gid`` ``"node-<line>-<class>"``, drawn bands ``"flow-<line>-<from>-<to>"``.
@@ -216,10 +223,24 @@ def plot_sequences(lines: pl.DataFrame, *, max_line: int = 4, threshold: int = 1
             title="Regimen class",
         )
         fig.text(0.02, 0.02, _note(flows, threshold), fontsize=7, va="bottom", wrap=True)
+        _total(fig, lines, max_line, threshold)
     return fig
 
 
 _W = 0.10  # node width (axis units: one line per unit)
+
+
+def _total(fig: Figure, lines: pl.DataFrame, max_line: int, threshold: int) -> None:
+    """The population drawn, at the top: "65 patients, lines 1 to 4 of each in the data"."""
+    n_patients = count_text(lines["patient_id"].n_unique(), threshold)
+    fig.text(
+        0.02,
+        0.985,
+        f"{n_patients} patients, lines 1 to {max_line} of each in the data",
+        fontsize=7.5,
+        va="top",
+        gid="sequences-total",
+    )
 
 
 def _place_nodes(nodes: pl.DataFrame, gap: float) -> dict[tuple[int, str], float]:

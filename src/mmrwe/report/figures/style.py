@@ -6,8 +6,9 @@ colour-vision deficiencies (Okabe & Ito, 2008, "Color Universal Design"); respon
 use a sequential blue scale (Brewer, ColorBrewer "Blues") for sCR → PR, then orange (MR),
 grey (SD), vermillion (PD) and light grey (NE).
 
-Figures are built with :class:`matplotlib.figure.Figure` directly (no pyplot state, so nothing
-accumulates in long runs). SVG keeps text as text (``svg.fonttype = "none"``): the HTML report
+Figures are built with :class:`matplotlib.figure.Figure` on their own Agg canvas (no pyplot
+state, so nothing accumulates in long runs, and importing this package never changes the
+user's matplotlib backend). SVG keeps text as text (``svg.fonttype = "none"``): the HTML report
 renders it with the system font, and tests can read what a figure says.
 """
 
@@ -19,10 +20,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import matplotlib
-
-matplotlib.use("Agg")
-
 import polars as pl
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from mmrwe.errors import MmrweError
@@ -127,7 +126,15 @@ def new_figure(
 ) -> Figure:
     """An empty figure ``width`` wide (``"column"`` 85 mm, ``"page"`` 174 mm, or mm)."""
     width_mm = {"column": COLUMN_MM, "page": PAGE_MM}.get(width, width)  # type: ignore[call-overload]
-    return Figure(figsize=(mm(float(width_mm)), mm(height_mm)), dpi=150)
+    return agg_figure(figsize=(mm(float(width_mm)), mm(height_mm)), dpi=150)
+
+
+def agg_figure(**kwargs: Any) -> Figure:
+    """A :class:`~matplotlib.figure.Figure` (``kwargs`` as its constructor's) on its own Agg
+    canvas: drawable and measurable (text extents) without pyplot or a global backend."""
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def save_png(fig: Figure, path: Path | str, *, dpi: int = 300) -> Path:

@@ -1,0 +1,101 @@
+"""The privacy audit of a run's figures: a figure publishes nothing the tables withhold.
+
+Checked from what the run wrote (``manifest.json``, the figure SVGs, the aggregate tables), so
+the audit does not trust the code that drew the figures:
+
+1. patient-level figures (swimmer, trajectory, waterfall) are listed only when the run allows
+   them (``patient_level_figures``);
+2. the waterfall draws only groups whose counts ``response_rates`` publishes in full;
+3. the swimmer draws at most 30 patients and at most half of the analysed patients (a sample,
+   never a census), and none when the analysed patients are fewer than the threshold;
+4. no figure's text or element id is a patient identifier of the run.
+
+``write_figures_and_report`` runs it after drawing and stops the run on any problem.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import polars as pl
+
+from mmrwe.errors import MmrweError
+from mmrwe.privacy import SMALL_CELL_THRESHOLD
+
+_TEXT = re.compile(r"<text[^>]*>([^<]*)</text>|\bid=\"([^\"]+)\"")
+
+
+class FigurePrivacyError(MmrweError):
+    """A figure of the run would publish what the tables withhold."""
+
+
+def _svg(run_dir: Path, entry: dict) -> str:
+    svg = next((f for f in entry.get("files", []) if str(f).endswith(".svg")), None)
+    return (run_dir / svg).read_text(encoding="utf-8") if svg else ""
+
+
+def _analysed_patients(manifest: dict) -> int | None:
+    """Analysed patients as published (None when the manifest shows ``<N``)."""
+    value = (manifest.get("analysed") or {}).get("patients")
+    return value if isinstance(value, int) else None
+
+
+def audit_figures(run_dir: Path | str) -> list[str]:
+    """Problems of the run's figures (empty: every listed figure passes rules 1–4)."""
+    from mmrwe.report.figure_set import PATIENT_LEVEL_FIGURES, SWIMMER_PATIENTS, groups_with
+    from mmrwe.report.html import read_text_table
+
+    run_dir = Path(run_dir)
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    study = (manifest.get("config") or {}).get("study") or {}
+    threshold = int(study.get("small_cell_threshold", SMALL_CELL_THRESHOLD))
+    listed = {f["name"]: f for f in manifest.get("figures", []) or []}
+    problems = [
+        f"{name}: a patient-level figure although patient-level figures are off"
+        for name in PATIENT_LEVEL_FIGURES
+        if name in listed and not manifest.get("patient_level_figures")
+    ]
+    rates = read_text_table(run_dir, "response_rates")
+    if "waterfall" in listed and threshold > 0:
+        published = set(groups_with(rates, "all")[0]) if rates is not None else set()
+        drawn = set(
+            re.findall(r'id="waterfall-(?!left-out)([^"]+)"', _svg(run_dir, listed["waterfall"]))
+        )
+        problems += [
+            f"waterfall: group {g!r} drawn although response_rates withholds some of its counts"
+            for g in sorted(drawn - published)
+        ]
+    if "swimmer" in listed:
+        rows = len(set(re.findall(r'id="swimmer-row-(\d+)"', _svg(run_dir, listed["swimmer"]))))
+        analysed = _analysed_patients(manifest)
+        if analysed is None or rows > min(SWIMMER_PATIENTS, analysed // 2):
+            problems.append(f"swimmer: {rows} patients drawn of {analysed} analysed (a census)")
+    problems += _identifiers(run_dir, listed)
+    return problems
+
+
+def _identifiers(run_dir: Path, listed: dict[str, dict]) -> list[str]:
+    """Figures whose text or element ids include a patient identifier of the run."""
+    source = run_dir / "analysis_lines.parquet"
+    if not source.is_file():
+        return []
+    ids = set(pl.read_parquet(source, columns=["patient_id"])["patient_id"].cast(pl.String))
+    problems = []
+    for name, entry in listed.items():
+        found = {a or b for a, b in _TEXT.findall(_svg(run_dir, entry))}
+        words = found | {w for t in found for w in t.split()}
+        if words & ids:
+            problems.append(f"{name}: shows a patient identifier")
+    return problems
+
+
+def check_figures(run_dir: Path | str) -> None:
+    """Raise :class:`FigurePrivacyError` listing every problem :func:`audit_figures` finds."""
+    problems = audit_figures(run_dir)
+    if problems:
+        raise FigurePrivacyError(
+            "The run's figures would publish what its tables withhold; nothing was published. "
+            "Problems: " + "; ".join(problems) + ". This is a defect of mmrwe: please report it."
+        )
