@@ -42,7 +42,7 @@ def test_writes_tables_and_manifest(small_cohort: Path, tmp_path: Path) -> None:
     # the physician recorded PR on 2016-09-01
     p2 = lr.filter(pl.col("patient_id") == "P002").row(0, named=True)
     assert (p2["best_response"], p2["response_source"]) == ("PR", "physician")
-    assessments = pl.read_csv(out / "assessments.csv")
+    assessments = pl.read_parquet(out / "assessments.parquet")
     assert assessments["reason"].null_count() == 0
     attrition = pl.read_parquet(out / "attrition.parquet")
     assert attrition["patients_after"].to_list()[:-1] == attrition["patients_before"].to_list()[1:]

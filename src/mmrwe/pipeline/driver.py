@@ -46,6 +46,9 @@ DEFAULT_PARTITION = 25_000
 #: partitions analysed at the same time, in threads
 DEFAULT_WORKERS = 2
 
+#: the endpoint columns the summaries and the report read (the rest is in the written table)
+KEPT_ENDPOINT_COLUMNS = ("patient_id", "line", "endpoint", "time_days", "time_months", "event")
+
 Sink = Callable[[str, pl.DataFrame], None]
 #: one partition's cohort tables (every row of some patients), as a source hands them
 Tables = Mapping[str, pa.Table | pl.DataFrame]
@@ -54,7 +57,7 @@ Tables = Mapping[str, pa.Table | pl.DataFrame]
 @dataclass
 class AnalysedPopulation:
     """What the chain keeps of all partitions: what the summaries read (the analysed lines
-    and their patient-level results; empty when it stopped before ``population``), the combined
+    and their patient-level results, endpoints with :data:`KEPT_ENDPOINT_COLUMNS` only; empty when it stopped before ``population``), the combined
     unmapped drugs and attrition, rows per patient-level table, a few tallies and timings."""
 
     analysis_lines: pl.DataFrame
@@ -156,7 +159,8 @@ class _Kept:
             keys = result.analysis_lines.select("patient_id", "line")
             on = ["patient_id", "line"]
             self.parts["analysis_lines"].append(result.analysis_lines)
-            self.parts["endpoints"].append(tables["endpoints"].join(keys, on=on, how="semi"))
+            endpoints = tables["endpoints"].select(KEPT_ENDPOINT_COLUMNS)
+            self.parts["endpoints"].append(endpoints.join(keys, on=on, how="semi"))
             self.parts["line_response"].append(
                 tables["line_response"].join(keys, on=on, how="semi")
             )
