@@ -21,7 +21,7 @@ TWO_LINES = [["lenalidomide", 0, 200], ["dexamethasone", 0, 200], ["pomalidomide
 
 def test_writes_tables_and_manifest(small_cohort: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert main(["response", str(small_cohort), "--out", str(out)]) == 0
+    assert main(["response", str(small_cohort), "--out", str(out), "--csv"]) == 0
     for name in OUTPUTS:
         assert (out / f"{name}.parquet").exists() and (out / f"{name}.csv").exists()
     manifest = json.loads((out / "manifest.json").read_text())
