@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # typing only: importing the rules would load the compiled st
     from mmrwe.study.config import StudyConfig
 
 #: patients per partition (memory is bounded by it)
-DEFAULT_PARTITION = 25_000
+DEFAULT_PARTITION = 10_000
 #: partitions analysed at the same time, in threads
 DEFAULT_WORKERS = 2
 
