@@ -66,8 +66,30 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
         yield lambda n: bar.advance(task, n)
 
 
+#: Help of ``--concept-map`` on the commands that take a cohort.
+CONCEPT_MAP_HELP = (
+    "OMOP CDM only: concept map CSV extending or overriding the shipped concept sets."
+)
+
+
+def cohort_source(cohort: Path, concept_map: Path | None) -> Path | str:
+    """The cohort argument, with an OMOP URL carrying ``--concept-map`` as its ``concept_map``
+    option (docs/omop.md)."""
+    if concept_map is None:
+        return cohort
+    from mmrwe.errors import ParameterError
+    from mmrwe.omop.url import is_omop_url
+
+    if not is_omop_url(cohort):
+        raise ParameterError(
+            f"--concept-map applies to an OMOP CDM (omop+duckdb:// or omop+postgresql://), not to "
+            f"the cohort '{cohort}': map a native cohort's drug names with --drug-map."
+        )
+    return f"{cohort}{'&' if '?' in str(cohort) else '?'}concept_map={concept_map.resolve()}"
+
+
 def run_chain(
-    cohort: Path,
+    cohort: Path | str,
     out: Path,
     stop_after: Stage,
     *,

@@ -7,13 +7,15 @@ from pathlib import Path
 import typer
 
 from mmrwe.cli.app import app
-from mmrwe.cli.common import info, run_chain, stdout, warn
+from mmrwe.cli.common import CONCEPT_MAP_HELP, cohort_source, info, run_chain, stdout, warn
 from mmrwe.cli.validate import warn_unmapped_drugs
 
 
 @app.command("run")
 def run_command(
-    cohort: Path = typer.Argument(..., help="Cohort directory or DuckDB file."),
+    cohort: Path = typer.Argument(
+        ..., help="Cohort directory, DuckDB file, or OMOP CDM URL (docs/omop.md)."
+    ),
     out: Path = typer.Option(..., "--out", help="Output directory."),
     config: Path | None = typer.Option(
         None,
@@ -24,6 +26,7 @@ def run_command(
     drug_map: Path | None = typer.Option(
         None, "--drug-map", help="User drug map CSV: name, generic_name, class."
     ),
+    concept_map: Path | None = typer.Option(None, "--concept-map", help=CONCEPT_MAP_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
     csv: bool = typer.Option(
         False, "--csv", help="Patient-level tables as CSV too (always Parquet)."
@@ -34,7 +37,7 @@ def run_command(
     population, summary tables (small cells suppressed), figures, report.html and
     manifest.json."""
     result = run_chain(
-        cohort,
+        cohort_source(cohort, concept_map),
         out,
         "population",
         config=config,

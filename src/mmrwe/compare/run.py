@@ -140,7 +140,7 @@ def compare_run(
     }
     tables = {
         "comparison": table.select(*(pl.lit(v).alias(k) for k, v in label.items()), pl.all()),
-        "published": _published(trial_arm, published),
+        "published": _published(published),
         "weights": _weights(matched, run.threshold),
     }
     if matched.matched:
@@ -371,7 +371,7 @@ def _citation(arm: object) -> str:
     return "; ".join(sorted(sources))
 
 
-def _published(arm: object, endpoint: object) -> pl.DataFrame:
+def _published(endpoint: object) -> pl.DataFrame:
     """The trial arm's published figures of the endpoint, each with its citation."""
     rows = []
     for kind, values in (

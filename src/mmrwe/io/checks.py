@@ -271,8 +271,9 @@ def _exact(c: pl.DataFrame, date_col: str) -> bool:
     return c["__pidx"].null_count() == 0 and c[date_col].null_count() == 0
 
 
-def _chunk_keys(c: pl.DataFrame, date_col: str, with_test: bool) -> np.ndarray:
-    """One integer per row ordering (patient, day), with the test in the low byte for labs."""
+def _chunk_keys(c: pl.DataFrame, date_col: str) -> np.ndarray:
+    """One integer per row ordering (patient, day); labs' tests are ordered apart
+    (:func:`_test_codes`)."""
     p = c["__pidx"].to_numpy().astype(np.int64)
     d = c[date_col].to_physical().to_numpy().astype(np.int64) + (1 << 31)
     return (p << 32) | d
@@ -290,7 +291,7 @@ def sort_chunk(table: str, c: pl.DataFrame) -> pl.DataFrame:
     with_test = table == "labs"
     if c.height < 2 or not _exact(c, date_col):
         return c
-    key = _chunk_keys(c, date_col, with_test)
+    key = _chunk_keys(c, date_col)
     step = np.diff(key)
     if (step >= 0).all():
         if not with_test:
@@ -309,7 +310,7 @@ def _in_order(chunks: list[pl.DataFrame], date_col: str, with_test: bool) -> boo
 
     def edge(c: pl.DataFrame, i: int) -> tuple[int, ...]:
         row = c.slice(i, 1)
-        key = int(_chunk_keys(row, date_col, with_test)[0])
+        key = int(_chunk_keys(row, date_col)[0])
         test = int(_test_codes(row)[0]) if with_test else 0
         return (key, test, int(row["__row"][0]))
 

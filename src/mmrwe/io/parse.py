@@ -96,12 +96,6 @@ class TableContext:
         self.report.flag(check, self.source.label, column, what=what, **fix_values)
 
 
-def clean_text(col: str) -> pl.Expr:
-    """The column as stripped text, empty strings as null."""
-    s = pl.col(col).cast(pl.String).str.strip_chars()
-    return pl.when(s == "").then(None).otherwise(s)
-
-
 def clean_series(s: pl.Series) -> pl.Series:
     """``s`` as stripped text, empty strings as null, worked out on its distinct values.
 

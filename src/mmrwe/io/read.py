@@ -46,6 +46,7 @@ from mmrwe.io.parse import (
 from mmrwe.io.problems import ValidationReport
 from mmrwe.io.schema import TABLES, Table
 from mmrwe.io.sources import discover, input_hashes, iter_raw
+from mmrwe.omop.url import is_omop_url
 
 if TYPE_CHECKING:
     from mmrwe.vocab import Vocabulary
@@ -97,6 +98,16 @@ def validate_cohort(
     :class:`mmrwe.vocab.Vocabulary`, extended by any user drug map) every drug name outside it
     is reported (``unmapped_drug``).
     """
+    if is_omop_url(path):  # an OMOP CDM: extracted to native tables, then these same checks
+        from mmrwe.omop.source import validate_omop
+
+        return validate_omop(
+            path,
+            tables=tables,
+            extract_date=extract_date,
+            vocabulary=vocabulary,
+            on_progress=on_progress,
+        )
     wanted = _wanted(tables)
     latest = extract_date or dt.date.today()
     sources, report = discover(Path(path))

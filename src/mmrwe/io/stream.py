@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from mmrwe.errors import InvalidDataError
 from mmrwe.io.attrition import attrition_table
 from mmrwe.io.checks import EVENT_DATE, check_events, finish_table, sort_chunk
-from mmrwe.io.cohort import empty_table, sort_cohort_table
+from mmrwe.io.cohort import Cohort, empty_table, sort_cohort_table
 from mmrwe.io.parse import TableContext, clean_series
 from mmrwe.io.problems import ValidationReport
 from mmrwe.io.schema import TABLES
@@ -468,3 +468,56 @@ def _duckdb_copy(source: Source, tmp: Path) -> Path:
         raise
     con.close()
     return out
+
+
+class CohortInMemory:
+    """The :class:`CohortSource` of a cohort already read whole (:func:`mmrwe.io.read_cohort`,
+    e.g. an OMOP CDM extracted to native tables until it is extracted per patient range):
+    partitions are slices of its tables."""
+
+    def __init__(self, cohort: Cohort) -> None:
+        self.cohort = cohort
+        self.report = cohort.report
+        self.present = cohort.present
+        self.inputs = cohort.inputs
+
+    def __enter__(self) -> CohortInMemory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def patients(self) -> pl.DataFrame:
+        return self.cohort.patients
+
+    def usable(self) -> bool:
+        return True
+
+    def partitions(self, size: int) -> Iterator[dict[str, pl.DataFrame]]:
+        from mmrwe.io.cohort import COHORT_SCHEMAS
+        from mmrwe.pipeline import cohort_partitions
+
+        for part in cohort_partitions(self.cohort, size):
+            yield {name: part.table(name) for name in COHORT_SCHEMAS}
+
+    def attrition(self) -> pl.DataFrame:
+        assert self.cohort.attrition is not None
+        return self.cohort.attrition
+
+    def row_counts(self) -> dict[str, int]:
+        return self.cohort.row_counts()
+
+
+def open_source(
+    path: str | Path, *, tables: Iterable[str] | None = None, extract_date: dt.date | None = None
+) -> FileCohortSource | CohortInMemory:
+    """The source of ``path``: a cohort directory or DuckDB file streamed
+    (:class:`FileCohortSource`); an OMOP CDM URL read whole by :func:`mmrwe.io.read_cohort`
+    (:class:`CohortInMemory`)."""
+    from mmrwe.omop.url import is_omop_url
+
+    if is_omop_url(path):
+        from mmrwe.io.read import read_cohort
+
+        return CohortInMemory(read_cohort(path, tables=tables, extract_date=extract_date))
+    return FileCohortSource(path, tables=tables, extract_date=extract_date)

@@ -80,7 +80,7 @@ def standard_figures(
         (
             "sequences",
             "Treatment sequences of the analysed patients by regimen class, lines 1 to 4",
-            lambda: plot_sequences(population.lines(), threshold=threshold),
+            lambda: plot_sequences(population.sequence_lines(), threshold=threshold),
         ),
         (
             "response_distribution",
@@ -151,6 +151,20 @@ class _Population:
     def _lines(self) -> pl.DataFrame:
         """Every line (in the data) of the analysed patients."""
         return self.read("lines").join(self._patients(), on="patient_id", how="semi")
+
+    def sequence_lines(self) -> pl.DataFrame:
+        """The lines of the sequence chart: none for a population below the threshold (its
+        bars would show how many of its patients reach each line, counts the tables withhold)."""
+        from mmrwe.report.figures.style import NothingToDrawError
+
+        lines = self.lines()
+        n = lines["patient_id"].n_unique()
+        if 0 < n < self.threshold:
+            raise NothingToDrawError(
+                f"The analysed population has fewer than {self.threshold} patients: its "
+                "treatment sequences are withheld."
+            )
+        return lines
 
     def withheld_groups(self) -> list[str]:
         """Groups of which the response table withholds a count (none with suppression off)."""

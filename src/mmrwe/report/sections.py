@@ -74,6 +74,13 @@ def lede(run: RunDirectory) -> str:
     return "\n".join(parts)
 
 
+def _counted(run: RunDirectory) -> str:
+    """The heading of a group's size: "Patient-lines" when every eligible line is analysed (a
+    patient counts once per line in a group such as a regimen), else "Patients" (one index
+    line per patient)."""
+    return "Patient-lines" if run.config.study.index == "all_lines" else "Patients"
+
+
 _INDEX = {
     "all_lines": "every eligible line is analysed (outcomes by line)",
     "first_eligible": "each patient's first eligible line is the index line",
@@ -189,7 +196,7 @@ def outcomes(run: RunDirectory) -> Section:
         parts.append(_missing("summary_by_line", "The outcome table"))
     else:
         landmarks = landmark_months(table.columns)
-        header = ["Group", "Endpoint", "Patients", "Events", "Median, months (95 % CI)"]
+        header = ["Group", "Endpoint", _counted(run), "Events", "Median, months (95 % CI)"]
         header += [f"{t}-month rate, % (95 % CI)" for t in landmarks]
         has_followup = "median_followup_months" in table.columns
         if has_followup:
@@ -255,7 +262,7 @@ def response(run: RunDirectory) -> Section:
         parts.append(_missing("response_rates", "The response table"))
     else:
         group = table.columns[0]
-        rates_header = ["Group", "Patients", "Evaluable"] + [
+        rates_header = ["Group", _counted(run), "Evaluable"] + [
             f"{label}, n (%) [95 % CI]" for _, label in _RATES
         ]
         rows = []
@@ -321,7 +328,7 @@ def safety(run: RunDirectory) -> Section:
                     group.replace("_", " ").capitalize(),
                     "Term",
                     "Grading",
-                    "Patients",
+                    _counted(run),
                     "Any grade, n (%)",
                     "Grade ≥ 3, n (%)",
                 ],
@@ -349,7 +356,7 @@ def safety(run: RunDirectory) -> Section:
             parts.append(
                 html_table(
                     grade_rows,
-                    ["Group", "Term", "Patients", *(f"Grade {g}, n (%)" for g in range(1, 6))],
+                    ["Group", "Term", _counted(run), *(f"Grade {g}, n (%)" for g in range(1, 6))],
                     numeric_from=2,
                     caption="CRS and ICANS by ASTCT grade.",
                 )
@@ -389,7 +396,7 @@ def subgroups(run: RunDirectory) -> Section | None:
     if table is not None:
         rows = [
             [
-                r.get("subgroup"),
+                (r.get("subgroup") or "").replace("_", " "),
                 r.get("level"),
                 r.get("reference"),
                 r.get("n_patients"),
@@ -402,9 +409,11 @@ def subgroups(run: RunDirectory) -> Section | None:
         parts.append(
             html_table(
                 rows,
-                ["Subgroup", "Level", "Reference", "Patients", "Events", "HR (95 % CI)", "p"],
+                ["Subgroup", "Level", "Reference", _counted(run), "Events", "HR (95 % CI)", "p"],
                 numeric_from=3,
-                caption="Hazard ratios within subgroups (Cox, Efron ties; Wald p).",
+                caption="Hazard ratios within subgroups (Cox, Efron ties; Wald p). The overall "
+                "row gives the analysed population's size and events: it compares nothing, so it "
+                "has no hazard ratio (–).",
             )
         )
     parts.append(figures)
@@ -415,6 +424,8 @@ def _hazard_ratio(row: dict[str, Any]) -> str:
     """The hazard ratio with its interval, e.g. 0.72 (0.55–0.94); 1 (reference); or the
     table's note (withheld, not estimable)."""
     note = (row.get("note") or "").strip()
+    if row.get("subgroup") == "overall" and not note:
+        return "–"  # the whole population: no comparison
     if note.startswith("reference"):
         return "1 (reference)"
     if row.get("hr") in (None, ""):

@@ -28,7 +28,7 @@ from mmrwe.pipeline import STAGES, AnalysedPopulation, Stage, progression_source
 from mmrwe.timing import StageTimer
 
 if TYPE_CHECKING:  # typing only: importing the rules would load the compiled stages
-    from mmrwe.io.stream import FileCohortSource
+    from mmrwe.io.stream import CohortInMemory, FileCohortSource
     from mmrwe.study.config import StudyConfig
     from mmrwe.vocab import Vocabulary
 
@@ -129,7 +129,7 @@ def run_study(
     (they are Parquet; aggregate tables are both). ``on_stage`` is told each stage's name as it
     starts; ``on_progress`` is advanced by the patients done.
     """
-    from mmrwe.io.stream import FileCohortSource
+    from mmrwe.io.stream import open_source
     from mmrwe.study.config import StudyConfig, load_config
 
     check_parameter(stop_after in STAGES, "stop_after", "run_study", f"one of {STAGES}", stop_after)
@@ -141,7 +141,7 @@ def run_study(
     command = COMMANDS.get(stop_after, "run")
     stage("reading and validating")
     with (
-        FileCohortSource(cohort, tables=TABLES_READ[stop_after]) as source,
+        open_source(cohort, tables=TABLES_READ[stop_after]) as source,
         OutputDirectory(out, overwrite=overwrite, command=command, timer=timer, csv=csv) as output,
     ):
         stage(CHAIN_NAMES[stop_after])
@@ -189,7 +189,7 @@ def run_study(
 
 
 def _analyse(
-    source: FileCohortSource,
+    source: FileCohortSource | CohortInMemory,
     study: StudyConfig,
     vocabulary: Vocabulary,
     output: OutputDirectory,
