@@ -88,6 +88,10 @@ def cohort_source(cohort: Path, concept_map: Path | None) -> Path | str:
     return f"{cohort}{'&' if '?' in str(cohort) else '?'}concept_map={concept_map.resolve()}"
 
 
+#: ``--delimiter`` of the commands that read a cohort
+DELIMITER_HELP = "Character between the fields of the cohort's CSV tables, e.g. ';'."
+
+
 def run_chain(
     cohort: Path | str,
     out: Path,
@@ -98,6 +102,7 @@ def run_chain(
     overwrite: bool,
     report: bool = False,
     csv: bool = False,
+    delimiter: str = ",",
 ) -> RunResult:
     """What ``mmrwe lines``, ``mmrwe response`` and ``mmrwe run`` run: the one patient-level
     chain stopped after ``stop_after`` (:func:`mmrwe.study.run_study`; ``csv``: patient-level
@@ -117,6 +122,7 @@ def run_chain(
             stop_after=stop_after,
             report=report,
             csv=csv,
+            delimiter=delimiter,
             on_stage=lambda name: info(f"{name} ..."),
             on_progress=advance,
         )

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from mmrwe.cli.app import app
-from mmrwe.cli.common import CONCEPT_MAP_HELP, cohort_source, info, run_chain
+from mmrwe.cli.common import CONCEPT_MAP_HELP, DELIMITER_HELP, cohort_source, info, run_chain
 from mmrwe.cli.validate import warn_unmapped_drugs
 
 
@@ -26,6 +26,7 @@ def lines_command(
     csv: bool = typer.Option(
         False, "--csv", help="Patient-level tables as CSV too (always Parquet)."
     ),
+    delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
 ) -> None:
     """Derive lines of therapy (IMWG, Rajkumar 2011) and write lines, line_exposures,
     unmapped_drugs, attrition and manifest.json. Reads and validates patients, treatments and
@@ -38,6 +39,7 @@ def lines_command(
         drug_map=drug_map,
         overwrite=overwrite,
         csv=csv,
+        delimiter=delimiter,
     )
     population = result.population
     assert population is not None

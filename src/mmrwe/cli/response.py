@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from mmrwe.cli.app import app
-from mmrwe.cli.common import CONCEPT_MAP_HELP, cohort_source, info, run_chain
+from mmrwe.cli.common import CONCEPT_MAP_HELP, DELIMITER_HELP, cohort_source, info, run_chain
 from mmrwe.cli.validate import warn_unmapped_drugs
 
 
@@ -28,6 +28,7 @@ def response_command(
     csv: bool = typer.Option(
         False, "--csv", help="Patient-level tables as CSV too (always Parquet)."
     ),
+    delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
 ) -> None:
     """Derive lines of therapy and IMWG response (Kumar 2016) and write lines (refractoriness
     with lab-derived PD), line_exposures, unmapped_drugs, assessments, line_response, attrition
@@ -40,6 +41,7 @@ def response_command(
         drug_map=drug_map,
         overwrite=overwrite,
         csv=csv,
+        delimiter=delimiter,
     )
     population = result.population
     assert population is not None

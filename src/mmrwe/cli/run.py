@@ -7,7 +7,15 @@ from pathlib import Path
 import typer
 
 from mmrwe.cli.app import app
-from mmrwe.cli.common import CONCEPT_MAP_HELP, cohort_source, info, run_chain, stdout, warn
+from mmrwe.cli.common import (
+    CONCEPT_MAP_HELP,
+    DELIMITER_HELP,
+    cohort_source,
+    info,
+    run_chain,
+    stdout,
+    warn,
+)
 from mmrwe.cli.validate import warn_unmapped_drugs
 
 
@@ -31,6 +39,7 @@ def run_command(
     csv: bool = typer.Option(
         False, "--csv", help="Patient-level tables as CSV too (always Parquet)."
     ),
+    delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
     no_report: bool = typer.Option(False, "--no-report", help="Tables only: no figures, no HTML."),
 ) -> None:
     """Run the whole study: lines of therapy, IMWG response, endpoints per line, the analysed
@@ -43,6 +52,7 @@ def run_command(
         config=config,
         drug_map=drug_map,
         overwrite=overwrite,
+        delimiter=delimiter,
         report=not no_report,
         csv=csv,
     )

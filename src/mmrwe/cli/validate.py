@@ -44,6 +44,9 @@ def validate_command(
         "--extract-date",
         help="Data cut-off of the extract (YYYY-MM-DD): a later date is an error. Default: today.",
     ),
+    delimiter: str = typer.Option(
+        ",", "--delimiter", help="Character between the fields of the CSV tables, e.g. ';'."
+    ),
 ) -> None:
     """Check a cohort directory; print a table of problems; exit 1 if any error."""
     report = ValidationReport()
@@ -55,6 +58,7 @@ def validate_command(
             extract_date=latest,
             vocabulary=vocabulary,
             on_progress=advance,
+            delimiter=delimiter,
         )
     report.extend(found)
     print_report(report)

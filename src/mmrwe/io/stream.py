@@ -81,6 +81,7 @@ class FileCohortSource:
         *,
         tables: Iterable[str] | None = None,
         extract_date: dt.date | None = None,
+        delimiter: str = ",",
     ) -> None:
         from mmrwe.io.checks import check_patients, followup_table
         from mmrwe.io.read import _read_table, _report_absent_tables, _wanted
@@ -89,7 +90,7 @@ class FileCohortSource:
         self.path = Path(path)
         wanted = _wanted(tables)
         self.latest = extract_date or dt.date.today()
-        sources, self.report = discover(self.path)
+        sources, self.report = discover(self.path, delimiter)
         self.sources = {name: s for name, s in sources.items() if name in wanted}
         _report_absent_tables(wanted - set(self.sources), self.report)
         self.present = frozenset(self.sources)
@@ -509,7 +510,11 @@ class CohortInMemory:
 
 
 def open_source(
-    path: str | Path, *, tables: Iterable[str] | None = None, extract_date: dt.date | None = None
+    path: str | Path,
+    *,
+    tables: Iterable[str] | None = None,
+    extract_date: dt.date | None = None,
+    delimiter: str = ",",
 ) -> FileCohortSource | CohortInMemory:
     """The source of ``path``: a cohort directory or DuckDB file streamed
     (:class:`FileCohortSource`); an OMOP CDM URL read whole by :func:`mmrwe.io.read_cohort`
@@ -519,5 +524,7 @@ def open_source(
     if is_omop_url(path):
         from mmrwe.io.read import read_cohort
 
-        return CohortInMemory(read_cohort(path, tables=tables, extract_date=extract_date))
-    return FileCohortSource(path, tables=tables, extract_date=extract_date)
+        return CohortInMemory(
+            read_cohort(path, tables=tables, extract_date=extract_date, delimiter=delimiter)
+        )
+    return FileCohortSource(path, tables=tables, extract_date=extract_date, delimiter=delimiter)

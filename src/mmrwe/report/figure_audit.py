@@ -22,7 +22,6 @@ from pathlib import Path
 import polars as pl
 
 from mmrwe.errors import MmrweError
-from mmrwe.privacy import SMALL_CELL_THRESHOLD
 
 _TEXT = re.compile(r"<text[^>]*>([^<]*)</text>|\bid=\"([^\"]+)\"")
 
@@ -45,12 +44,12 @@ def _analysed_patients(manifest: dict) -> int | None:
 def audit_figures(run_dir: Path | str) -> list[str]:
     """Problems of the run's figures (empty: every listed figure passes rules 1–4)."""
     from mmrwe.report.figure_set import PATIENT_LEVEL_FIGURES, SWIMMER_PATIENTS, groups_with
-    from mmrwe.report.html import read_text_table
+    from mmrwe.report.html import read_text_table, recorded_config
 
     run_dir = Path(run_dir)
-    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    study = (manifest.get("config") or {}).get("study") or {}
-    threshold = int(study.get("small_cell_threshold", SMALL_CELL_THRESHOLD))
+    manifest_file = run_dir / "manifest.json"
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    threshold = recorded_config(manifest_file, manifest).study.small_cell_threshold
     listed = {f["name"]: f for f in manifest.get("figures", []) or []}
     problems = [
         f"{name}: a patient-level figure although patient-level figures are off"

@@ -27,6 +27,7 @@ from mmrwe.report.html_tables import (
     landmark_months,
 )
 from mmrwe.report.methods import REFERENCES, methods_paragraphs
+from mmrwe.stats.subgroups import OVERALL
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,9 @@ def outcomes(run: RunDirectory) -> Section:
         parts.append(_missing("summary_by_line", "The outcome table"))
     else:
         landmarks = landmark_months(table.columns)
-        header = ["Group", "Endpoint", _counted(run), "Events", "Median, months (95 % CI)"]
+        denominators = "denominator" in table.columns
+        header = ["Group", "Endpoint", *(["Denominator"] if denominators else [])]
+        header += [_counted(run), "Events", "Median, months (95 % CI)"]
         header += [f"{t}-month rate, % (95 % CI)" for t in landmarks]
         has_followup = "median_followup_months" in table.columns
         if has_followup:
@@ -204,7 +207,9 @@ def outcomes(run: RunDirectory) -> Section:
         rows = []
         for r in table.iter_rows(named=True):
             suppressed = not is_count(r.get("n_patients"))
-            row = [r.get("group"), r.get("endpoint"), r.get("n_patients"), r.get("n_events")]
+            row = [r.get("group"), r.get("endpoint")]
+            row += [r.get("denominator")] if denominators else []
+            row += [r.get("n_patients"), r.get("n_events")]
             row.append(
                 estimate(
                     r.get("median_months"),
@@ -235,10 +240,11 @@ def outcomes(run: RunDirectory) -> Section:
             html_table(
                 rows,
                 header,
-                numeric_from=2,
-                caption="Outcomes per group: Kaplan–Meier medians and landmark rates. NR: "
-                "median not reached; NE: confidence limit not estimable; –: beyond the group's "
-                "follow-up; withheld: group below the small-cell threshold.",
+                numeric_from=3 if denominators else 2,
+                caption="Outcomes per group: Kaplan–Meier medians and landmark rates. Patients: "
+                "the patient-lines of the denominator (every analysed line; DOR and TTR: the "
+                "responders). NR: median not reached; NE: confidence limit not estimable; –: "
+                "beyond the group's follow-up; withheld: group below the small-cell threshold.",
             )
         )
     parts.append(figures_for(run, run.figure_plan, "outcomes"))
@@ -421,10 +427,10 @@ def subgroups(run: RunDirectory) -> Section | None:
 
 
 def _hazard_ratio(row: dict[str, Any]) -> str:
-    """The hazard ratio with its interval, e.g. 0.72 (0.55–0.94); 1 (reference); or the
-    table's note (withheld, not estimable)."""
+    """The hazard ratio with its interval, e.g. 0.72 (0.55–0.94); 1 (reference); – for the
+    overall row (no comparison); or the table's note (withheld, not estimable)."""
     note = (row.get("note") or "").strip()
-    if row.get("subgroup") == "overall" and not note:
+    if row.get("subgroup") == OVERALL and not note:
         return "–"  # the whole population: no comparison
     if note.startswith("reference"):
         return "1 (reference)"

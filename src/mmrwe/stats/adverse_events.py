@@ -20,7 +20,7 @@ from importlib.resources import files
 import polars as pl
 
 from mmrwe.errors import InvalidDataError, require_columns
-from mmrwe.privacy import WITHHELD, AtMost, Same, Sum, protect
+from mmrwe.privacy import SMALL_CELL_THRESHOLD, WITHHELD, AtMost, Same, Sum, protect
 from mmrwe.stats.response_rates import analysis_groups
 
 GRADES = (1, 2, 3, 4, 5)
@@ -125,7 +125,7 @@ def adverse_events(
     adverse_events: pl.DataFrame,
     *,
     by: str = "regimen",
-    threshold: int = 11,
+    threshold: int = SMALL_CELL_THRESHOLD,
 ) -> pl.DataFrame:
     """Patient-lines with each adverse event, per group, small cells protected.
 

@@ -117,6 +117,7 @@ def run_study(
     csv: bool = False,
     on_stage: Callable[[str], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    delimiter: str = ",",
 ) -> RunResult:
     """Read, validate and analyse ``cohort`` partition by partition, straight from its files
     (:class:`mmrwe.io.stream.FileCohortSource`: reading partition k+1 while k is analysed), up
@@ -127,7 +128,8 @@ def run_study(
     ``config``: a study TOML path, the name of a shipped example, a :class:`StudyConfig`, or
     ``None`` (the default study: outcomes by line). ``csv``: patient-level tables as CSV too
     (they are Parquet; aggregate tables are both). ``on_stage`` is told each stage's name as it
-    starts; ``on_progress`` is advanced by the patients done.
+    starts; ``on_progress`` is advanced by the patients done; ``delimiter`` separates the
+    fields of the cohort's CSV tables.
     """
     from mmrwe.io.stream import open_source
     from mmrwe.study.config import StudyConfig, load_config
@@ -141,7 +143,7 @@ def run_study(
     command = COMMANDS.get(stop_after, "run")
     stage("reading and validating")
     with (
-        open_source(cohort, tables=TABLES_READ[stop_after]) as source,
+        open_source(cohort, tables=TABLES_READ[stop_after], delimiter=delimiter) as source,
         OutputDirectory(out, overwrite=overwrite, command=command, timer=timer, csv=csv) as output,
     ):
         stage(CHAIN_NAMES[stop_after])
@@ -150,6 +152,7 @@ def run_study(
                 source, study, vocabulary, output, stop_after, partition_size, timer, on_progress
             )
         timer.merge(population.timings, "patient_level.")
+        sas_transport = _sas_transport(output, stop_after, timer)
         output.manifest.update(
             input_manifest(source, study, drug_map),
             progression_source=progression_source(stop_after),
@@ -178,6 +181,9 @@ def run_study(
                         study,
                         output.manifest["patient_level_figures"],
                     )
+        if sas_transport is not None:
+            with timer.stage("adam_xpt_wait"):
+                output.manifest["sas_transport"] = sas_transport()
         output.record_timings(timer)
     return RunResult(
         out=Path(out),
@@ -233,6 +239,22 @@ def _analyse(
     cutoff = sum_attrition(cutoffs) if cutoffs else attrition_table([])
     attrition = chain_attrition(source.attrition(), cutoff, population.attrition)
     return population, attrition
+
+
+def _sas_transport(
+    output: OutputDirectory, stop_after: Stage, timer: StageTimer
+) -> Callable[[], list[str]] | None:
+    """Start writing the ADaM datasets as SAS transport files (a whole run only, else None; in
+    a separate process for large runs, so that the summaries and figures go on meanwhile); the
+    returned function waits for them and gives the file names."""
+    if stop_after != "population":
+        return None
+    from mmrwe.adam import DATASETS, start_transport_files
+
+    output.close_parts()  # the patient-level tables are complete; read back for SAS
+    rows = sum(output.manifest["outputs"].get(d.lower(), 0) for d in DATASETS)
+    with timer.stage("adam_xpt"):
+        return start_transport_files(output.staging, rows)
 
 
 def _vocabulary(drug_map: Path | None) -> Vocabulary:
