@@ -101,10 +101,12 @@ def run_chain(
     drug_map: Path | None,
     overwrite: bool,
     report: bool = False,
+    csv: bool = False,
     delimiter: str = ",",
 ) -> RunResult:
     """What ``mmrwe lines``, ``mmrwe response`` and ``mmrwe run`` run: the one patient-level
-    chain stopped after ``stop_after`` (:func:`mmrwe.study.run_study`), each stage named on
+    chain stopped after ``stop_after`` (:func:`mmrwe.study.run_study`; ``csv``: patient-level
+    tables as CSV too), each stage named on
     stderr as it starts and the patients done shown on a progress bar."""
     from mmrwe.io.output import refuse_existing
     from mmrwe.study import run_study
@@ -119,6 +121,7 @@ def run_chain(
             overwrite=overwrite,
             stop_after=stop_after,
             report=report,
+            csv=csv,
             delimiter=delimiter,
             on_stage=lambda name: info(f"{name} ..."),
             on_progress=advance,
