@@ -75,10 +75,14 @@ def run_chain(
     drug_map: Path | None,
     overwrite: bool,
     report: bool = False,
+    engine: str = "local",
+    spark_master: str | None = None,
 ) -> RunResult:
     """What ``mmrwe lines``, ``mmrwe response`` and ``mmrwe run`` run: the one patient-level
     chain stopped after ``stop_after`` (:func:`mmrwe.study.run_study`), each stage named on
-    stderr as it starts and the patients done shown on a progress bar."""
+    stderr as it starts and the patients done shown on a progress bar; ``engine`` (``local``
+    or ``spark``, with ``spark_master``) runs the chain (:func:`mmrwe.engine.make_engine`)."""
+    from mmrwe.engine import make_engine
     from mmrwe.io.output import refuse_existing
     from mmrwe.study import run_study
 
@@ -94,4 +98,5 @@ def run_chain(
             report=report,
             on_stage=lambda name: info(f"{name} ..."),
             on_progress=advance,
+            engine=make_engine(engine, spark_master),
         )

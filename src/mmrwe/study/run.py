@@ -29,6 +29,7 @@ from mmrwe.pipeline import STAGES, AnalysedPopulation, Stage, progression_source
 from mmrwe.timing import StageTimer
 
 if TYPE_CHECKING:  # typing only: importing the rules would load the compiled stages
+    from mmrwe.engine import Engine
     from mmrwe.study.config import StudyConfig
     from mmrwe.vocab import Vocabulary
 
@@ -116,6 +117,7 @@ def run_study(
     report: bool = True,
     on_stage: Callable[[str], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    engine: Engine | None = None,
 ) -> RunResult:
     """Read and validate ``cohort``, run the patient-level chain up to ``stop_after`` partition
     by partition and write the run directory (for ``population``: with the summaries and, with
@@ -123,10 +125,12 @@ def run_study(
 
     ``config``: a study TOML path, the name of a shipped example, a :class:`StudyConfig`, or
     ``None`` (the default study: outcomes by line). ``on_stage`` is told each stage's name as it
-    starts; ``on_progress`` is advanced by the patients done.
+    starts; ``on_progress`` is advanced by the patients done. ``engine`` runs the patient-level
+    chain (default :class:`mmrwe.engine.LocalEngine`; :class:`mmrwe.engine.spark.SparkEngine`
+    on Spark); everything else is the same whichever engine runs it.
     """
+    from mmrwe.engine import LocalEngine
     from mmrwe.io.read import read_cohort
-    from mmrwe.pipeline import DEFAULT_PARTITION, analyse_cohort
     from mmrwe.study.config import StudyConfig, load_config
 
     check_parameter(stop_after in STAGES, "stop_after", "run_study", f"one of {STAGES}", stop_after)
@@ -134,6 +138,7 @@ def run_study(
     refuse_existing(out, overwrite)
     study = config if isinstance(config, StudyConfig) else load_config(config)
     vocabulary = _vocabulary(drug_map)
+    engine = engine or LocalEngine()
     timer = StageTimer()
     stage("reading and validating")
     with timer.stage("read_validate"):
@@ -143,19 +148,21 @@ def run_study(
     with OutputDirectory(out, overwrite=overwrite, command=command, timer=timer) as output:
         stage(CHAIN_NAMES[stop_after])
         with timer.stage("patient_level"):
-            population = analyse_cohort(
+            population = engine.analyse(
                 truncated,
                 study,
                 vocabulary,
-                sink=output.append,
+                output,
                 stop_after=stop_after,
-                partition_size=partition_size or DEFAULT_PARTITION,
+                partition_size=partition_size,
                 on_progress=on_progress,
             )
         timer.merge(population.timings, "patient_level.")
         attrition = chain_attrition(data.attrition, cutoff_attrition, population.attrition)
         output.manifest.update(
-            input_manifest(data, study, drug_map), progression_source=progression_source(stop_after)
+            input_manifest(data, study, drug_map),
+            progression_source=progression_source(stop_after),
+            **engine.manifest(),
         )
         if population.response_sources:
             output.manifest["response_sources"] = [
