@@ -20,6 +20,7 @@ raised on the driver with the local engine's message (:mod:`mmrwe.engine.call`).
 from __future__ import annotations
 
 import math
+import os
 import re
 import shutil
 import sys
@@ -176,14 +177,18 @@ def start_session(master: str | None) -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None and master is None:
         return active
-    builder = (
-        SparkSession.builder.appName("mmrwe")
-        .master(master or "local[*]")
-        .config("spark.pyspark.python", sys.executable)
-        .config("spark.sql.shuffle.partitions", "8")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-    )
+    builder = SparkSession.builder.appName("mmrwe")
+    if master is None and "PYSPARK_GATEWAY_PORT" in os.environ:
+        pass  # under spark-submit: its master and configuration
+    else:
+        builder = builder.master(master or "local[*]")
+    if (master or "local").startswith("local"):  # this machine: its Python, few shuffle tasks
+        builder = (
+            builder.config("spark.pyspark.python", sys.executable)
+            .config("spark.sql.shuffle.partitions", "8")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+        )
     try:
         session = builder.getOrCreate()
         session.sparkContext.setLogLevel("FATAL")  # errors reach the user as mmrwe's messages
