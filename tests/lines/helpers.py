@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from mmrwe.io.cohort import PATIENTS_SCHEMA, TREATMENTS_SCHEMA, Cohort
+from mmrwe.io.cohort import PATIENTS_SCHEMA, RESPONSES_SCHEMA, TREATMENTS_SCHEMA, Cohort
 
 DAY0 = dt.date(2020, 1, 1)
 
@@ -17,8 +17,9 @@ def day(n: int) -> dt.date:
 
 
 def cohort_from_histories(histories: Sequence[dict]) -> Cohort:
-    """A cohort from dicts with ``patient_id, last_contact, death, prior_lines, treatments``."""
-    patients, treatments = [], []
+    """A cohort from dicts with ``patient_id, last_contact, death, prior_lines, treatments`` and
+    optionally ``progression`` (days of physician-recorded PD, rows of the responses table)."""
+    patients, treatments, responses = [], [], []
     row = 0
     for i, h in enumerate(histories):
         patients.append(
@@ -31,6 +32,8 @@ def cohort_from_histories(histories: Sequence[dict]) -> Cohort:
                 "source_row": i + 1,
             }
         )
+        for pd_day in h.get("progression", []):
+            responses.append((h["patient_id"], day(pd_day), "PD", len(responses) + 1))
         for name, start, end in h["treatments"]:
             row += 1
             treatments.append(
@@ -63,6 +66,9 @@ def cohort_from_histories(histories: Sequence[dict]) -> Cohort:
             for c, d in TREATMENTS_SCHEMA.items()
         ]
     )
+    r = pl.DataFrame(responses, schema=RESPONSES_SCHEMA, orient="row")
     return Cohort(
-        patients=p.sort("patient_id"), treatments=t.sort("patient_id", "start_date", "source_row")
+        patients=p.sort("patient_id"),
+        treatments=t.sort("patient_id", "start_date", "source_row"),
+        responses=r.sort("patient_id", "date", "source_row"),
     )

@@ -52,6 +52,8 @@ def test_case(case: dict, tmp_path: Path) -> None:
     numbers = case.get("line_numbers", list(range(1, len(expected) + 1)))
     assert lines["line"].to_list() == numbers
     assert lines["prior_lines"].to_list() == [n - 1 for n in numbers]
+    for index, words in case.get("start_rule_mentions", []):
+        assert words in lines["start_rule"][index], (lines["start_rule"][index], case["rationale"])
     if "end_reasons" in case:
         assert lines["end_reason"].to_list() == case["end_reasons"]
     if "drugs" in case:

@@ -66,7 +66,7 @@ def test_partitioned_csv_is_one_file_per_table(tmp_path):
 def test_existing_directory_is_refused_unless_overwrite(tmp_path):
     out = tmp_path / "c"
     simulate_cohort(out, 50, seed=1)
-    with pytest.raises(OutputExistsError, match="--overwrite"):
+    with pytest.raises(OutputExistsError, match=r"overwrite=True"):
         simulate_cohort(out, 50, seed=1)
     summary = simulate_cohort(out, 60, seed=1, overwrite=True)
     assert pl.read_parquet(out / "patients.parquet").height == 60 == summary.rows["patients"]

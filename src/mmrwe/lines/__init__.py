@@ -2,10 +2,13 @@
 
 - :func:`derive_lines_of_therapy` → ``lines``, ``line_exposures``, ``unmapped_drugs``, ``attrition``;
 - :func:`derive_refractoriness` adds refractory and exposure flags at each line's start;
+- :func:`rederive_after_lab_progression` is the second pass that lets lab-derived PD end a planned
+  transplant sequence (rule 5);
 - :class:`LineRules` holds every rule parameter with its source.
 """
 
 from mmrwe.lines.derive import LinesOfTherapy, derive_lines_of_therapy
+from mmrwe.lines.progression import patients_to_rederive, rederive_after_lab_progression
 from mmrwe.lines.refractory import (
     REFRACTORY_COLUMNS,
     all_progression,
@@ -21,5 +24,7 @@ __all__ = [
     "all_progression",
     "derive_lines_of_therapy",
     "derive_refractoriness",
+    "patients_to_rederive",
     "recorded_progression",
+    "rederive_after_lab_progression",
 ]

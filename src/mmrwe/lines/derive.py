@@ -19,7 +19,13 @@ from mmrwe.contract import TableContract
 from mmrwe.io.attrition import attrition_table
 from mmrwe.io.cohort import NO_PATIENT, Cohort, patient_index
 from mmrwe.lines import kernel as K
-from mmrwe.lines.rules import EXPOSURE_ROLES, LineRules
+from mmrwe.lines.rules import (
+    ROLE_BRIDGING,
+    ROLE_LYMPHODEPLETION,
+    ROLE_PREPARATION,
+    ROLE_REGIMEN,
+    LineRules,
+)
 from mmrwe.vocab import (
     Vocabulary,
     load_vocabulary,
@@ -70,6 +76,13 @@ LINE_EXPOSURES_TABLE = TableContract(
     },
 )
 LINE_COLUMNS = list(DERIVED_LINES_TABLE.columns)
+#: ``line_exposures.role`` of each role code of the line kernel
+ROLE_WORDS = {
+    K.ROLE_NONE: ROLE_REGIMEN,
+    K.ROLE_TRANSPLANT_PREP: ROLE_PREPARATION,
+    K.ROLE_LYMPHODEPLETION: ROLE_LYMPHODEPLETION,
+    K.ROLE_BRIDGING: ROLE_BRIDGING,
+}
 
 
 @dataclass
@@ -88,6 +101,7 @@ def derive_lines_of_therapy(
     *,
     drug_map: str | Path | pl.DataFrame | None = None,
     vocabulary: Vocabulary | None = None,
+    progression: pl.DataFrame | None = None,
 ) -> LinesOfTherapy:
     """Derive lines of therapy by the IMWG consensus rules (Rajkumar 2011), rules 1-10.
 
@@ -96,6 +110,9 @@ def derive_lines_of_therapy(
     ``line_exposures`` one row per exposure and line it falls in. Refractoriness flags are added
     by :func:`mmrwe.lines.derive_refractoriness`. Patients are independent: a large cohort is
     run in partitions of whole patients by :mod:`mmrwe.pipeline`.
+    ``progression`` (``patient_id, date``) is the documented progression that ends a planned
+    transplant sequence (rule 5); by default the physician-recorded PD of ``cohort.responses``.
+    :func:`rederive_after_lab_progression` adds lab-derived PD in a second pass.
     """
     rules = rules or LineRules()
     vocabulary = vocabulary or load_vocabulary()
@@ -114,11 +131,33 @@ def derive_lines_of_therapy(
         pl.Series("patient_id", patient_index(ids, mapped["patient_id"]), pl.Int64)
     ).filter(pl.col("patient_id") != NO_PATIENT)
     patients = patients.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("patient_id"))
-    lines, exposures = _derive_partition(coded, patients, rules, vocabulary)
+    progression = _coded_progression(cohort, progression, ids)
+    lines, exposures = _derive_partition(coded, patients, rules, vocabulary, progression)
     lines = _decode(lines, ids)
     line_exposures = _decode(exposures, ids)
     attrition = _attrition(cohort, mapped, lines, line_exposures)
     return LinesOfTherapy(lines, line_exposures, unmapped, attrition)
+
+
+def _coded_progression(
+    cohort: Cohort, progression: pl.DataFrame | None, ids: pl.Series
+) -> pl.DataFrame:
+    """Progression days (``patient_id`` as its :func:`patient_index` among the sorted ``ids``,
+    ``day``) sorted, once each: the given table, or the cohort's physician-recorded PD."""
+    if progression is None:
+        from mmrwe.lines.refractory import recorded_progression  # refractory imports derive
+
+        progression = recorded_progression(cohort.responses)
+    progression = progression.sort("patient_id")
+    return (
+        progression.select(
+            pl.Series("patient_id", patient_index(ids, progression["patient_id"]), pl.Int64),
+            _days("date").alias("day"),
+        )
+        .filter(pl.col("patient_id") != NO_PATIENT)
+        .unique()
+        .sort("patient_id", "day")
+    )
 
 
 def _decode(df: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
@@ -200,62 +239,30 @@ def _episodes(exposures: pl.DataFrame, gap_days: int) -> pl.DataFrame:
 
 
 def _derive_partition(
-    mapped: pl.DataFrame, patients: pl.DataFrame, rules: LineRules, vocabulary: Vocabulary
+    mapped: pl.DataFrame,
+    patients: pl.DataFrame,
+    rules: LineRules,
+    vocabulary: Vocabulary,
+    progression: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Lines and line exposures of one partition of patients (integer-coded ids);
+    ``progression``: coded ``patient_id, day`` of documented progression, sorted."""
     exposures = _exposures(mapped, patients, rules)
     therapy = exposures.filter(pl.col("kind") >= 0).with_row_index("row")
-    drug_codes = therapy["_drug"].to_numpy() - 1
-    pid = therapy["patient_id"].to_numpy()
-    bounds = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1], True]) if len(pid) else np.array([0])
-    patient_of_segment = (
-        therapy["patient_id"].gather(bounds[:-1]) if len(pid) else pl.Series([], dtype=pl.Int64)
+    arrays, patient_of_segment = _kernel_exposures(therapy)
+    pd = _kernel_progression(progression, patient_of_segment)
+    out = K.open_lines(arrays, pd, K.KernelRules.from_rules(rules))
+    therapy = therapy.with_columns(
+        pl.Series("role_code", out.role), pl.Series("anchor", out.anchor).cast(pl.Date)
     )
-    out = K.open_lines(
-        bounds.astype(np.int64),
-        therapy.select(_days("start_date")).to_series().to_numpy(),
-        therapy.select(_days("end_date")).to_series().to_numpy(),
-        therapy.select(_days("episode_start")).to_series().to_numpy(),
-        drug_codes.astype(np.int64),
-        therapy["kind"].to_numpy().astype(np.int64),
-        therapy["is_conditioning"].to_numpy(),
-        therapy["is_mobilisation"].to_numpy(),
-        therapy["is_lymphodepletion"].to_numpy(),
-        int(drug_codes.max()) + 1 if len(drug_codes) else 1,
-        rules.regimen_window_days,
-        rules.gap_days,
-        rules.asct_window_days,
-        rules.conditioning_days,
-        rules.mobilisation_days,
-        rules.maintenance_window_days,
-        rules.bridging_window_days,
-        rules.lymphodepletion_days,
-        rules.leukapheresis_window_days,
-    )
-    seg, start, rule, trigger, value, _infusion_row, detail, tag, anchor = out
-    therapy = therapy.with_columns(pl.Series("tag", tag), pl.Series("anchor", anchor).cast(pl.Date))
-    trig = therapy.select("generic_name", "start_date").gather(trigger) if len(trigger) else None
-    starts = pl.DataFrame(
-        {
-            "patient_id": patient_of_segment.gather(seg)
-            if len(seg)
-            else pl.Series([], dtype=pl.Int64),
-            "start_date": pl.Series(start).cast(pl.Date),
-            "start_rule_code": pl.Series(rule, dtype=pl.Int64),
-            "rule_value": pl.Series(value, dtype=pl.Int64),
-            "trigger_drug": trig["generic_name"]
-            if trig is not None
-            else pl.Series([], dtype=pl.String),
-            "trigger_date": trig["start_date"]
-            if trig is not None
-            else pl.Series([], dtype=pl.Date),
-            "start_detail": pl.Series(detail, dtype=pl.Int64),
-        }
-    )
-    lines = _line_frame(starts, patients)
+    lines = _line_frame(_starts_frame(out, therapy, patient_of_segment), patients)
     steroids = exposures.filter(pl.col("kind") < 0).with_columns(
-        pl.lit(0, pl.Int64).alias("tag"), pl.col("start_date").alias("anchor")
+        pl.lit(K.ROLE_NONE, pl.Int64).alias("role_code"), pl.col("start_date").alias("anchor")
     )
-    kept = therapy.drop("row").filter((pl.col("kind") != K.PREP) | pl.col("tag").is_in([1, 2]))
+    prep_roles = [K.ROLE_TRANSPLANT_PREP, K.ROLE_LYMPHODEPLETION]
+    kept = therapy.drop("row").filter(
+        (pl.col("kind") != K.PREP) | pl.col("role_code").is_in(prep_roles)
+    )
     pieces = _split_exposures(pl.concat([kept, steroids], how="diagonal_relaxed"), lines)
     lines = _describe_lines(lines, pieces, rules, vocabulary)
     line_exposures = pieces.select(
@@ -265,10 +272,70 @@ def _derive_partition(
         "drug_class",
         "start_date",
         "end_date",
-        pl.col("tag").replace_strict(EXPOSURE_ROLES).alias("role"),
+        pl.col("role_code").replace_strict(ROLE_WORDS, return_dtype=pl.String).alias("role"),
         "source_row",
     ).sort(["patient_id", "line", "start_date", "drug", "source_row"])
     return lines, line_exposures
+
+
+def _kernel_exposures(therapy: pl.DataFrame) -> tuple[K.KernelExposures, pl.Series]:
+    """The kernel's input arrays from the sorted exposure rows, and each segment's patient."""
+    drug_codes = therapy["_drug"].to_numpy() - 1
+    pid = therapy["patient_id"].to_numpy()
+    bounds = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1], True]) if len(pid) else np.array([0])
+    patient_of_segment = (
+        therapy["patient_id"].gather(bounds[:-1]) if len(pid) else pl.Series([], dtype=pl.Int64)
+    )
+    arrays = K.KernelExposures(
+        bounds=bounds.astype(np.int64),
+        start=therapy.select(_days("start_date")).to_series().to_numpy(),
+        end=therapy.select(_days("end_date")).to_series().to_numpy(),
+        episode_start=therapy.select(_days("episode_start")).to_series().to_numpy(),
+        drug=drug_codes.astype(np.int64),
+        kind=therapy["kind"].to_numpy().astype(np.int64),
+        is_conditioning=therapy["is_conditioning"].to_numpy(),
+        is_mobilisation=therapy["is_mobilisation"].to_numpy(),
+        is_lymphodepletion=therapy["is_lymphodepletion"].to_numpy(),
+        n_drugs=int(drug_codes.max()) + 1 if len(drug_codes) else 1,
+    )
+    return arrays, patient_of_segment
+
+
+def _kernel_progression(progression: pl.DataFrame, patients: pl.Series) -> K.KernelProgression:
+    """Each kernel patient's progression days: ``day[first[p]:stop[p]]``."""
+    pid = progression["patient_id"].to_numpy().astype(np.int64)
+    codes = patients.to_numpy().astype(np.int64)
+    return K.KernelProgression(
+        first=np.searchsorted(pid, codes, side="left").astype(np.int64),
+        stop=np.searchsorted(pid, codes, side="right").astype(np.int64),
+        day=progression["day"].to_numpy().astype(np.int64),
+    )
+
+
+def _starts_frame(
+    out: K.LineStarts, therapy: pl.DataFrame, patient_of_segment: pl.Series
+) -> pl.DataFrame:
+    """One row per line start: patient, day, the rule that opened it and what it measured."""
+    trig = therapy.select("generic_name", "start_date").gather(out.trigger)
+    return pl.DataFrame(
+        {
+            "patient_id": patient_of_segment.gather(out.patient)
+            if len(out.patient)
+            else pl.Series([], dtype=pl.Int64),
+            "start_date": pl.Series(out.start).cast(pl.Date),
+            "start_rule_code": pl.Series(out.rule, dtype=pl.Int64),
+            "rule_value": pl.Series(out.value, dtype=pl.Int64),
+            "trigger_drug": trig["generic_name"],
+            "trigger_date": trig["start_date"],
+            "start_detail": pl.Series(out.detail, dtype=pl.Int64),
+            "progression_day": pl.Series(out.progression, dtype=pl.Int64),
+        }
+    ).with_columns(
+        pl.when(pl.col("progression_day") != K.NEVER)
+        .then(pl.col("progression_day"))
+        .cast(pl.Date)
+        .alias("progression_date")
+    )
 
 
 def _line_frame(starts: pl.DataFrame, patients: pl.DataFrame) -> pl.DataFrame:
@@ -319,7 +386,7 @@ def _split_exposures(exposures: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFra
     start = exposures.select(_days("start_date")).to_series().to_numpy()
     end = exposures.select(_days("end_date")).to_series().to_numpy()
     anchor = exposures.select(_days("anchor")).to_series().to_numpy()
-    lymph = exposures["tag"].to_numpy() == 2
+    lymph = exposures["role_code"].to_numpy() == K.ROLE_LYMPHODEPLETION
     first = first_start[patient]
     has_line = first != none
     from_day = np.where(lymph, anchor, np.maximum(start, np.where(has_line, first, 0)))
@@ -355,7 +422,7 @@ def _describe_lines(
     Each line's drug sets (all drugs, regimen, maintenance, CAR-T product, procedures) are
     aggregated as bit masks over drug codes; each distinct set is then named once.
     """
-    kind, tag = pl.col("kind"), pl.col("tag")
+    kind, role = pl.col("kind"), pl.col("role_code")
     is_drug = (pl.col("drug_class") != "procedure") & ~kind.is_in([K.LEUKAPHERESIS, K.PREP])
     first_asct = pl.col("start_date").filter(kind == K.ASCT).min().over("patient_id", "line")
     p = pieces.with_columns(first_asct.alias("first_asct"))
@@ -364,13 +431,13 @@ def _describe_lines(
     sets = {
         "drug": is_drug,
         "regimen": is_drug
-        & (tag == 0)
+        & (role == K.ROLE_NONE)
         & (
             ((kind == K.THERAPY) & (pl.col("start_date") <= window_end) & before_asct)
             | ((kind < 0) & before_asct)
         ),
         "maintenance": (kind == K.THERAPY)
-        & (tag == 0)
+        & (role == K.ROLE_NONE)
         & pl.col("first_asct").is_not_null()
         & (pl.col("start_date") > pl.col("first_asct"))
         & pl.col("started_in_line"),
@@ -452,7 +519,7 @@ def _start_rule(rules: LineRules) -> pl.Expr:
         },
         return_dtype=pl.String,
     )
-    return (
+    opened = (
         pl.when(code == K.RULE_FIRST)
         .then(
             pl.concat_str(
@@ -522,6 +589,21 @@ def _start_rule(rules: LineRules) -> pl.Expr:
                 pl.lit(" days before the infusion (rule 6)"),
             )
         )
+    )
+    # rule 5's exception: a progression between the ASCT and the start ended the planned sequence
+    ended = pl.concat_str(
+        pl.lit("; progression documented on "),
+        pl.col("progression_date").dt.strftime("%Y-%m-%d"),
+        pl.lit(
+            ", after the previous line's last ASCT, ended the planned transplant sequence: not "
+            f"consolidation or maintenance although started within {rules.maintenance_window_days}"
+            " days of the ASCT (rule 5)"
+        ),
+    )
+    return (
+        pl.when(pl.col("progression_date").is_null())
+        .then(opened)
+        .otherwise(pl.concat_str(opened, ended))
     )
 
 

@@ -53,10 +53,15 @@ class LineRules(BaseModel):
         "to the transplant.",
     )
     maintenance_window_days: int = Field(
-        120,
+        180,
         ge=0,
         description="Rule 5. Consolidation or maintenance started at most this many days after the "
-        "last ASCT of a line belongs to that line, whatever its drugs.",
+        "last ASCT of a line belongs to that line, whatever its drugs (planned sequential "
+        "therapy, Rajkumar SV et al., Blood 2015;126:921), unless a progression (recorded or lab "
+        "PD) is documented between the ASCT and its start: relapse ends the planned sequence. "
+        "Maintenance after two consolidation cycles starts about day +120 to +180 (IFM 2009, "
+        "Attal M et al., N Engl J Med 2017;376:1311; EMN02/HO95, Cavo M et al., Lancet Haematol "
+        "2020;7:e456; StaMINA, Stadtmauer EA et al., J Clin Oncol 2019;37:589).",
     )
     bridging_window_days: int = Field(
         60,
@@ -108,9 +113,6 @@ ROLE_REGIMEN = ""
 ROLE_PREPARATION = "conditioning/mobilisation"
 ROLE_LYMPHODEPLETION = "lymphodepletion"
 ROLE_BRIDGING = "bridging"
-#: the role of each exposure tag of the line kernel (0 own, 1 ASCT preparation,
-#: 2 lymphodepletion, 3 bridging)
-EXPOSURE_ROLES = {0: ROLE_REGIMEN, 1: ROLE_PREPARATION, 2: ROLE_LYMPHODEPLETION, 3: ROLE_BRIDGING}
 
 
 def index_date_expr(car_t_index: str) -> pl.Expr:

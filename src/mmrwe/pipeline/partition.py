@@ -6,6 +6,8 @@ of some patients (every row of each of them) and stops after the stage asked for
 engine (e.g. Spark ``applyInArrow`` over groups of patients) calls on an Arrow table of whole
 patients.
 
+From ``response`` on, a lab-derived PD that ends a planned transplant sequence (rule 5) derives
+the lines of the patients concerned again, with their response (:func:`_lab_progression_pass`).
 Refractoriness (Rajkumar 2011) is judged on the progression evidence the chain has derived when
 it stops: after ``lines``, recorded PD; from ``response`` on, the earlier of lab-derived (IMWG)
 and recorded PD, and lines whose best response is below MR.
@@ -125,8 +127,10 @@ def analyse_partition(
     else:
         with timer.stage("response"):
             out["assessments"], out["line_response"] = _response(cohort, lot.lines, config)
+            lot = _lab_progression_pass(cohort, lot, out, config, vocabulary)
+            out["line_exposures"] = lot.line_exposures
         attrition.append(_response_attrition(cohort, lot.lines, out["line_response"]))
-        progression = _progression(cohort, out["line_response"])
+        progression = _progression(cohort, lot.lines, out["line_response"], config)
         best = out["line_response"].select("patient_id", "line", "best_response")
     with timer.stage("refractoriness"):
         out["lines"] = _refractoriness(lot, progression, best, config)
@@ -179,6 +183,39 @@ def _response(
     return assessments, line_response
 
 
+def _lab_progression_pass(
+    cohort: Cohort,
+    lot: LinesOfTherapy,
+    out: dict[str, pl.DataFrame],
+    config: StudyConfig,
+    vocabulary: Vocabulary,
+) -> LinesOfTherapy:
+    """Rule 5's exception with lab-derived PD (:func:`mmrwe.lines.rederive_after_lab_progression`):
+    the lines of the patients a lab PD concerns are derived again, and their assessments and line
+    response replaced in ``out``; every other patient's rows are kept."""
+    from mmrwe.lines import patients_to_rederive, rederive_after_lab_progression
+    from mmrwe.response import progression_dates
+
+    lab_pd = progression_dates(out["line_response"])
+    final = rederive_after_lab_progression(cohort, lot, lab_pd, config.lines, vocabulary=vocabulary)
+    if final is lot:
+        return lot
+    redo = pl.col("patient_id").is_in(patients_to_rederive(lot, lab_pd, config.lines).implode())
+    subset = Cohort(
+        patients=cohort.patients.filter(redo),
+        treatments=cohort.treatments.filter(redo),
+        labs=cohort.labs.filter(redo),
+        responses=cohort.responses.filter(redo),
+    )
+    assessments, line_response = _response(subset, final.lines.filter(redo), config)
+    for name, new, keys in (
+        ("assessments", assessments, ["patient_id", "line", "date"]),
+        ("line_response", line_response, ["patient_id", "line"]),
+    ):
+        out[name] = pl.concat([out[name].filter(~redo), new]).sort(keys)
+    return final
+
+
 def _response_attrition(
     cohort: Cohort, lines: pl.DataFrame, line_response: pl.DataFrame
 ) -> pl.DataFrame:
@@ -194,12 +231,22 @@ def _recorded(cohort: Cohort) -> pl.DataFrame:
     return recorded_progression(cohort.responses)
 
 
-def _progression(cohort: Cohort, line_response: pl.DataFrame) -> pl.DataFrame:
-    """Progression evidence after the response stage: lab-derived and recorded PD."""
-    from mmrwe.lines import all_progression, recorded_progression
-    from mmrwe.response import progression_dates
+def _progression(
+    cohort: Cohort, lines: pl.DataFrame, line_response: pl.DataFrame, config: StudyConfig
+) -> pl.DataFrame:
+    """Progression evidence after the response stage: lab-derived and recorded PD (only the
+    confirmed calls when ``[response] confirm_recorded``)."""
+    from mmrwe.lines import all_progression
+    from mmrwe.response import progression_dates, recorded_progression_dates
 
-    return all_progression(progression_dates(line_response), recorded_progression(cohort.responses))
+    recorded = recorded_progression_dates(
+        lines,
+        cohort.responses,
+        cohort.patients,
+        config.response,
+        car_t_index=config.lines.car_t_index,
+    )
+    return all_progression(progression_dates(line_response), recorded)
 
 
 def _refractoriness(

@@ -9,7 +9,12 @@
 """
 
 from mmrwe.response.assess import ASSESSMENT_SCHEMA, derive_assessments
-from mmrwe.response.best import LINE_RESPONSE_SCHEMA, derive_line_response, progression_dates
+from mmrwe.response.best import (
+    LINE_RESPONSE_SCHEMA,
+    derive_line_response,
+    progression_dates,
+    recorded_progression_dates,
+)
 from mmrwe.response.categories import CATEGORIES
 from mmrwe.response.rules import ResponseRules
 
@@ -21,4 +26,5 @@ __all__ = [
     "derive_assessments",
     "derive_line_response",
     "progression_dates",
+    "recorded_progression_dates",
 ]

@@ -64,9 +64,7 @@ def derive_line_response(
     death = _death_days(ln, patients)
     rec, rec_pd = _recorded(ln, responses)
     if rules.confirm_recorded:
-        end = pl.DataFrame(
-            {"line_row": ln["line_row"], "end_day": np.minimum(ln["next_day"].to_numpy(), death)}
-        )
+        end = _line_end_days(ln, death)
         rec, rec_pd = _confirmed_progression(rec, end, rules.unconfirmed_pd_window_days)
     used = ["patient_id", "line", "date", "category", "serum_m", "urine_m", "ife_serum"]
     used += ["ife_urine", "bm_plasma_cells"]  # not the reasons: filtering them costs
@@ -214,6 +212,49 @@ def _recorded(
         .agg(pl.col("date").min().alias("rec_pd"))
     )
     return rec, pd.cast(first_pd.schema)
+
+
+def recorded_progression_dates(
+    lines: pl.DataFrame,
+    responses: pl.DataFrame | None,
+    patients: pl.DataFrame | None = None,
+    rules: ResponseRules | None = None,
+    *,
+    car_t_index: str = "infusion",
+) -> pl.DataFrame:
+    """``patient_id, date`` of physician-recorded progression, for refractoriness: every PD call
+    as recorded, or with ``rules.confirm_recorded`` only the PD calls confirmed as the lines'
+    best responses read them (a second PD call, or the next line or death within
+    ``unconfirmed_pd_window_days``); an unconfirmed per-visit PD call makes no drug refractory."""
+    from mmrwe.lines import recorded_progression
+
+    rules = rules or ResponseRules()
+    if responses is None or not rules.confirm_recorded:
+        return recorded_progression(
+            responses if responses is not None else pl.DataFrame(schema=_CALLS_SCHEMA)
+        )
+    ln = line_frame(lines, car_t_index, _OWNER).with_row_index("line_row")
+    rec, _ = _recorded(ln, responses)
+    end = _line_end_days(ln, _death_days(ln, patients))
+    calls, _ = _confirmed_progression(rec, end, rules.unconfirmed_pd_window_days)
+    return (
+        calls.filter("pd_confirmed")
+        .join(ln.select("line_row", "patient_id"), on="line_row")
+        .select("patient_id", "date")
+        .unique()
+        .sort("patient_id", "date")
+    )
+
+
+_CALLS_SCHEMA = {"patient_id": pl.String(), "date": pl.Date(), "response": pl.String()}
+
+
+def _line_end_days(ln: pl.DataFrame, death: np.ndarray) -> pl.DataFrame:
+    """``line_row, end_day``: the day a line's follow-up for PD confirmation ends (the next
+    line's start or death, whichever first)."""
+    return pl.DataFrame(
+        {"line_row": ln["line_row"], "end_day": np.minimum(ln["next_day"].to_numpy(), death)}
+    )
 
 
 def _confirmed_progression(

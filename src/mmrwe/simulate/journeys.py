@@ -256,9 +256,9 @@ def _line_timing(
     k = prm.weibull_shape
     u_t = rng.random(na)
     ttp = median / np.log(2) ** (1 / k) * (-np.log(u_t)) ** (1 / k)
-    # early relapse after an ASCT would make the next regimen part of the transplant line
-    # (rule 5: anything started <= 120 days after the ASCT), so the ASCT happens only when
-    # progression comes later
+    # the simulated ASCT happens only when progression comes at least 115 days after it (the
+    # calibration of lines 1-2 assumes it; rule 5 keeps relapse therapy started after a
+    # documented progression out of the transplant line whatever the window)
     transplant &= ttp >= (asct - s) + 115
     asct = np.where(transplant, asct, NEVER)
     maint = np.where(transplant, asct + rng.integers(70, 101, na), NEVER)
