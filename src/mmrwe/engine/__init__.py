@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, get_args
 
-from mmrwe.errors import check_parameter
+from mmrwe.errors import ParameterError, check_parameter
 
 if TYPE_CHECKING:
     from mmrwe.io.cohort import Cohort
@@ -94,14 +94,21 @@ class LocalEngine:
 
 def make_engine(name: str, master: str | None = None) -> Engine:
     """The engine called ``name`` (``local`` or ``spark``); ``master``: the Spark master URL."""
-    check_parameter(name in ENGINES, "engine", "make_engine", f"one of {ENGINES}", name)
-    check_parameter(
-        master is None or name == "spark",
-        "master",
-        "make_engine",
-        "None unless the engine is 'spark'",
-        master,
-    )
+    try:
+        check_parameter(name in ENGINES, "engine", "make_engine", f"one of {ENGINES}", name)
+        check_parameter(
+            master is None or name == "spark",
+            "master",
+            "make_engine",
+            "None unless the engine is 'spark'",
+            master,
+        )
+    except ParameterError as error:
+        error.cli_hint = (
+            "On the command line: --engine local or --engine spark; --spark-master only with "
+            "--engine spark."
+        )
+        raise
     if name == "spark":
         from mmrwe.engine.spark import SparkEngine
 
