@@ -59,7 +59,9 @@ if TYPE_CHECKING:
     from mmrwe.vocab import Vocabulary
 
 #: patients per call of the chain (a bucket), above two buckets per core
-PATIENTS_PER_BUCKET = 10_000
+PATIENTS_PER_BUCKET = 5_000
+#: the JVM's memory in local mode (Spark's default of 1 GB fails from about 50,000 patients)
+LOCAL_MEMORY = "4g"
 #: rows per Parquet file of the cohort handed to Spark
 ROWS_PER_FILE = 1_000_000
 #: the tables the driver reads back (besides the analysed lines and their kept rows)
@@ -126,13 +128,13 @@ class SparkEngine:
             2 * spark.sparkContext.defaultParallelism, math.ceil(n / PATIENTS_PER_BUCKET)
         )
         try:
-            with _timed(timings, "spark_input"):
+            with _timed(timings, "spark_input"), python_errors():
                 frame = cohort_frame(spark, cohort, work / "input", self.used_buckets, self)
             with _timed(timings, "spark_chain"), python_errors():
                 union = self._run(frame, config, vocabulary, stop_after, work / "union")
-            with _timed(timings, "spark_collect"):
+            with _timed(timings, "spark_collect"), python_errors():
                 driver = _collect(spark, union)
-                _raise_first_error(driver)
+            _raise_first_error(driver)
             with _timed(timings, "spark_publish"), python_errors():
                 for name in tables_of(stop_after):
                     publish(spark, union, name, output, config, stop_after)
@@ -185,6 +187,7 @@ def start_session(master: str | None) -> SparkSession:
     if (master or "local").startswith("local"):  # this machine: its Python, few shuffle tasks
         builder = (
             builder.config("spark.pyspark.python", sys.executable)
+            .config("spark.driver.memory", LOCAL_MEMORY)  # local mode: the executors' too
             .config("spark.sql.shuffle.partitions", "8")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
@@ -219,10 +222,17 @@ def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
 def python_errors() -> Iterator[None]:
     """A task that failed in Python (after Spark's retries) as one clear error naming the
     Python exception, not a JVM stack trace."""
+    from py4j.protocol import Py4JError
     from pyspark.errors import PythonException
 
     try:
         yield
+    except Py4JError as error:
+        raise SparkEngineError(
+            "Spark stopped during the patient-level chain (its JVM failed, most often out of "
+            "memory): give Spark more memory (spark.driver.memory in local mode, executor "
+            f"memory on a cluster) or more buckets. Spark said: {str(error)[:300]}"
+        ) from None
     except PythonException as error:
         lines = str(error).splitlines()
         last = next((t for t in reversed(lines) if re.match(r"[\w.]+(Error|Exception)\b", t)), "")
