@@ -87,13 +87,19 @@ def test_refusals_name_the_reason(runs: dict[str, Path], tmp_path: Path, capsys)
     assert (
         main([*base, str(tmp_path / "b"), "--trial", "karmma-3", "--match-on", "ecog_2_plus"]) == 1
     )
-    assert "matching on it is refused" in capsys.readouterr().err
+    assert "Matching on it is refused" in capsys.readouterr().err
+    # what the trial does not publish and what the data do not record: both, in one message
+    both = ["--trial", "karmma-3", "--match-on", "ecog_2_plus,extramedullary"]
+    assert main([*base, str(tmp_path / "e"), *both]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "ECOG >= 2 share (ecog_2_plus): not published" in err
+    assert "extramedullary disease share (extramedullary): the native data model records" in err
     assert main([*base, str(tmp_path / "c"), "--trial", "karma"]) == 1
     assert "Did you mean" in capsys.readouterr().err
     by_line = ["compare", str(runs["outcomes-by-line"]), "--trial", "icaria-mm", "--arm", "isa-pd"]
     assert main([*by_line, "--out", str(tmp_path / "d")]) == 1
     assert "one index line per patient" in capsys.readouterr().err
-    for name in "abcd":
+    for name in "abcde":
         assert not (tmp_path / name).exists()
 
 

@@ -221,14 +221,16 @@ def test_an_endpoint_without_figures_is_refused_by_name() -> None:
             "KarMMa-3",
             "ide-cel",
             ["ecog_2_plus"],
-            r"KarMMa-3 \(ide-cel\) publishes no ECOG >= 2 share \(published as < 1 %, not as a "
-            r"number\); matching on it is refused\. Remove ecog_2_plus from the characteristics matched on\.",
+            r"KarMMa-3 \(ide-cel\) cannot be matched on: ECOG >= 2 share \(ecog_2_plus\): not "
+            r"published, published as < 1 %, not as a number\. Matching on it is refused: remove "
+            r"it from the characteristics matched on",
         ),
         (
             "CARTITUDE-1",
             "cilta-cel",
             ["n", "median_age"],
-            r"CARTITUDE-1 \(cilta-cel\) publishes no median age; matching on it is refused",
+            r"CARTITUDE-1 \(cilta-cel\) cannot be matched on: median age \(median_age\): not "
+            r"published\. Matching on it is refused",
         ),
         (
             "ICARIA-MM",
@@ -248,8 +250,52 @@ def test_missing_baseline_characteristic_is_refused(
 def test_baseline_targets() -> None:
     got = LIB.arm("karmma", "ide-cel").baseline_targets(["median_age", "Triple class refractory"])
     assert got == {"median_age": 61.0, "triple_class_refractory": 0.84}
-    with pytest.raises(ParameterError, match=r"'characteristic' parameter .* Got 'age'"):
+    with pytest.raises(ParameterError, match=r"'age': not a baseline characteristic"):
         LIB.arm("karmma", "ide-cel").baseline_targets(["age"])
+
+
+def test_every_unavailable_characteristic_is_refused_at_once_in_words() -> None:
+    """Issue 19 item 5: one message lists them all (label first, the name to remove after)."""
+    with pytest.raises(ParameterError) as err:
+        LIB.arm("icaria-mm", "isa-pd").baseline_targets(
+            ["median_age", "triple_class_refractory", "ecog_0", "prior ASCT", "ecog_2"]
+        )
+    text = str(err.value)
+    assert text.startswith("ICARIA-MM (Isa-Pd) cannot be matched on: median age (median_age)")
+    for part in (
+        "triple-class refractory share (triple_class_refractory): not published, patients "
+        "refractory to an anti-CD38 antibody were not eligible",
+        "ECOG 0 share (ecog_0): not published, published together with ECOG 1",
+        "'ecog_2': not a baseline characteristic (did you mean 'ecog_1', 'ecog_0', 'ecog_2_plus'?)",
+        "Matching on them is refused",
+    ):
+        assert part in text
+    assert "prior autologous transplant share (prior_asct)" not in text  # it is published
+
+
+@pytest.mark.parametrize(
+    ("study", "arm", "expected"),
+    [
+        # Attal M et al., Lancet 2019, Table 1 (intention-to-treat population)
+        (
+            "icaria-mm",
+            "isa-pd",
+            {"median_prior_lines": 3.0, "r_iss_iii": 0.10, "high_risk_cytogenetics": 0.16,
+             "ecog_2_plus": 0.10, "prior_asct": 0.54},
+        ),
+        (
+            "icaria-mm",
+            "pd",
+            {"median_prior_lines": 3.0, "r_iss_iii": 0.16, "high_risk_cytogenetics": 0.24,
+             "prior_asct": 0.59},
+        ),
+        # Kaufman JL et al., Blood Cancer J 2020: 35 of 286 (D-Rd) and 35 of 283 (Rd)
+        ("pollux", "d-rd", {"high_risk_cytogenetics": 0.122}),
+        ("pollux", "rd", {"high_risk_cytogenetics": 0.124}),
+    ],
+)  # fmt: skip
+def test_published_baselines_of_icaria_mm_and_pollux(study, arm, expected) -> None:
+    assert LIB.arm(study, arm).baseline_targets(list(expected)) == expected
 
 
 # ------------------------------------------------------------------ the loader refuses bad data

@@ -92,6 +92,8 @@ def test_absent_death_date_column_says_nobody_died(tmp_path: Path) -> None:
             None,
         ),
         ("labs", "P002,2016-06-01,urine", "P002,1899-12-31,urine", "date", 5, "1899-12-31"),
+        # 1900-01-01 is the zero date of spreadsheets and databases: a missing date, not a lab
+        ("labs", "P002,2016-06-01,urine", "P002,1900-01-01,urine", "date", 5, "1900-01-01"),
         (
             "treatments",
             "2016-06-01,2016-10-01",
@@ -103,14 +105,22 @@ def test_absent_death_date_column_says_nobody_died(tmp_path: Path) -> None:
         ("adverse_events", "2016-08-01", "1016-08-01", "onset_date", 1, "1016-08-01"),
         ("patients", "P003,2017-01-10", "P003,1899", "diagnosis_date", 3, "1899"),
     ],
-    ids=["last contact 9999", "lab in 1900", "lab in 1899", "end in 2216", "AE in 1016", "1899"],
+    ids=[
+        "last contact 9999",
+        "lab in 1900",
+        "lab in 1899",
+        "lab on 1900-01-01",
+        "end in 2216",
+        "AE in 1016",
+        "1899",
+    ],
 )
 def test_implausible_dates_are_errors_naming_the_row(
     tmp_path: Path, table, old, new, column, row, value
 ) -> None:
     _, report = validate_cohort(write_cohort(tmp_path / "c", _with(table, old, new)))
     found = [p for p in report.errors if p.check == "implausible_date"]
-    if column is None:  # 1900-03-20 is plausible (the bound is 1900-01-01)
+    if column is None:  # 1900-03-20 passes (only dates up to 1900-01-01 are out)
         assert not found
         return
     (p,) = found

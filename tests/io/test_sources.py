@@ -175,3 +175,57 @@ def test_header_only_file_still_names_missing_columns(tmp_path: Path) -> None:
     _, report = validate_cohort(path)
     found = {(p.check, p.severity, p.column) for p in report.problems if p.file == "labs.csv"}
     assert found == {("missing_column", "error", "value"), ("absent_table", "warning", None)}
+
+
+def _semicolons(tables: dict[str, str]) -> dict[str, str]:
+    """The tables as a spreadsheet in a comma-decimal locale saves them: ';' between fields."""
+    import csv
+    import io
+
+    out = {}
+    for name, text in tables.items():
+        rows = list(csv.reader(io.StringIO(text)))
+        buffer = io.StringIO()
+        csv.writer(buffer, delimiter=";", lineterminator="\n").writerows(rows)
+        out[name] = buffer.getvalue()
+    return out
+
+
+def test_a_semicolon_delimited_csv_is_named_with_the_fix(tmp_path: Path) -> None:
+    """Issue 19 item 6: not 'unknown column patient_id;diagnosis_date;...' but what to do."""
+    _, report = validate_cohort(write_cohort(tmp_path / "c", _semicolons(TABLES)))
+    found = [(p.check, p.file) for p in report.errors]
+    assert ("wrong_delimiter", "patients.csv") in found
+    problem = next(p for p in report.errors if p.file == "patients.csv")
+    assert "looks semicolon-delimited" in problem.what
+    assert problem.fix == "save as comma-separated or pass `--delimiter ';'`"
+    assert not [p for p in report.problems if p.check == "unknown_column"]
+
+
+def test_the_delimiter_reads_a_semicolon_cohort_as_the_comma_one(tmp_path: Path) -> None:
+    commas = read_cohort(write_cohort(tmp_path / "a", TABLES))
+    semis = read_cohort(write_cohort(tmp_path / "b", _semicolons(TABLES)), delimiter=";")
+    for name in ("patients", "treatments", "labs", "responses"):
+        assert_frame_equal(commas.table(name), semis.table(name))
+
+
+def test_validate_takes_the_delimiter(tmp_path: Path, capsys) -> None:
+    from mmrwe.cli.app import main
+
+    cohort = write_cohort(tmp_path / "c", _semicolons(TABLES))
+    assert main(["validate", str(cohort)]) == 1
+    assert "--delimiter ';'" in " ".join(capsys.readouterr().out.split())
+    assert main(["validate", str(cohort), "--delimiter", ";"]) == 0
+
+
+@pytest.mark.parametrize("command", ["lines", "response", "run"])
+def test_the_commands_that_read_a_cohort_take_the_delimiter(
+    tmp_path: Path, capsys, command: str
+) -> None:
+    from mmrwe.cli.app import main
+
+    cohort = write_cohort(tmp_path / "c", _semicolons(TABLES))
+    args = [command, str(cohort), "--out"]
+    assert main([*args, str(tmp_path / "a")]) == 1
+    assert "looks semicolon-delimited" in " ".join(capsys.readouterr().err.split())
+    assert main([*args, str(tmp_path / "b"), "--delimiter", ";"]) == 0

@@ -521,6 +521,7 @@ def test_every_documented_check_has_a_failing_case() -> None:
         "ambiguous_table",
         "unreadable_file",
         "duplicate_column",  # tests/io/test_sources.py
+        "wrong_delimiter",  # tests/io/test_sources.py
         "unknown_column",  # tests/io/test_silent_inputs.py
         "absent_column",
         "absent_table",

@@ -9,6 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from mmrwe.adam.adrs import ADRS_TABLE
+from mmrwe.adam.adsl import ADSL_TABLE
 from mmrwe.contract import TableContract
 from mmrwe.endpoints.adtte import ADTTE_TABLE
 from mmrwe.endpoints.derive import ENDPOINTS_TABLE
@@ -38,6 +40,8 @@ WRITTEN = {
     "line_response": LINE_RESPONSE_TABLE,
     "endpoints": ENDPOINTS_TABLE,
     "adtte": ADTTE_TABLE,
+    "adrs": ADRS_TABLE,
+    "adsl": ADSL_TABLE,
     "analysis_lines": ANALYSIS_LINES_TABLE,
 }
 

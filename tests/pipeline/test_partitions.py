@@ -135,13 +135,13 @@ def test_each_stop_writes_the_tables_of_the_stages_run(cohort: Path, stop_after:
         load_vocabulary(),
         stop_after=stop_after,  # type: ignore[arg-type]
     )
+    response = ["lines", "line_exposures", "assessments", "line_response"]
     expected = {
         "lines": ["lines", "line_exposures"],
-        "response": ["lines", "line_exposures", "assessments", "line_response"],
-    }.get(
-        stop_after,
-        ["lines", "line_exposures", "assessments", "line_response", "endpoints", "adtte"],
-    )
+        "response": response,
+        "endpoints": [*response, "endpoints", "adtte", "adrs"],
+        "population": [*response, "endpoints", "adtte", "adrs", "adsl"],
+    }[stop_after]
     assert list(result.tables) == expected
     assert (result.analysis_lines is not None) == (stop_after == "population")
 

@@ -130,3 +130,17 @@ def test_hazard_ratio_and_balance_tables_in_words(tmp_path: Path) -> None:
     assert "None" not in text
     assert "0.77 (0.55–NE)" in text and "MAIC-weighted" in text
     assert "Standardised difference, weighted" in headers
+
+
+def test_an_unadjusted_comparison_shows_the_real_world_estimate_once(tmp_path: Path) -> None:
+    """The demo's ICARIA-MM table printed 14.7 under 'Real-world, unadjusted' and again as
+    14.7 (9.2–18.3) under 'Real-world (95 % CI)': a reader looks for the adjustment that made
+    the second. Unweighted, the estimate is one column with its interval."""
+    html = comparison_html(_comparison(tmp_path, {"min_prior_lines": 1}))
+    table = html[html.index("<table") : html.index("</table>")]
+    headers = _headers(table)
+    assert [h for h in headers if h.startswith("Real-world")] == ["Real-world (95 % CI)"]
+    median_row = re.search(r"<tr>(?:(?!</tr>).)*Median PFS, months.*?</tr>", table, re.S)
+    assert median_row is not None
+    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>.*?</td>", median_row[0])]
+    assert [c for c in cells if c.startswith("14.7")] == ["14.7 (9.2–NE)"]

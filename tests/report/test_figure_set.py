@@ -98,3 +98,25 @@ def test_titles_name_the_grouping(label, title):
         )
     )
     assert titles["response_distribution"] == title
+
+
+def test_no_sequence_chart_of_a_population_below_the_threshold():
+    """The belantamab study (fewer than 11 patients) drew four bars of '<11' of equal height:
+    the chart showed that every one of them reached line 4, a count the tables withhold. A
+    population below the threshold has no sequence chart; the run lists it as skipped."""
+    from mmrwe.report.figures.style import NothingToDrawError
+
+    few = {**TABLES, "analysis_lines": TABLES["analysis_lines"].tail(3)}
+    assert few["analysis_lines"]["patient_id"].n_unique() < 11
+    draw = next(
+        d for n, _, d in standard_figures(few.__getitem__, patient_level=False) if n == "sequences"
+    )
+    with pytest.raises(NothingToDrawError, match="fewer than 11"):
+        draw()
+    # suppression off: drawn
+    draw = next(
+        d
+        for n, _, d in standard_figures(few.__getitem__, patient_level=False, threshold=0)
+        if n == "sequences"
+    )
+    assert isinstance(draw(), Figure)

@@ -109,3 +109,23 @@ def test_text_is_at_least_7_points() -> None:
 def test_missing_column_is_named() -> None:
     with pytest.raises(InvalidDataError, match="median_upper"):
         plot_outcomes_by_line(SUMMARY.drop("median_upper"))
+
+
+def test_an_open_upper_limit_reads_ne_not_nr() -> None:
+    """A median reached with an upper limit not estimable (line 2 OS: 30.0, 22.0–NE; the
+    demo's line 6+) has an arrow above its point like an unreached median: the arrow is
+    labelled NE at its tip and the legend says what each arrow means, so no reader takes
+    the reached median for 'not reached'."""
+    fig = plot_outcomes_by_line(SUMMARY)
+    ax = fig.axes[0]
+    point = next(b for b in _bars(fig) if float(b.lines[0].get_ydata()[0]) == 30.0)
+    x = float(point.lines[0].get_xdata()[0])  # line 2 OS
+    ne = [t for t in ax.texts if t.get_text() == "NE"]
+    assert len(ne) == 1
+    tip_x, tip_y = ne[0].get_position()
+    assert tip_x == pytest.approx(x)
+    assert tip_y > 30.0  # above the point, at the arrow's tip
+    title = ax.get_legend().get_title().get_text()
+    assert "NR: median not reached" in title
+    assert "NE: upper limit not estimable" in title
+    assert _texts(fig).count("NR") == 2  # the unreached medians keep their NR

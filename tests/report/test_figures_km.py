@@ -138,3 +138,32 @@ assert "matplotlib.pyplot" not in sys.modules
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-1500:]
+
+
+def test_no_empty_frame_when_every_group_is_withheld() -> None:
+    """The belantamab study (fewer than 11 patients) drew two empty frames whose time axes
+    (0–8 and 0–15 months) came from the withheld patients' follow-up: with no group at or
+    above the threshold there is nothing to draw, and the run lists the figure as skipped."""
+    from mmrwe.report.figures.style import NothingToDrawError
+
+    lines, endpoints = _run_tables({"Belantamab mafodotin": 8}, seed=6)
+    with pytest.raises(NothingToDrawError, match="fewer than 11 patients"):
+        km_by_group(lines, endpoints, "PFS", threshold=11, compare=True)
+    # suppression off: the curve is drawn
+    assert km_by_group(lines, endpoints, "PFS", threshold=0, compare=True).axes[0].lines
+
+
+def test_a_long_group_name_sits_beside_its_counts_without_wasting_the_width() -> None:
+    """The ide-cel report's axes began 40 % into the figure for 'Ide-cel as standard of care':
+    the left margin is measured from the drawn label, so the label ends just before the first
+    count (no overlap, at most 8 mm apart)."""
+    name = "Ide-cel as standard of care"
+    lines, endpoints = _run_tables({name: 60}, seed=7)
+    fig = km_by_group(lines, endpoints, "PFS", threshold=11, compare=True)
+    assert_counts_under_ticks(fig, 1)
+    renderer = fig.canvas.get_renderer()
+    label = next(t for t in fig.texts if t.get_text() == name).get_window_extent(renderer)
+    counts = [t.get_window_extent(renderer) for t in fig.texts if COUNT.match(t.get_text())]
+    first = min(b.x0 for b in counts)
+    gap_mm = (first - label.x1) / fig.dpi * 25.4
+    assert 0.5 < gap_mm <= 8.0

@@ -67,7 +67,11 @@ def test_the_sequence_chart_totals_the_analysed_patients(isa: Path) -> None:
 
 
 def test_swimmer_and_trajectory_draw_analysed_patients(isa: Path, monkeypatch) -> None:
+    """With suppression off they draw from the analysed patients only; with it on, not at all
+    for the Isa-Pd group, whose response counts the table withholds (a swimmer's response
+    markers would show them)."""
     from mmrwe.report.figures import journeys
+    from mmrwe.report.figures.style import NothingToDrawError
 
     analysed = set(pl.read_parquet(isa / "analysis_lines.parquet")["patient_id"])
     drawn: dict[str, set] = {}
@@ -81,11 +85,18 @@ def test_swimmer_and_trajectory_draw_analysed_patients(isa: Path, monkeypatch) -
         "plot_trajectory",
         lambda assessments, lines, patient, **k: drawn.setdefault("trajectory", {patient}),
     )
-    for name, _, draw in figure_set.standard_figures(_read(isa), patient_level=True):
+    recipes = figure_set.standard_figures(_read(isa), patient_level=True, threshold=0)
+    for name, _, draw in recipes:
         if name in ("swimmer", "trajectory"):
             draw()
     assert drawn["swimmer"] and drawn["swimmer"] <= analysed
     assert drawn["trajectory"] <= analysed
+    for name, _, draw in figure_set.standard_figures(_read(isa), patient_level=True):
+        if name in ("swimmer", "trajectory"):
+            with pytest.raises(NothingToDrawError, match=r"counts are all published|two lines"):
+                draw()
+    skipped = {s["name"] for s in _manifest(isa)["figures_skipped"]}
+    assert {"swimmer", "trajectory"} <= skipped
 
 
 def test_no_waterfall_of_withheld_response_counts(isa: Path) -> None:
@@ -119,7 +130,9 @@ def test_the_audit_finds_a_figure_that_publishes_withheld_counts(isa: Path, tmp_
     manifest["figures"].append(
         {"name": "waterfall", "title": "t", "files": ["figures/waterfall.svg"]}
     )
-    swimmer = (run / "figures" / "swimmer.svg").read_text()
+    swimmer_file = run / "figures" / "swimmer.svg"
+    swimmer = swimmer_file.read_text() if swimmer_file.exists() else "<svg></svg>"
+    manifest["figures"].append({"name": "swimmer", "title": "t", "files": ["figures/swimmer.svg"]})
     patient = next(iter(read("analysis_lines")["patient_id"]))
     many = "".join(f'<g id="swimmer-row-{k}"></g>' for k in range(1, 41))
     (run / "figures" / "swimmer.svg").write_text(
@@ -168,3 +181,19 @@ def test_waterfall_leaves_out_groups_with_withheld_counts() -> None:
     assert note == ["Not drawn (counts withheld, fewer than 11): A, C"]
     with pytest.raises(ValueError, match="withheld by the small-cell rule"):
         plot_waterfall(*tables, allow_patient_level=True, withheld_groups=["A", "B"])
+
+
+def test_the_audit_reads_the_recorded_configuration_typed(isa: Path, tmp_path: Path) -> None:
+    """The audit reads the run's configuration through StudyConfig like the report (no
+    re-supplied default): a threshold this version cannot read is an error naming the manifest
+    and the field, not a bare int() ValueError."""
+    from shutil import copytree
+
+    from mmrwe.errors import InvalidDataError
+
+    run = copytree(isa, tmp_path / "run")
+    manifest = _manifest(run)
+    manifest["config"]["study"]["small_cell_threshold"] = "eleven"
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(InvalidDataError, match=r"manifest\.json.*small_cell_threshold"):
+        audit_figures(run)

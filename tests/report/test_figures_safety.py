@@ -7,6 +7,7 @@ import pytest
 
 from mmrwe.errors import ParameterError
 from mmrwe.report.figures.safety import adverse_event_bars, plot_adverse_events
+from mmrwe.report.figures.style import NothingToDrawError
 
 # Two groups; "Isa-Pd" (80 patients): neutropenia 40/30, infection 20/<11 (withheld),
 # fatigue 16/0, CRS absent; "Kd" (50): hypertension 12/<11; CRS split by ASTCT grade rows
@@ -134,3 +135,15 @@ def test_draws_the_summary_that_mmrwe_writes():
     assert widths == {"ae-any-Kd": [50.0, 40.0], "ae-g3-Kd": [50.0, 0.0]}
     # terms as their MedDRA preferred terms (mmrwe.stats.adverse_events normalises them)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Neutrophil count decreased", "Fatigue"]
+
+
+def test_no_empty_frame_when_every_group_size_is_withheld():
+    """The belantamab report drew an empty 0–1 frame: its one group has fewer than 11
+    patients, so no panel can be drawn and the run lists the figure as skipped."""
+    withheld = AE.filter(pl.col("group") == "Kd").with_columns(
+        pl.lit("<11").alias("n_patients"),
+        pl.lit("<11").alias("n_any_grade"),
+        pl.lit(None, pl.Float64).alias("pct_any_grade"),
+    )
+    with pytest.raises(NothingToDrawError, match="fewer than"):
+        plot_adverse_events(withheld)

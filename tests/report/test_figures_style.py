@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 from matplotlib.text import Text
 
+from mmrwe.report.figures.by_line import plot_outcomes_by_line
 from mmrwe.report.figures.journeys import plot_swimmer, plot_trajectory
 from mmrwe.report.figures.response import plot_response_distribution, plot_waterfall
 from mmrwe.report.figures.safety import plot_adverse_events
@@ -23,6 +24,7 @@ from mmrwe.report.figures.style import (
     save_figure,
     svg_text,
 )
+from tests.report import test_figures_by_line as by_line
 from tests.report import test_figures_response as resp
 from tests.report import test_figures_safety as safety
 from tests.report import test_figures_sequences as seq
@@ -84,6 +86,7 @@ FIGURES = {
 
 
 COLUMN_FIGURES = {
+    "outcomes_by_line": lambda: plot_outcomes_by_line(by_line.SUMMARY),
     "response": lambda: plot_response_distribution(resp._rates(), width="column"),
     "waterfall": lambda: plot_waterfall(
         resp.WATERFALL_ASSESSMENTS,
@@ -95,6 +98,74 @@ COLUMN_FIGURES = {
     ),
     "adverse_events": lambda: plot_adverse_events(safety.AE, width="column"),
 }
+
+
+#: the shipped studies' own names (belantamab, ide-cel) and the longest MedDRA term a CAR-T
+#: report lists: the labels that were cut off at the figures' left edge
+LONG_GROUP = "Belantamab mafodotin in routine care"
+LONG_TERM = "Immune effector cell-associated neurotoxicity syndrome"
+
+
+def _long_names_rates() -> pl.DataFrame:
+    return resp._rates().with_columns(
+        pl.when(pl.col("group") == "line 1")
+        .then(pl.lit(LONG_GROUP))
+        .otherwise(pl.col("group"))
+        .alias("group")
+    )
+
+
+def _long_names_ae() -> pl.DataFrame:
+    return safety.AE.with_columns(
+        pl.col("term").replace({"infection": LONG_TERM}),
+        pl.col("group").replace({"Kd": "Ide-cel as standard of care"}),
+    )
+
+
+LONG_NAME_FIGURES = {
+    "response": lambda width: plot_response_distribution(_long_names_rates(), width=width),
+    "adverse_events": lambda width: plot_adverse_events(_long_names_ae(), width=width),
+}
+
+
+def _outside_canvas(fig) -> list[tuple[str, tuple[int, ...]]]:
+    """Visible texts whose drawn box leaves the figure (1 px tolerance)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # lays out legends and ticks
+    renderer = canvas.get_renderer()
+    bounds = fig.bbox
+    undrawn = set()  # tick labels of ticks outside the axis limits are not drawn
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            lo, hi = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks():
+                if not lo - 1e-9 <= tick.get_loc() <= hi + 1e-9:
+                    undrawn |= {id(tick.label1), id(tick.label2)}
+    outside = []
+    for t in fig.findobj(Text):
+        if not (t.get_text().strip() and t.get_visible()) or id(t) in undrawn:
+            continue
+        box = t.get_window_extent(renderer)
+        if box.x0 < -1 or box.y0 < -1 or box.x1 > bounds.x1 + 1 or box.y1 > bounds.y1 + 1:
+            outside.append((t.get_text(), tuple(round(v) for v in box.extents)))
+    return outside
+
+
+@pytest.mark.parametrize(
+    ("name", "width"), [(n, w) for n in sorted(LONG_NAME_FIGURES) for w in ("page", "column")]
+)
+def test_long_group_names_and_terms_are_not_cut_off(name, width):
+    """The ide-cel and belantamab reports showed 'odotin in routine care (n <11)' and
+    'r cell-associated neurotoxicity syndrome': labels must lie inside the canvas, whole."""
+    fig = LONG_NAME_FIGURES[name](width)
+    assert _outside_canvas(fig) == []
+    labels = " ".join(
+        " ".join(t.get_text().split()) for ax in fig.axes for t in ax.get_yticklabels()
+    )
+    shown = LONG_GROUP if name == "response" else LONG_TERM
+    assert " ".join(shown.split()) in labels.replace("- ", "-")
 
 
 @pytest.mark.parametrize(

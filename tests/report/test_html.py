@@ -188,10 +188,36 @@ def test_subgroup_hazard_ratios(tmp_path):
     run = write_run(tmp_path / "run", with_figures=False, with_subgroups=True)
     page = Page(build_report(run).read_text(encoding="utf-8"))
     table = page.tables["subgroups"][0]
-    assert table[0] == ["Subgroup", "Level", "Reference", "Patients", "Events", "HR (95 % CI)", "p"]
+    assert table[0] == [
+        "Subgroup",
+        "Level",
+        "Reference",
+        "Patient-lines",
+        "Events",
+        "HR (95 % CI)",
+        "p",
+    ]
     assert table[1][5:] == ["1 (reference)", ""]
     assert table[2][5:] == ["0.72 (0.55–0.95)", "0.0198"]
     assert table[3][3:6] == ["<11", "<11", "withheld (< 11 patients)"]
+
+
+def test_subgroup_table_words(tmp_path):
+    """The isa-pd and ide-cel reports printed 'withheld' as the hazard ratio of the overall
+    row (73 patients, nothing suppressed: an overall row has no comparison), the subgroups by
+    their field names (prior_lines), and 'Patients' over counts of patient-lines."""
+    run = write_run(tmp_path / "run", with_figures=False, with_subgroups=True)
+    csv = run / "subgroup_hazard_ratios.csv"
+    head, *rows = csv.read_text().splitlines()
+    rows = ["overall,all,,120,70,,,,,0,", *rows, "prior_lines,2-3,1,40,30,1.32,0.76,2.31,0.325,0,"]
+    csv.write_text("\n".join([head, *rows]) + "\n")
+    page = Page(build_report(run).read_text(encoding="utf-8"))
+    table = page.tables["subgroups"][0]
+    assert table[0][3] == "Patient-lines"  # the fixture's study analyses every line
+    assert table[1][:2] == ["overall", "all"]
+    assert table[1][5] == "–"
+    assert "withheld" not in table[1]
+    assert [r[0] for r in table[2:]] == ["age", "age", "sex", "prior lines"]
 
 
 def test_a_figure_outside_the_run_directory_is_not_embedded(tmp_path):
@@ -204,3 +230,36 @@ def test_a_figure_outside_the_run_directory_is_not_embedded(tmp_path):
     text = build_report(run).read_text(encoding="utf-8")
     assert "Figure file missing: ../outside.svg." in text
     assert base64.b64encode(b"<svg>outside</svg>").decode() not in text
+
+
+@pytest.mark.parametrize(
+    ("index", "heading"), [("all_lines", "Patient-lines"), ("first_eligible", "Patients")]
+)
+def test_counts_of_patient_lines_are_headed_so(tmp_path, index, heading):
+    """The demo's adverse-event table (by regimen, every line analysed) headed 'Patients'
+    over 863 Rd patient-lines, under a caption 'per patient-line': where a patient can
+    count in a group more than once (index = all_lines) the counts are headed
+    'Patient-lines'; with one index line per patient they are patients."""
+    run = write_run(tmp_path / "run", with_figures=False, with_subgroups=True)
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["config"]["study"]["index"] = index
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    (run / "adverse_events.csv").write_text(
+        "regimen,term,term_coding,grading,n_patients,n_any_grade,pct_any_grade,n_grade_3_plus,"
+        "pct_grade_3_plus,n_grade_1,pct_grade_1,n_grade_2,pct_grade_2,n_grade_3,pct_grade_3,"
+        "n_grade_4,pct_grade_4,n_grade_5,pct_grade_5\n"
+        "Rd,Fatigue,MedDRA PT,CTCAE,863,190,22.0,41,4.8,,,,,,,,,,\n"
+        "ide-cel,Cytokine release syndrome,MedDRA PT,ASTCT,13,11,84.6,<11,,<11,,<11,,<11,,"
+        "0,0.0,0,0.0\n"
+    )
+    page = Page(build_report(run).read_text(encoding="utf-8"))
+    headed = {
+        section: [h for t in page.tables[section] for h in t[0] if h.startswith("Patient")]
+        for section in ("outcomes", "response", "safety", "subgroups")
+    }
+    assert headed == {
+        "outcomes": [heading],
+        "response": [heading],
+        "safety": [heading, heading],  # adverse events; CRS and ICANS by ASTCT grade
+        "subgroups": [heading],
+    }

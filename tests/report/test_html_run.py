@@ -55,3 +55,17 @@ def test_every_figure_embedded_and_no_identifier(run_dir):
         assert f'<section id="{section}">' in text
     assert "omitted" not in text  # a full run writes every table the report reads
     assert "http://" not in text and "https://" not in text
+
+
+def test_outcomes_list_dor_ttr_and_ttd_with_their_denominators(run_dir):
+    """Issue 19, item 4: DOR, TTR and TTD reach the report, each saying whose lines it counts."""
+    text = build_report(run_dir).read_text(encoding="utf-8")
+    outcomes = text[text.index('<section id="outcomes">') :]
+    outcomes = outcomes[: outcomes.index("</section>")]
+    assert "<th>Denominator</th>" in outcomes or ">Denominator<" in outcomes
+    for endpoint, denominator in (
+        ("DOR", "responders"),
+        ("TTR", "responders"),
+        ("TTD", "analysed lines"),
+    ):
+        assert re.search(rf"<td>{endpoint}</td>\s*<td>{denominator}</td>", outcomes), endpoint

@@ -108,3 +108,18 @@ def test_unknown_field_and_section(tmp_path: Path) -> None:
 def test_missing_file_lists_examples(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="isa-pd"):
         load_config(tmp_path / "nothing.toml")
+
+
+def test_a_misspelt_field_names_the_closest_ones(tmp_path) -> None:
+    """Issue 19 item 6: an unknown TOML field gets did-you-mean, every one at once."""
+    from mmrwe.errors import ConfigError
+    from mmrwe.study.config import load_config
+
+    path = tmp_path / "study.toml"
+    path.write_text('[study]\nnmae = "x"\n[population]\nmin_prior_line = 1\n[lines]\ngap_day = 3\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    text = str(err.value)
+    assert "[study.nmae] unknown field 'nmae'. Did you mean 'name'?" in text
+    assert "[population.min_prior_line] unknown field 'min_prior_line'. Did you mean " in text
+    assert "[lines.gap_day] unknown field 'gap_day'. Did you mean 'gap_days'?" in text

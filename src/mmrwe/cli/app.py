@@ -10,13 +10,59 @@ import sys
 
 import typer
 from rich.text import Text
+from typer.core import TyperGroup, TyperOption
 
 from mmrwe import __version__
 from mmrwe.cli.common import state, stderr
 from mmrwe.errors import MmrweError
 
+#: commands in the order of the work (``--help`` lists them so); ``demo`` runs them all
+WORKFLOW = (
+    "demo",
+    "simulate",
+    "validate",
+    "lines",
+    "response",
+    "run",
+    "compare",
+    "reconstruct-ipd",
+    "km",
+)
+#: options of the whole command that may also be given after the subcommand
+GLOBAL_FLAGS = ("-q", "--quiet", "--debug")
+
+
+class WorkflowGroup(TyperGroup):
+    """The command group listing its commands in workflow order (Click sorts by name)."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        names = super().list_commands(ctx)
+        return sorted(
+            names, key=lambda n: (WORKFLOW.index(n) if n in WORKFLOW else len(WORKFLOW), n)
+        )
+
+
+def _flag_type(self: TyperOption, ctx: typer.Context) -> str | None:
+    """No type shown for on/off flags (``--overwrite``, not ``--overwrite <bool>``)."""
+    return None if self.is_flag else _option_type(self, ctx)
+
+
+_option_type = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+
+
+def global_flags_first(args: list[str]) -> list[str]:
+    """``mmrwe run DIR -q`` as ``mmrwe -q run DIR``: the global flags moved before the
+    subcommand (up to a ``--``, after which everything is an argument)."""
+    end = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:end] if a in GLOBAL_FLAGS]
+    rest = [a for a in args[:end] if a not in GLOBAL_FLAGS]
+    return flags + rest + args[end:]
+
+
 app = typer.Typer(
     name="mmrwe",
+    cls=WorkflowGroup,
     help="Real-world evidence in relapsed/refractory multiple myeloma.",
     no_args_is_help=True,
     add_completion=False,
@@ -51,8 +97,9 @@ def _register() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mmrwe`` console script; returns the exit code."""
     _register()
+    args = global_flags_first(list(sys.argv[1:] if argv is None else argv))
     try:
-        app(args=argv, prog_name="mmrwe", standalone_mode=True)
+        app(args=args, prog_name="mmrwe", standalone_mode=True)
     except SystemExit as exc:  # Typer's own exits: success, usage errors (2), typer.Exit(n)
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)

@@ -5,6 +5,7 @@ from mmrwe.cli import (  # noqa: F401
     demo,
     km,
     lines,
+    omop,
     reconstruct,
     response,
     run,

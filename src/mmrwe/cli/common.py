@@ -66,8 +66,34 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
         yield lambda n: bar.advance(task, n)
 
 
+#: Help of ``--concept-map`` on the commands that take a cohort.
+CONCEPT_MAP_HELP = (
+    "OMOP CDM only: concept map CSV extending or overriding the shipped concept sets."
+)
+
+
+def cohort_source(cohort: Path, concept_map: Path | None) -> Path | str:
+    """The cohort argument, with an OMOP URL carrying ``--concept-map`` as its ``concept_map``
+    option (docs/omop.md)."""
+    if concept_map is None:
+        return cohort
+    from mmrwe.errors import ParameterError
+    from mmrwe.omop.url import is_omop_url
+
+    if not is_omop_url(cohort):
+        raise ParameterError(
+            f"--concept-map applies to an OMOP CDM (omop+duckdb:// or omop+postgresql://), not to "
+            f"the cohort '{cohort}': map a native cohort's drug names with --drug-map."
+        )
+    return f"{cohort}{'&' if '?' in str(cohort) else '?'}concept_map={concept_map.resolve()}"
+
+
+#: ``--delimiter`` of the commands that read a cohort
+DELIMITER_HELP = "Character between the fields of the cohort's CSV tables, e.g. ';'."
+
+
 def run_chain(
-    cohort: Path,
+    cohort: Path | str,
     out: Path,
     stop_after: Stage,
     *,
@@ -75,6 +101,7 @@ def run_chain(
     drug_map: Path | None,
     overwrite: bool,
     report: bool = False,
+    delimiter: str = ",",
     engine: str = "local",
     spark_master: str | None = None,
 ) -> RunResult:
@@ -96,6 +123,7 @@ def run_chain(
             overwrite=overwrite,
             stop_after=stop_after,
             report=report,
+            delimiter=delimiter,
             on_stage=lambda name: info(f"{name} ..."),
             on_progress=advance,
             engine=make_engine(engine, spark_master),

@@ -22,8 +22,10 @@ def compare_command(
     match_on: str = typer.Option(
         "",
         "--match-on",
-        help="Comma-separated published characteristics to match on (MAIC), e.g. "
-        "median_age,triple_class_refractory. Empty: unadjusted.",
+        help="Comma-separated published characteristics to match on (MAIC): median_age, "
+        "median_prior_lines, triple_class_refractory, penta_refractory, "
+        "high_risk_cytogenetics, r_iss_iii, ecog_0, ecog_1, ecog_2_plus, prior_asct (each "
+        "where the arm publishes it). Empty: unadjusted.",
     ),
     trial_ipd: Path | None = typer.Option(
         None,
@@ -60,8 +62,36 @@ def compare_command(
     info(f"written to {out}; page: {out / 'comparison.html'}")
 
 
+#: the comparison's columns in the words of the report (``report/comparison_tables.py``)
+WORDS = {
+    "hr": "Hazard ratio",
+    "lower": "Lower limit",
+    "upper": "Upper limit",
+    "lower_boot": "Lower limit (bootstrap)",
+    "upper_boot": "Upper limit (bootstrap)",
+    "n_boot": "Bootstrap samples used",
+    "ess": "Effective sample size",
+    "n_rw": "Real-world patients",
+    "n_trial": "Trial patients",
+    "median_rw": "Median, real world (months)",
+    "median_trial": "Median, trial (months)",
+    "conf_level": "Confidence level",
+    "time": "Time (months)",
+    "rw_unadjusted": "Real world, unadjusted",
+    "rw_weighted": "Real world, MAIC-weighted",
+    "rw_weighted_lower": "Lower limit, weighted",
+    "rw_weighted_upper": "Upper limit, weighted",
+    "trial_published": "Trial, published",
+    "difference": "Difference (weighted − trial)",
+    "note": "Note",
+}
+#: the analyses' names in words
+ANALYSES = {"unadjusted": "Unadjusted", "weighted": "MAIC-weighted"}
+
+
 def comparison_table(comparison):  # type: ignore[no-untyped-def]
-    """The comparison as a terminal table: one column per analysis or measure."""
+    """The comparison as a terminal table in the report's words: one column per analysis or
+    measure; a value that does not apply is blank (never 'None')."""
     from rich.table import Table
 
     table = Table(
@@ -69,11 +99,15 @@ def comparison_table(comparison):  # type: ignore[no-untyped-def]
     )
     table.add_column("")
     for row in comparison.iter_rows(named=True):
-        table.add_column(str(row.get("analysis") or row.get("measure")), justify="right")
+        name = str(row.get("analysis") or row.get("measure"))
+        table.add_column(ANALYSES.get(name, name.capitalize()), justify="right")
     skip = {"trial", "endpoint", "analysis", "measure"}
     for column in comparison.columns:
         if column in skip:
             continue
         values = comparison[column].to_list()
-        table.add_row(column, *(f"{v:.3g}" if isinstance(v, float) else str(v) for v in values))
+        cells = [
+            "" if v is None else f"{v:.3g}" if isinstance(v, float) else str(v) for v in values
+        ]
+        table.add_row(WORDS.get(column, column.replace("_", " ").capitalize()), *cells)
     return table

@@ -19,6 +19,9 @@ def demo_command(
     patients: int = typer.Option(2000, "--patients", min=1, help="Number of simulated patients."),
     seed: int = typer.Option(42, "--seed", help="Random seed."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
+    omop: bool = typer.Option(
+        False, "--omop", help="Go through OMOP: the cohort as a CDM v5.4 DuckDB (OUT/cdm.duckdb)."
+    ),
 ) -> None:
     """The whole product on simulated data: simulate a calibrated cohort (OUT/cohort), run the
     default study, outcomes by line of therapy (OUT/run, with report.html), set its Isa-Pd
@@ -39,14 +42,24 @@ def demo_command(
     with progress("simulating patients", patients) as advance:
         simulate_cohort(cohort_dir, n_patients=patients, seed=seed, on_progress=advance)
     info(f"simulated cohort (synthetic data, no real patient): {cohort_dir}")
+    source: Path | str = cohort_dir
+    if omop:
+        from mmrwe.omop.render import render_cohort, write_duckdb
+
+        write_duckdb(render_cohort(cohort_dir), out / "cdm.duckdb")
+        source = f"omop+duckdb://{(out / 'cdm.duckdb').resolve()}"
+        info(f"the same patients as an OMOP CDM v5.4, read through OMOP: {source}")
     with progress("analysing patients", patients) as advance:
         result = run_study(
-            cohort_dir, run_dir, on_stage=lambda name: info(f"{name} ..."), on_progress=advance
+            source,  # type: ignore[arg-type]
+            run_dir,
+            on_stage=lambda name: info(f"{name} ..."),
+            on_progress=advance,
         )
     info("comparison: the simulated Isa-Pd cohort against ICARIA-MM (Attal 2019) ...")
     isa_dir = out / "isa-pd"
     try:
-        run_study(cohort_dir, isa_dir, config="isa-pd", report=False)
+        run_study(source, isa_dir, config="isa-pd", report=False)  # type: ignore[arg-type]
         compare_run(isa_dir, run_dir / "comparisons" / "icaria-mm", trial="icaria-mm", arm="isa-pd")
     except MmrweError as exc:  # e.g. too few Isa-Pd patients in a small demo cohort
         warn(f"comparison with ICARIA-MM skipped: {exc}")

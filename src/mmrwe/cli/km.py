@@ -80,56 +80,116 @@ def _fmt(x: Any, missing: str = "NE", digits: int = 4) -> str:
     return f"{x:.{digits}g}" if isinstance(x, float) and x != round(x) else f"{x:g}"
 
 
+def _label(g: dict[str, Any]) -> str:
+    return "all" if g["group"] is None else str(g["group"])
+
+
+def _quantile_cell(q: dict[str, Any]) -> str:
+    return f"{_fmt(q['estimate'], 'NR')} ({_fmt(q['lower'])}–{_fmt(q['upper'])})"
+
+
 def _print(doc: dict[str, Any], by: str | None) -> None:
+    """The document as R prints it: quantiles with limits, S(t), RMST, survdiff, coxph."""
     ci = f"{doc['conf_level']:.0%} CI, {doc['conf_type']}"
     head = by or "group"
-    table = Table(title=f"Kaplan–Meier ({ci}); NR = not reached, NE = not estimable")
-    for col in (head, "n", "events", f"median ({ci})", "25th pct", "75th pct"):
+    table = Table(
+        title=f"Kaplan–Meier quantiles ({ci}; R: quantile(fit)); NR = not reached, "
+        "NE = not estimable"
+    )
+    for col in (head, "n", "events", "25th pct", "median", "75th pct"):
         table.add_column(col, justify="left" if col == head else "right")
     for g in doc["groups"]:
-        m, q = g["median"], g["quantiles"]
-        table.add_row(
-            "all" if g["group"] is None else str(g["group"]),
-            str(g["n"]),
-            str(g["events"]),
-            f"{_fmt(m['estimate'], 'NR')} ({_fmt(m['lower'])}–{_fmt(m['upper'])})",
-            _fmt(q["0.25"]["estimate"], "NR"),
-            _fmt(q["0.75"]["estimate"], "NR"),
-        )
+        q = g["quantiles"]
+        cells = [_quantile_cell(q[p]) for p in ("0.25", "0.5", "0.75")]
+        table.add_row(_label(g), str(g["n"]), str(g["events"]), *cells)
     stdout.print(table)
     if "at_times" in doc["groups"][0]:
-        table = Table(title=f"Survival at times ({ci}); std. error of S(t) by Greenwood")
-        for col in (head, "time", "survival", ci, "std err", "at risk"):
-            table.add_column(col, justify="left" if col == head else "right")
-        for g in doc["groups"]:
-            for r in g["at_times"]:
-                table.add_row(
-                    "all" if g["group"] is None else str(g["group"]),
-                    _fmt(r["time"]),
-                    _fmt(r["surv"]),
-                    f"{_fmt(r['lower'])}–{_fmt(r['upper'])}",
-                    _fmt(r["std_err"]),
-                    str(r["n_risk"]),
-                )
-        stdout.print(table)
+        _print_times(doc, head, ci)
     if "rmst" in doc["groups"][0]:
-        table = Table(title="Restricted mean survival time (R: print(fit, rmean = tau))")
-        for col in (head, "tau", "RMST", "std err"):
-            table.add_column(col, justify="left" if col == head else "right")
-        for g in doc["groups"]:
-            r = g["rmst"]
+        _print_rmst(doc, head)
+    if "logrank" in doc:
+        _print_logrank(doc["logrank"], head)
+    if "cox" in doc:
+        _print_cox(doc["cox"], head, doc["conf_level"])
+
+
+def _print_times(doc: dict[str, Any], head: str, ci: str) -> None:
+    table = Table(
+        title=f"Survival at times ({ci}; R: summary(fit, times=)); events and censorings since "
+        "the previous time; std. error of S(t) by Greenwood"
+    )
+    for col in (head, "time", "at risk", "events", "censored", "survival", ci, "std err"):
+        table.add_column(col, justify="left" if col == head else "right")
+    for g in doc["groups"]:
+        for r in g["at_times"]:
             table.add_row(
-                "all" if g["group"] is None else str(g["group"]),
-                _fmt(r["tau"]),
-                _fmt(r["estimate"], digits=6),
+                _label(g),
+                _fmt(r["time"]),
+                str(r["n_risk"]),
+                str(r["n_event"]),
+                str(r["n_censor"]),
+                _fmt(r["surv"]),
+                f"{_fmt(r['lower'])}–{_fmt(r['upper'])}",
                 _fmt(r["std_err"]),
             )
-        stdout.print(table)
-    if "logrank" in doc:
-        lr = doc["logrank"]
-        p = "NE" if lr["p"] is None else f"{lr['p']:.4g}"
-        chisq = "NE (singular variance)" if lr["chisq"] is None else f"{lr['chisq']:.4f}"
-        stdout.print(f"Log-rank test: chi-square {chisq} on {lr['df']} df, p = {p}")
+    stdout.print(table)
+
+
+def _print_rmst(doc: dict[str, Any], head: str) -> None:
+    table = Table(title="Restricted mean survival time (R: print(fit, rmean = tau))")
+    for col in (head, "tau", "RMST", "std err"):
+        table.add_column(col, justify="left" if col == head else "right")
+    for g in doc["groups"]:
+        r = g["rmst"]
+        table.add_row(_label(g), _fmt(r["tau"]), _fmt(r["estimate"], digits=6), _fmt(r["std_err"]))
+    stdout.print(table)
+
+
+def _print_logrank(lr: dict[str, Any], head: str) -> None:
+    strata = f", stratified by {lr['strata']}" if lr.get("strata") else ""
+    table = Table(title=f"Log-rank test (R: survdiff{strata})")
+    for col in (head, "N", "Observed", "Expected", "(O-E)^2/E", "(O-E)^2/V"):
+        table.add_column(col, justify="left" if col == head else "right")
+    for g in lr["groups"]:
+        table.add_row(
+            _label(g),
+            str(g["n"]),
+            _fmt(g["observed"]),
+            _fmt(g["expected"], digits=5),
+            _fmt(g["oe2_e"], digits=3),
+            _fmt(g["oe2_v"], digits=3),
+        )
+    stdout.print(table)
+    p = "NE" if lr["p"] is None else f"{lr['p']:.4g}"
+    chisq = "NE (singular variance)" if lr["chisq"] is None else f"{lr['chisq']:.4f}"
+    stdout.print(f"Log-rank test: chi-square {chisq} on {lr['df']} df, p = {p}")
+
+
+def _print_cox(cox: dict[str, Any], head: str, level: float) -> None:
+    table = Table(
+        title=f"Cox model (R: summary(coxph), {cox['ties']} ties); hazard ratio against "
+        f"{head} = {cox['reference']}"
+    )
+    for col in (head, "coef", "se(coef)", "HR", f"{level:.0%} CI", "z", "p"):
+        table.add_column(col, justify="left" if col == head else "right")
+    for t in cox["terms"]:
+        table.add_row(
+            _label(t),
+            _fmt(t["coef"]),
+            _fmt(t["se"]),
+            _fmt(t["hr"]),
+            f"{_fmt(t['lower'])}–{_fmt(t['upper'])}",
+            _fmt(t["z"], digits=3),
+            _fmt(t["p"], digits=3),
+        )
+    stdout.print(table)
+    names = {"likelihood_ratio": "Likelihood ratio test", "wald": "Wald test",
+             "score": "Score (logrank) test"}  # fmt: skip
+    for key, name in names.items():
+        t = cox["tests"][key]
+        stdout.print(
+            f"{name} = {_fmt(t['statistic'])} on {t['df']} df, p = {_fmt(t['p'], digits=4)}"
+        )
 
 
 class TimeUnit(StrEnum):
@@ -188,13 +248,25 @@ def km_command(
         "any positive integer = censored).",
     ),
     entry: str | None = typer.Option(None, "--entry", help="Column of delayed-entry times."),
-    by: str | None = typer.Option(None, "--by", help="Column of groups (one curve each)."),
+    by: str | None = typer.Option(
+        None,
+        "--by",
+        help="Column of groups: one curve each, the log-rank test and the Cox hazard ratios "
+        "against the first group.",
+    ),
+    strata: str | None = typer.Option(
+        None,
+        "--strata",
+        help="Column of strata for a stratified log-rank test (R: survdiff(... + strata(s))).",
+    ),
     conf_type: ConfTypeChoice = typer.Option(
         ConfTypeChoice.log,
         "--conf-type",
         help="Confidence-interval scale: log (R default), log-log (SAS default) or plain.",
     ),
-    conf_level: float = typer.Option(0.95, "--conf-level", callback=_conf_level),
+    conf_level: float = typer.Option(
+        0.95, "--conf-level", callback=_conf_level, help="Confidence level, between 0 and 1."
+    ),
     times: str | None = typer.Option(None, "--times", help="Times for S(t), e.g. 365,730."),
     tau: float | None = typer.Option(None, "--tau", min=0, help="Horizon of the RMST."),
     time_unit: TimeUnit = typer.Option(
@@ -230,37 +302,50 @@ def km_command(
         status_is_censoring=censor is not None,
         entry=_column(df, entry, "--entry", file),
         group=_column(df, by, "--by", file),
+        strata=_column(df, strata, "--strata", file),
     )
     if event is not None:
         from mmrwe.stats._input import check_events
 
         for message in event_coding_warnings(df, event, check_events(status, status.name)):
             warn(message)
+    if strata is not None and by is None:
+        raise typer.BadParameter("a stratified test compares groups: give --by too.")
     if data.dropped_missing_group:
-        info(f"{data.dropped_missing_group} rows with a missing '{by}' were dropped.")
+        missing = " or ".join(f"'{c}'" for c in (by, strata) if c is not None)
+        info(f"{data.dropped_missing_group} rows with a missing {missing} were dropped.")
     analysis = KaplanMeierAnalysis.fit(data, conf_type=conf_type.value, conf_level=conf_level)
-    if analysis.logrank_omitted:
-        warn(
-            f"the log-rank test is omitted with --entry ({analysis.logrank_omitted}). "
-            "Drop --entry to get it."
-        )
+    _say_omitted(analysis, by)
     doc = analysis.document(at, tau)
     _print(doc, by)
     if json_out is not None:
         json_out.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
         info(f"JSON written to {json_out}")
     if plot is not None:
-        from mmrwe.report.figures import plot_km, risk_table_times
-
-        km = analysis.km
-        ticks = risk_table_times(float(data.time.max()))
         ci = f"{conf_level:.0%} CI, {conf_type.value}"
-        plot_km(
-            km.table_,
-            km.at_times(ticks),
-            by=by,
-            conf_label=ci,
-            time_unit=time_unit.value,
-            path=plot,
+        _plot(analysis, float(data.time.max()), by, ci, time_unit, plot)
+
+
+def _say_omitted(analysis: Any, by: str | None) -> None:
+    """Why the log-rank test or the Cox model is absent."""
+    if analysis.logrank_omitted:
+        warn(
+            f"the log-rank test is omitted with --entry ({analysis.logrank_omitted}). "
+            "Drop --entry to get it."
         )
-        info(f"Figure written to {plot}")
+    if analysis.cox_omitted and by is not None:
+        info(f"no Cox model: {analysis.cox_omitted}.")
+
+
+def _plot(
+    analysis: Any, last_time: float, by: str | None, ci: str, time_unit: TimeUnit, path: Path
+) -> None:
+    """The Kaplan–Meier figure with its numbers at risk (private by default)."""
+    from mmrwe.report.figures import plot_km, risk_table_times
+
+    km = analysis.km
+    ticks = risk_table_times(last_time)
+    plot_km(
+        km.table_, km.at_times(ticks), by=by, conf_label=ci, time_unit=time_unit.value, path=path
+    )
+    info(f"Figure written to {path}")

@@ -7,13 +7,15 @@ from pathlib import Path
 import typer
 
 from mmrwe.cli.app import app
-from mmrwe.cli.common import info, run_chain
+from mmrwe.cli.common import CONCEPT_MAP_HELP, DELIMITER_HELP, cohort_source, info, run_chain
 from mmrwe.cli.validate import warn_unmapped_drugs
 
 
 @app.command("response")
 def response_command(
-    cohort: Path = typer.Argument(..., help="Cohort directory or DuckDB file."),
+    cohort: Path = typer.Argument(
+        ..., help="Cohort directory, DuckDB file, or OMOP CDM URL (docs/omop.md)."
+    ),
     out: Path = typer.Option(..., "--out", help="Output directory."),
     config: Path | None = typer.Option(
         None, "--config", help="Study TOML ([lines] and [response] overrides)."
@@ -21,13 +23,21 @@ def response_command(
     drug_map: Path | None = typer.Option(
         None, "--drug-map", help="User drug map CSV: name, generic_name, class."
     ),
+    concept_map: Path | None = typer.Option(None, "--concept-map", help=CONCEPT_MAP_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
+    delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
 ) -> None:
     """Derive lines of therapy and IMWG response (Kumar 2016) and write lines (refractoriness
     with lab-derived PD), line_exposures, unmapped_drugs, assessments, line_response, attrition
     and manifest.json."""
     result = run_chain(
-        cohort, out, "response", config=config, drug_map=drug_map, overwrite=overwrite
+        cohort_source(cohort, concept_map),
+        out,
+        "response",
+        config=config,
+        drug_map=drug_map,
+        overwrite=overwrite,
+        delimiter=delimiter,
     )
     population = result.population
     assert population is not None

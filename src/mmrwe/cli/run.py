@@ -7,13 +7,23 @@ from pathlib import Path
 import typer
 
 from mmrwe.cli.app import app
-from mmrwe.cli.common import info, run_chain, stdout, warn
+from mmrwe.cli.common import (
+    CONCEPT_MAP_HELP,
+    DELIMITER_HELP,
+    cohort_source,
+    info,
+    run_chain,
+    stdout,
+    warn,
+)
 from mmrwe.cli.validate import warn_unmapped_drugs
 
 
 @app.command("run")
 def run_command(
-    cohort: Path = typer.Argument(..., help="Cohort directory or DuckDB file."),
+    cohort: Path = typer.Argument(
+        ..., help="Cohort directory, DuckDB file, or OMOP CDM URL (docs/omop.md)."
+    ),
     out: Path = typer.Option(..., "--out", help="Output directory."),
     config: Path | None = typer.Option(
         None,
@@ -24,7 +34,9 @@ def run_command(
     drug_map: Path | None = typer.Option(
         None, "--drug-map", help="User drug map CSV: name, generic_name, class."
     ),
+    concept_map: Path | None = typer.Option(None, "--concept-map", help=CONCEPT_MAP_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
+    delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
     no_report: bool = typer.Option(False, "--no-report", help="Tables only: no figures, no HTML."),
     engine: str = typer.Option(
         "local",
@@ -43,12 +55,13 @@ def run_command(
     population, summary tables (small cells suppressed), figures, report.html and
     manifest.json."""
     result = run_chain(
-        cohort,
+        cohort_source(cohort, concept_map),
         out,
         "population",
         config=config,
         drug_map=drug_map,
         overwrite=overwrite,
+        delimiter=delimiter,
         report=not no_report,
         engine=engine,
         spark_master=spark_master,

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from mmrwe.cli.app import app
-from mmrwe.cli.common import info, progress, stdout, warn
+from mmrwe.cli.common import CONCEPT_MAP_HELP, cohort_source, info, progress, stdout, warn
 from mmrwe.io.problems import ValidationReport
 from mmrwe.io.read import validate_cohort
 from mmrwe.io.schema import TABLES
@@ -27,7 +27,8 @@ TOP_UNMAPPED = 5
 @app.command("validate")
 def validate_command(
     cohort: Path = typer.Argument(
-        ..., help="Cohort directory (CSV/Parquet tables) or DuckDB file."
+        ...,
+        help="Cohort directory (CSV/Parquet tables), DuckDB file, or OMOP CDM URL (docs/omop.md).",
     ),
     json_out: Path | None = typer.Option(
         None, "--json", help="Also write every problem (none left out) as JSON."
@@ -37,10 +38,14 @@ def validate_command(
         "--drug-map",
         help="User drug map CSV (name, generic_name, class) to check with the cohort.",
     ),
+    concept_map: Path | None = typer.Option(None, "--concept-map", help=CONCEPT_MAP_HELP),
     extract_date: str | None = typer.Option(
         None,
         "--extract-date",
         help="Data cut-off of the extract (YYYY-MM-DD): a later date is an error. Default: today.",
+    ),
+    delimiter: str = typer.Option(
+        ",", "--delimiter", help="Character between the fields of the CSV tables, e.g. ';'."
     ),
 ) -> None:
     """Check a cohort directory; print a table of problems; exit 1 if any error."""
@@ -49,7 +54,11 @@ def validate_command(
     latest = _date(extract_date, "--extract-date")
     with progress("validating", len(TABLES)) as advance:
         result, found = validate_cohort(
-            cohort, extract_date=latest, vocabulary=vocabulary, on_progress=advance
+            cohort_source(cohort, concept_map),
+            extract_date=latest,
+            vocabulary=vocabulary,
+            on_progress=advance,
+            delimiter=delimiter,
         )
     report.extend(found)
     print_report(report)

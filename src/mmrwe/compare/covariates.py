@@ -54,6 +54,15 @@ NOT_RECORDED = {
     "n": "the number of patients is not a characteristic to match on",
 }
 
+
+def unrecorded(names: Sequence[str]) -> list[str]:
+    """Why each published characteristic of ``names`` that the native data model does not
+    record cannot be matched on, in words (names as the library spells them)."""
+    from mmrwe.compare.measures import BASELINE
+
+    return [f"{BASELINE[n].label} ({n}): {NOT_RECORDED[n]}" for n in names if n in NOT_RECORDED]
+
+
 #: targets that are medians, matched as the share above them
 MEDIANS = ("median_age", "median_prior_lines")
 

@@ -167,26 +167,53 @@ class Arm:
         kinds = {k: tuple(v for v in of if MEASURES[v.measure].kind == k) for k in MEASURE_KINDS}
         return Endpoint(ep, self.key, kinds["median"], kinds["hr"], kinds["rate"])
 
+    @staticmethod
+    def canonical(name: str) -> str | None:
+        """The library's name of a characteristic as the user wrote it (case, spaces, hyphens
+        and underscores ignored), or None."""
+        return {_norm(b): b for b in BASELINE}.get(_norm(name))
+
+    def unavailable(self, names: Iterable[str]) -> list[str]:
+        """Why each of ``names`` cannot be matched on, in words (empty: all can): names that are
+        no characteristic of the library (with a did-you-mean) and characteristics the arm
+        does not publish (with the library's note, e.g. published for the whole study only)."""
+        reasons = []
+        for raw in names:
+            name = self.canonical(raw)
+            if name is None:
+                spelt = re.sub(r"[\s\-]+", "_", str(raw).strip().lower())
+                close = did_you_mean(spelt, list(BASELINE)).strip()
+                hint = f" ({close[0].lower()}{close[1:]})" if close else ""
+                reasons.append(f"{raw!r}: not a baseline characteristic{hint}")
+            elif name not in self.baseline:
+                why = self.baseline_notes.get(name)
+                reasons.append(
+                    f"{BASELINE[name].label} ({name}): not published" + (f", {why}" if why else "")
+                )
+        return reasons
+
+    def refuse(self, reasons: list[str]) -> None:
+        """Raise one :class:`ParameterError` listing every reason a match is refused."""
+        if not reasons:
+            return
+        them = "it" if len(reasons) == 1 else "them"
+        published = [BASELINE[b].label for b in self.baseline if b != "n"]
+        error = ParameterError(
+            f"{self.label} cannot be matched on: {'; '.join(reasons)}. Matching on {them} is "
+            f"refused: remove {them} from the characteristics matched on"
+            + (f" (this arm publishes {', '.join(published)})." if published else ".")
+        )
+        error.cli_hint = "On the command line: edit --match-on."
+        raise error
+
     def baseline_targets(self, names: Iterable[str]) -> dict[str, float]:
         """Published baseline characteristics to match on (proportions 0–1; age in years).
 
-        Refuses, naming the trial and arm, a characteristic the arm does not publish.
+        Refuses, naming the trial and arm, every characteristic the arm does not publish at once.
         """
-        out = {}
-        for raw in names:
-            name = _resolve(
-                raw, {_norm(b): b for b in BASELINE}, "characteristic", "Arm.baseline_targets"
-            )
-            if name not in self.baseline:
-                why = self.baseline_notes.get(name)
-                label = BASELINE[name].label
-                raise ParameterError(
-                    f"{self.label} publishes no {label}"
-                    + (f" ({why})" if why else "")
-                    + f"; matching on it is refused. Remove {name} from the characteristics matched on."
-                )
-            out[name] = self.baseline[name]
-        return out
+        names = list(names)
+        self.refuse(self.unavailable(names))
+        return {str(self.canonical(n)): self.baseline[str(self.canonical(n))] for n in names}
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ from pydantic import (
 from mmrwe.compare.measures import BASELINE, MEASURES, PROPORTION
 
 Number = Annotated[float, Strict()]
-KINDS = ("trial", "real-world")
 
 
 class _Entry(BaseModel):

@@ -140,7 +140,7 @@ def compare_run(
     }
     tables = {
         "comparison": table.select(*(pl.lit(v).alias(k) for k, v in label.items()), pl.all()),
-        "published": _published(trial_arm, published),
+        "published": _published(published),
         "weights": _weights(matched, run.threshold),
     }
     if matched.matched:
@@ -175,11 +175,15 @@ def _match(run: _RunData, trial_arm: Any, published: Any, match_on: tuple[str, .
     """The real-world patients with the endpoint, and their MAIC weights on the published
     baseline (unadjusted without ``match_on``). Refuses fewer patients than the small-cell
     threshold, and an analysed line without its endpoint row (but for DOR and TTR)."""
-    from mmrwe.compare.covariates import matching_targets, real_world_covariates
+    from mmrwe.compare.covariates import matching_targets, real_world_covariates, unrecorded
     from mmrwe.compare.maic import MAIC
 
     analysed, threshold = run.analysed, run.threshold
+    # every characteristic that cannot be matched is refused at once, in words
+    resolved = [n for n in (trial_arm.canonical(m) for m in match_on) if n is not None]
+    trial_arm.refuse(trial_arm.unavailable(match_on) + unrecorded(resolved))
     targets_published = trial_arm.baseline_targets(match_on) if match_on else {}
+    match_on = tuple(targets_published)
     if match_on:
         covariates, kept = real_world_covariates(analysed, match_on, targets_published)
     else:
@@ -371,7 +375,7 @@ def _citation(arm: object) -> str:
     return "; ".join(sorted(sources))
 
 
-def _published(arm: object, endpoint: object) -> pl.DataFrame:
+def _published(endpoint: object) -> pl.DataFrame:
     """The trial arm's published figures of the endpoint, each with its citation."""
     rows = []
     for kind, values in (

@@ -66,6 +66,7 @@ def output_schemas(config: StudyConfig, stop_after: Stage) -> dict[str, dict[str
     patient-level tables up to ``stop_after``, the analysed lines (before their analysis group,
     with one ``subgroup_<name>`` per study subgroup), unmapped drugs, attrition, tallies,
     timings and an error."""
+    from mmrwe.adam.metadata import contract
     from mmrwe.endpoints.adtte import ADTTE_TABLE
     from mmrwe.endpoints.derive import ENDPOINTS_TABLE
     from mmrwe.io.attrition import ATTRITION_TABLE
@@ -77,7 +78,7 @@ def output_schemas(config: StudyConfig, stop_after: Stage) -> dict[str, dict[str
     from mmrwe.vocab.mapping import UNMAPPED_DRUGS_TABLE
 
     contracts = (LINES_TABLE, LINE_EXPOSURES_TABLE, ASSESSMENTS_TABLE, LINE_RESPONSE_TABLE)
-    contracts += (ENDPOINTS_TABLE, ADTTE_TABLE)
+    contracts += (ENDPOINTS_TABLE, ADTTE_TABLE, contract("ADRS"), contract("ADSL"))
     by_name = {c.name: dict(c.schema) for c in contracts}
     out = {name: by_name[name] for name in tables_of(stop_after)}
     if stop_after == "population":

@@ -13,7 +13,8 @@ from typing import Literal
 
 Severity = Literal["error", "warning"]
 
-#: Earliest plausible date in a cohort (an earlier one is a typing or export error).
+#: No date of a cohort is this day or earlier (an earlier one is a typing or export error;
+#: this one is the zero date of spreadsheets and databases, written for a missing date).
 EARLIEST_DATE = "1900-01-01"
 
 
@@ -72,6 +73,13 @@ CHECKS: dict[str, Check] = {
         _STOP,
         "save the file as UTF-8 (e.g. re-export from the source system with UTF-8 encoding)",
     ),
+    "wrong_delimiter": Check(
+        "error",
+        "a CSV whose fields are separated by another character than the one expected (a "
+        "spreadsheet saved with semicolons)",
+        _STOP,
+        "save as comma-separated or pass `--delimiter {delimiter}`",
+    ),
     "ragged_row": Check(
         "error",
         "a CSV row with fewer or more fields than the header (e.g. a truncated export)",
@@ -118,11 +126,12 @@ CHECKS: dict[str, Check] = {
     ),
     "implausible_date": Check(
         "error",
-        f"a date before {EARLIEST_DATE} or after the data cut-off of the extract (default today)",
+        f"a date on or before {EARLIEST_DATE} or after the data cut-off of the extract "
+        "(default today)",
         _STOP,
-        "correct the date: dates run from " + EARLIEST_DATE + " to the data cut-off, "
-        "{latest}; a placeholder such as 9999-12-31 is no date (give the last date known, or "
-        "leave an optional date empty)",
+        "correct the date: dates run after " + EARLIEST_DATE + " up to the data cut-off, "
+        "{latest}; a placeholder such as " + EARLIEST_DATE + " or 9999-12-31 is no date (give "
+        "the last date known, or leave an optional date empty)",
     ),
     "partial_date": Check(
         "warning",

@@ -13,7 +13,13 @@ import numpy as np
 import polars as pl
 
 from mmrwe.io.catalog import CHECKS
-from mmrwe.io.cohort import COHORT_SCHEMAS, empty_table, sort_cohort_table
+from mmrwe.io.cohort import (
+    COHORT_SCHEMAS,
+    NO_PATIENT,
+    empty_table,
+    patient_index,
+    sort_cohort_table,
+)
 from mmrwe.io.parse import MONTH_DATE, YEAR_DATE, TableContext
 
 #: Date column of each event table checked against follow-up.
@@ -44,22 +50,11 @@ def followup_table(patients: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def patient_index(ids: pl.Series, known: pl.Series) -> pl.Series:
-    """Row of each ``ids`` value in the sorted ``known`` ids (null when absent).
-
-    Looked up once per run of equal ids (rows come grouped by patient), by binary search.
-    """
-    runs = ids.rle().struct.unnest()
-    values = runs["value"]
-    if known.len() == 0:
-        idx = np.full(values.len(), -1, dtype=np.int64)
-    else:
-        pos = known.search_sorted(values, side="left").clip(upper_bound=known.len() - 1)
-        hit = (known.gather(pos) == values).fill_null(False).to_numpy()
-        idx = np.where(hit, pos.to_numpy().astype(np.int64), -1)
-    rows = np.repeat(idx, runs["len"].to_numpy())
-    s = pl.Series("__pidx", rows, dtype=pl.Int32)
-    return pl.select(pl.when(s >= 0).then(s)).to_series().alias("__pidx")
+def followup_row(ids: pl.Series, known: pl.Series) -> pl.Series:
+    """Row of each ``ids`` value in the sorted ``known`` ids (``__pidx``, null when absent):
+    :func:`mmrwe.io.cohort.patient_index`, the one patient-id → integer mapping."""
+    rows = pl.Series("__pidx", patient_index(known, ids), dtype=pl.Int32)
+    return pl.select(pl.when(rows != NO_PATIENT).then(rows)).to_series().alias("__pidx")
 
 
 def check_patients(df: pl.DataFrame, ctx: TableContext) -> pl.DataFrame:
@@ -153,7 +148,7 @@ def check_events(
     were excluded as outside follow-up.
     """
     date_col = EVENT_DATE[table]
-    pidx = patient_index(df["patient_id"], followup["patient_id"])
+    pidx = followup_row(df["patient_id"], followup["patient_id"])
     frame = df.with_columns(
         pidx,
         *(followup[c].gather(pidx) for c in ("diagnosis_date", "last_contact_date", "death_date")),
@@ -271,8 +266,9 @@ def _exact(c: pl.DataFrame, date_col: str) -> bool:
     return c["__pidx"].null_count() == 0 and c[date_col].null_count() == 0
 
 
-def _chunk_keys(c: pl.DataFrame, date_col: str, with_test: bool) -> np.ndarray:
-    """One integer per row ordering (patient, day), with the test in the low byte for labs."""
+def _chunk_keys(c: pl.DataFrame, date_col: str) -> np.ndarray:
+    """One integer per row ordering (patient, day); labs' tests are ordered apart
+    (:func:`_test_codes`)."""
     p = c["__pidx"].to_numpy().astype(np.int64)
     d = c[date_col].to_physical().to_numpy().astype(np.int64) + (1 << 31)
     return (p << 32) | d
@@ -290,7 +286,7 @@ def sort_chunk(table: str, c: pl.DataFrame) -> pl.DataFrame:
     with_test = table == "labs"
     if c.height < 2 or not _exact(c, date_col):
         return c
-    key = _chunk_keys(c, date_col, with_test)
+    key = _chunk_keys(c, date_col)
     step = np.diff(key)
     if (step >= 0).all():
         if not with_test:
@@ -309,7 +305,7 @@ def _in_order(chunks: list[pl.DataFrame], date_col: str, with_test: bool) -> boo
 
     def edge(c: pl.DataFrame, i: int) -> tuple[int, ...]:
         row = c.slice(i, 1)
-        key = int(_chunk_keys(row, date_col, with_test)[0])
+        key = int(_chunk_keys(row, date_col)[0])
         test = int(_test_codes(row)[0]) if with_test else 0
         return (key, test, int(row["__row"][0]))
 

@@ -96,12 +96,6 @@ class TableContext:
         self.report.flag(check, self.source.label, column, what=what, **fix_values)
 
 
-def clean_text(col: str) -> pl.Expr:
-    """The column as stripped text, empty strings as null."""
-    s = pl.col(col).cast(pl.String).str.strip_chars()
-    return pl.when(s == "").then(None).otherwise(s)
-
-
 def clean_series(s: pl.Series) -> pl.Series:
     """``s`` as stripped text, empty strings as null, worked out on its distinct values.
 
@@ -221,11 +215,16 @@ def parse_date(
 
 
 def _check_plausible(df: pl.DataFrame, col: str, dates: pl.Series, ctx: TableContext) -> None:
-    """Dates before :data:`EARLIEST_DATE` or after ``ctx.latest`` are ``implausible_date`` errors
-    (a lab "dated" 1900, a last contact of 9999-12-31 standing for "alive")."""
+    """Dates on or before :data:`EARLIEST_DATE` or after ``ctx.latest`` are
+    ``implausible_date`` errors (a lab "dated" 1900-01-01, the zero date of spreadsheets and
+    databases; a last contact of 9999-12-31 standing for "alive")."""
     earliest = dt.date.fromisoformat(EARLIEST_DATE)
     for mask, what in (
-        (dates < earliest, f"the date is before {EARLIEST_DATE}"),
+        (
+            dates <= earliest,
+            f"the date is {EARLIEST_DATE} or earlier ({EARLIEST_DATE} stands for a missing "
+            "date in spreadsheets and databases)",
+        ),
         (dates > ctx.latest, f"the date is after the data cut-off of the extract, {ctx.latest}"),
     ):
         mask = mask.fill_null(False)

@@ -46,6 +46,7 @@ from mmrwe.io.parse import (
 from mmrwe.io.problems import ValidationReport
 from mmrwe.io.schema import TABLES, Table
 from mmrwe.io.sources import discover, input_hashes, iter_raw
+from mmrwe.omop.url import is_omop_url
 
 if TYPE_CHECKING:
     from mmrwe.vocab import Vocabulary
@@ -61,6 +62,7 @@ def read_cohort(
     tables: Iterable[str] | None = None,
     extract_date: dt.date | None = None,
     on_progress: Callable[[int], None] | None = None,
+    delimiter: str = ",",
 ) -> Cohort:
     """Read and validate the cohort at ``path`` (a directory or a DuckDB file).
 
@@ -71,9 +73,14 @@ def read_cohort(
     read and check (default: all of labs, responses, adverse_events); patients and treatments are
     always read. A table not asked for is neither read nor checked and is empty in the cohort.
     ``extract_date``: the data cut-off of the extract (default today); a later date is an error.
+    ``delimiter``: the character between a CSV's fields (default a comma).
     """
     cohort, report = validate_cohort(
-        path, tables=tables, extract_date=extract_date, on_progress=on_progress
+        path,
+        tables=tables,
+        extract_date=extract_date,
+        on_progress=on_progress,
+        delimiter=delimiter,
     )
     if strict and (cohort is None or not report.ok):
         raise InvalidDataError(report.summary(), report)
@@ -89,6 +96,7 @@ def validate_cohort(
     extract_date: dt.date | None = None,
     vocabulary: Vocabulary | None = None,
     on_progress: Callable[[int], None] | None = None,
+    delimiter: str = ",",
 ) -> tuple[Cohort | None, ValidationReport]:
     """Run every check on the cohort at ``path``; return the cohort (if readable) and the report.
 
@@ -97,9 +105,19 @@ def validate_cohort(
     :class:`mmrwe.vocab.Vocabulary`, extended by any user drug map) every drug name outside it
     is reported (``unmapped_drug``).
     """
+    if is_omop_url(path):  # an OMOP CDM: extracted to native tables, then these same checks
+        from mmrwe.omop.source import validate_omop
+
+        return validate_omop(
+            path,
+            tables=tables,
+            extract_date=extract_date,
+            vocabulary=vocabulary,
+            on_progress=on_progress,
+        )
     wanted = _wanted(tables)
     latest = extract_date or dt.date.today()
-    sources, report = discover(Path(path))
+    sources, report = discover(Path(path), delimiter)
     sources = {name: s for name, s in sources.items() if name in wanted}
     _report_absent_tables(wanted - set(sources), report)
     patients = None

@@ -8,7 +8,6 @@ ongoing ends filled with the last contact) → line starts (the compiled state m
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +34,6 @@ from mmrwe.vocab import (
     read_drug_map,
 )
 
-EPOCH = dt.date(1970, 1, 1)
 ASCT_NAME = "autologous stem cell transplant"
 LEUKAPHERESIS_NAME = "leukapheresis"
 

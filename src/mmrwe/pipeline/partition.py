@@ -43,6 +43,8 @@ PATIENT_TABLES: dict[str, Stage] = {
     "line_response": "response",
     "endpoints": "endpoints",
     "adtte": "endpoints",
+    "adrs": "endpoints",
+    "adsl": "population",
 }
 
 #: where the manifest says the progression evidence of refractoriness came from
@@ -138,9 +140,11 @@ def analyse_partition(
     if STAGES.index(stop_after) >= STAGES.index("endpoints"):
         with timer.stage("endpoints"):
             out["endpoints"], out["adtte"] = _endpoints(cohort, out, config)
+            out["adrs"] = _adrs(out, config)
     if stop_after == "population":
         with timer.stage("population"):
             analysis_lines, selection = _population(cohort, out["lines"], config)
+            out["adsl"] = _adsl(cohort, analysis_lines, config)
         attrition.append(selection)
     return PartitionResult(
         tables={name: out[name] for name in tables_of(stop_after)},
@@ -277,7 +281,31 @@ def _endpoints(
         car_t_index=config.lines.car_t_index,
         data_cutoff=config.study.data_cutoff,
     )
-    return endpoints, to_adtte(endpoints)
+    return endpoints, to_adtte(endpoints, study_id=config.study.name)
+
+
+def _adrs(out: dict[str, pl.DataFrame], config: StudyConfig) -> pl.DataFrame:
+    """The ADaM response dataset (IMWG; per assessment and per line)."""
+    from mmrwe.adam import to_adrs
+
+    return to_adrs(
+        out["assessments"],
+        out["line_response"],
+        study_id=config.study.name,
+        responders=config.endpoints.responder_categories,
+    )
+
+
+def _adsl(cohort: Cohort, analysis_lines: pl.DataFrame, config: StudyConfig) -> pl.DataFrame:
+    """The ADaM subject-level dataset: every patient of the partition, the analysed flagged."""
+    from mmrwe.adam import to_adsl
+
+    return to_adsl(
+        cohort.patients,
+        analysis_lines,
+        study_id=config.study.name,
+        data_cutoff=config.study.data_cutoff,
+    )
 
 
 def _population(

@@ -46,16 +46,18 @@ def comparison_table(table: pl.DataFrame, endpoint: str) -> str:
     weighted = any(
         _get(r, "rw_weighted") != _get(r, "rw_unadjusted") for r in table.iter_rows(named=True)
     )
-    header = ["Measure", "Real-world, unadjusted"]
+    # unweighted, the estimate is shown once, with its interval
+    header = ["Measure", "Real-world, unadjusted"] if weighted else ["Measure"]
     header += ["Real-world, MAIC-weighted (95 % CI)"] if weighted else ["Real-world (95 % CI)"]
     header += ["Trial, published", "Difference, real-world − trial", "Effective sample size"]
     rows = []
     for r in table.iter_rows(named=True):
         label, scale = _measure(r, endpoint)
+        point = [estimate(_get(r, "rw_unadjusted"), None, None, scale=scale)] if weighted else []
         rows.append(
             [
                 label,
-                estimate(_get(r, "rw_unadjusted"), None, None, scale=scale),
+                *point,
                 estimate(
                     _get(r, "rw_weighted"),
                     _get(r, "rw_weighted_lower"),

@@ -22,7 +22,6 @@ from pathlib import Path
 import polars as pl
 
 from mmrwe.errors import MmrweError
-from mmrwe.privacy import SMALL_CELL_THRESHOLD
 
 _TEXT = re.compile(r"<text[^>]*>([^<]*)</text>|\bid=\"([^\"]+)\"")
 
@@ -45,12 +44,12 @@ def _analysed_patients(manifest: dict) -> int | None:
 def audit_figures(run_dir: Path | str) -> list[str]:
     """Problems of the run's figures (empty: every listed figure passes rules 1–4)."""
     from mmrwe.report.figure_set import PATIENT_LEVEL_FIGURES, SWIMMER_PATIENTS, groups_with
-    from mmrwe.report.html import read_text_table
+    from mmrwe.report.html import read_text_table, recorded_config
 
     run_dir = Path(run_dir)
-    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    study = (manifest.get("config") or {}).get("study") or {}
-    threshold = int(study.get("small_cell_threshold", SMALL_CELL_THRESHOLD))
+    manifest_file = run_dir / "manifest.json"
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    threshold = recorded_config(manifest_file, manifest).study.small_cell_threshold
     listed = {f["name"]: f for f in manifest.get("figures", []) or []}
     problems = [
         f"{name}: a patient-level figure although patient-level figures are off"
@@ -82,11 +81,16 @@ def _identifiers(run_dir: Path, listed: dict[str, dict]) -> list[str]:
     if not source.is_file():
         return []
     ids = set(pl.read_parquet(source, columns=["patient_id"])["patient_id"].cast(pl.String))
+    # an all-digit id (an OMOP person_id) cannot be told from a number a figure prints (an axis
+    # tick, a count): it is looked for in element ids only
+    wordy = {i for i in ids if not i.isdigit()}
     problems = []
     for name, entry in listed.items():
-        found = {a or b for a, b in _TEXT.findall(_svg(run_dir, entry))}
+        svg = _svg(run_dir, entry)
+        found = {a or b for a, b in _TEXT.findall(svg)}
         words = found | {w for t in found for w in t.split()}
-        if words & ids:
+        element_ids = {b for _, b in _TEXT.findall(svg) if b}
+        if (words & wordy) or (element_ids & ids):
             problems.append(f"{name}: shows a patient identifier")
     return problems
 

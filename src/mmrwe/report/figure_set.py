@@ -28,8 +28,9 @@ PATIENT_LEVEL_FIGURES = ("swimmer", "trajectory", "waterfall")
 #: patients a swimmer plot draws at most
 SWIMMER_PATIENTS = 30
 PATIENT_LEVEL_RULE = (
-    "Patient-level figures draw only patients of analysis groups whose size the tables publish "
-    "(at least the small-cell threshold); the swimmer plot draws at most "
+    "Patient-level figures draw only patients of analysis groups whose counts the tables "
+    "publish (the group size and every count of the response table: a swimmer's response "
+    "markers must not show what the response table withholds); the swimmer plot draws at most "
     f"{SWIMMER_PATIENTS} of them and never more than half, so it is a sample, not a census; the "
     "waterfall plot draws a group only when the response table publishes every count of it and "
     "no response category in it has fewer bars than the threshold."
@@ -80,7 +81,7 @@ def standard_figures(
         (
             "sequences",
             "Treatment sequences of the analysed patients by regimen class, lines 1 to 4",
-            lambda: plot_sequences(population.lines(), threshold=threshold),
+            lambda: plot_sequences(population.sequence_lines(), threshold=threshold),
         ),
         (
             "response_distribution",
@@ -152,6 +153,20 @@ class _Population:
         """Every line (in the data) of the analysed patients."""
         return self.read("lines").join(self._patients(), on="patient_id", how="semi")
 
+    def sequence_lines(self) -> pl.DataFrame:
+        """The lines of the sequence chart: none for a population below the threshold (its
+        bars would show how many of its patients reach each line, counts the tables withhold)."""
+        from mmrwe.report.figures.style import NothingToDrawError
+
+        lines = self.lines()
+        n = lines["patient_id"].n_unique()
+        if 0 < n < self.threshold:
+            raise NothingToDrawError(
+                f"The analysed population has fewer than {self.threshold} patients: its "
+                "treatment sequences are withheld."
+            )
+        return lines
+
     def withheld_groups(self) -> list[str]:
         """Groups of which the response table withholds a count (none with suppression off)."""
         if self.threshold == 0:
@@ -159,10 +174,11 @@ class _Population:
         return groups_with(self.read("response_rates"), "all")[1]
 
     def _journey_lines(self) -> pl.DataFrame:
-        """The lines of analysed patients with a line in a group whose size is published."""
+        """The lines of analysed patients with a line in a group whose counts are all published
+        (issue: a patient-level figure is never drawn for a group whose counts are withheld)."""
         analysed = self.read("analysis_lines")
         if self.threshold > 0 and "group" in analysed.columns:
-            published = groups_with(self.read("response_rates"), "size")[0]
+            published = groups_with(self.read("response_rates"), "all")[0]
             analysed = analysed.filter(pl.col("group").cast(pl.String).is_in(published))
         pool = analysed.select("patient_id").unique()
         return self.read("lines").join(pool, on="patient_id", how="semi")
@@ -174,7 +190,7 @@ class _Population:
         pool = self.journey_lines()["patient_id"].n_unique()
         if pool < max(self.threshold, 2):
             raise NothingToDrawError(
-                f"{pool} analysed patients in groups whose size is published (fewer than "
+                f"{pool} analysed patients in groups whose counts are all published (fewer than "
                 f"{max(self.threshold, 2)})."
             )
         return min(SWIMMER_PATIENTS, pool // 2)

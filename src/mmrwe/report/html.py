@@ -70,7 +70,11 @@ class RunDirectory:
             raise InvalidDataError(
                 f"{manifest_file}: not valid JSON ({exc}). Re-run `mmrwe run` to rewrite it."
             ) from None
-        run = cls(path=path, manifest=manifest, config=_config(manifest_file, manifest, config_key))
+        run = cls(
+            path=path,
+            manifest=manifest,
+            config=recorded_config(manifest_file, manifest, config_key),
+        )
         for name in TABLES:
             table = read_text_table(path, name)
             if table is not None:
@@ -114,7 +118,9 @@ def _listed(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return [f for f in manifest.get("figures", []) or [] if isinstance(f, dict)]
 
 
-def _config(manifest_file: Path, manifest: dict[str, Any], key: str) -> StudyConfig:
+def recorded_config(
+    manifest_file: Path, manifest: dict[str, Any], key: str = "config"
+) -> StudyConfig:
     """The effective configuration recorded under ``key`` (the defaults when absent)."""
     try:
         return StudyConfig.model_validate(manifest.get(key) or {})

@@ -49,6 +49,13 @@ def km_by_group(
         )
         .sort("group_order", "patient_id", "line")
     )
+    sizes = data["group"].value_counts()["count"]
+    if threshold > 0 and (sizes.is_empty() or int(sizes.max()) < threshold):
+        from mmrwe.report.figures.style import NothingToDrawError
+
+        raise NothingToDrawError(
+            f"Every group has fewer than {threshold} patients: its curves are withheld."
+        )
     time, event = data["time_months"].to_numpy(), data["event"].to_numpy().astype(bool)
     fitted = curves_by_group(
         time, event, data["group"].to_numpy(), threshold=threshold, independent=compare

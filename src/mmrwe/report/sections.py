@@ -27,6 +27,7 @@ from mmrwe.report.html_tables import (
     landmark_months,
 )
 from mmrwe.report.methods import REFERENCES, methods_paragraphs
+from mmrwe.stats.subgroups import OVERALL
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,13 @@ def lede(run: RunDirectory) -> str:
         for note in m.get("warnings", []) or []
     ]
     return "\n".join(parts)
+
+
+def _counted(run: RunDirectory) -> str:
+    """The heading of a group's size: "Patient-lines" when every eligible line is analysed (a
+    patient counts once per line in a group such as a regimen), else "Patients" (one index
+    line per patient)."""
+    return "Patient-lines" if run.config.study.index == "all_lines" else "Patients"
 
 
 _INDEX = {
@@ -189,7 +197,9 @@ def outcomes(run: RunDirectory) -> Section:
         parts.append(_missing("summary_by_line", "The outcome table"))
     else:
         landmarks = landmark_months(table.columns)
-        header = ["Group", "Endpoint", "Patients", "Events", "Median, months (95 % CI)"]
+        denominators = "denominator" in table.columns
+        header = ["Group", "Endpoint", *(["Denominator"] if denominators else [])]
+        header += [_counted(run), "Events", "Median, months (95 % CI)"]
         header += [f"{t}-month rate, % (95 % CI)" for t in landmarks]
         has_followup = "median_followup_months" in table.columns
         if has_followup:
@@ -197,7 +207,9 @@ def outcomes(run: RunDirectory) -> Section:
         rows = []
         for r in table.iter_rows(named=True):
             suppressed = not is_count(r.get("n_patients"))
-            row = [r.get("group"), r.get("endpoint"), r.get("n_patients"), r.get("n_events")]
+            row = [r.get("group"), r.get("endpoint")]
+            row += [r.get("denominator")] if denominators else []
+            row += [r.get("n_patients"), r.get("n_events")]
             row.append(
                 estimate(
                     r.get("median_months"),
@@ -228,10 +240,11 @@ def outcomes(run: RunDirectory) -> Section:
             html_table(
                 rows,
                 header,
-                numeric_from=2,
-                caption="Outcomes per group: Kaplan–Meier medians and landmark rates. NR: "
-                "median not reached; NE: confidence limit not estimable; –: beyond the group's "
-                "follow-up; withheld: group below the small-cell threshold.",
+                numeric_from=3 if denominators else 2,
+                caption="Outcomes per group: Kaplan–Meier medians and landmark rates. Patients: "
+                "the patient-lines of the denominator (every analysed line; DOR and TTR: the "
+                "responders). NR: median not reached; NE: confidence limit not estimable; –: "
+                "beyond the group's follow-up; withheld: group below the small-cell threshold.",
             )
         )
     parts.append(figures_for(run, run.figure_plan, "outcomes"))
@@ -255,7 +268,7 @@ def response(run: RunDirectory) -> Section:
         parts.append(_missing("response_rates", "The response table"))
     else:
         group = table.columns[0]
-        rates_header = ["Group", "Patients", "Evaluable"] + [
+        rates_header = ["Group", _counted(run), "Evaluable"] + [
             f"{label}, n (%) [95 % CI]" for _, label in _RATES
         ]
         rows = []
@@ -321,7 +334,7 @@ def safety(run: RunDirectory) -> Section:
                     group.replace("_", " ").capitalize(),
                     "Term",
                     "Grading",
-                    "Patients",
+                    _counted(run),
                     "Any grade, n (%)",
                     "Grade ≥ 3, n (%)",
                 ],
@@ -349,7 +362,7 @@ def safety(run: RunDirectory) -> Section:
             parts.append(
                 html_table(
                     grade_rows,
-                    ["Group", "Term", "Patients", *(f"Grade {g}, n (%)" for g in range(1, 6))],
+                    ["Group", "Term", _counted(run), *(f"Grade {g}, n (%)" for g in range(1, 6))],
                     numeric_from=2,
                     caption="CRS and ICANS by ASTCT grade.",
                 )
@@ -389,7 +402,7 @@ def subgroups(run: RunDirectory) -> Section | None:
     if table is not None:
         rows = [
             [
-                r.get("subgroup"),
+                (r.get("subgroup") or "").replace("_", " "),
                 r.get("level"),
                 r.get("reference"),
                 r.get("n_patients"),
@@ -402,9 +415,11 @@ def subgroups(run: RunDirectory) -> Section | None:
         parts.append(
             html_table(
                 rows,
-                ["Subgroup", "Level", "Reference", "Patients", "Events", "HR (95 % CI)", "p"],
+                ["Subgroup", "Level", "Reference", _counted(run), "Events", "HR (95 % CI)", "p"],
                 numeric_from=3,
-                caption="Hazard ratios within subgroups (Cox, Efron ties; Wald p).",
+                caption="Hazard ratios within subgroups (Cox, Efron ties; Wald p). The overall "
+                "row gives the analysed population's size and events: it compares nothing, so it "
+                "has no hazard ratio (–).",
             )
         )
     parts.append(figures)
@@ -412,9 +427,11 @@ def subgroups(run: RunDirectory) -> Section | None:
 
 
 def _hazard_ratio(row: dict[str, Any]) -> str:
-    """The hazard ratio with its interval, e.g. 0.72 (0.55–0.94); 1 (reference); or the
-    table's note (withheld, not estimable)."""
+    """The hazard ratio with its interval, e.g. 0.72 (0.55–0.94); 1 (reference); – for the
+    overall row (no comparison); or the table's note (withheld, not estimable)."""
     note = (row.get("note") or "").strip()
+    if row.get("subgroup") == OVERALL and not note:
+        return "–"  # the whole population: no comparison
     if note.startswith("reference"):
         return "1 (reference)"
     if row.get("hr") in (None, ""):

@@ -76,11 +76,6 @@ def progression_texts(rules: ResponseRules) -> dict[int, str]:
     return texts
 
 
-def assessment_reasons(frame: pl.DataFrame, rules: ResponseRules) -> pl.Series:
-    """The reason of every on-line assessment, as text (see :func:`assessment_pieces`)."""
-    return T.join_pieces(assessment_pieces(frame, rules))
-
-
 def assessment_pieces(frame: pl.DataFrame, rules: ResponseRules) -> list[T.Piece]:
     """The reason of every on-line assessment (columns of the categorised frame), e.g.
     ``PR: ≥ 50 % down; serum M 0.59 g/dL, 65 % below baseline 1.68; κ/λ 3.04; confirmed``.

@@ -20,11 +20,10 @@ from importlib.resources import files
 import polars as pl
 
 from mmrwe.errors import InvalidDataError, require_columns
-from mmrwe.privacy import WITHHELD, AtMost, Same, Sum, protect
+from mmrwe.privacy import SMALL_CELL_THRESHOLD, WITHHELD, AtMost, Same, Sum, protect
 from mmrwe.stats.response_rates import analysis_groups
 
 GRADES = (1, 2, 3, 4, 5)
-GRADINGS = ("CTCAE", "ASTCT")
 #: Grading whose events are also shown by grade (CRS, ICANS).
 BY_GRADE = "ASTCT"
 
@@ -126,7 +125,7 @@ def adverse_events(
     adverse_events: pl.DataFrame,
     *,
     by: str = "regimen",
-    threshold: int = 11,
+    threshold: int = SMALL_CELL_THRESHOLD,
 ) -> pl.DataFrame:
     """Patient-lines with each adverse event, per group, small cells protected.
 
@@ -169,7 +168,7 @@ def adverse_events(
         derived={f"pct_{x}": [f"n_{x}", "n_patients"] for x in names},
     )
     return out.sort(
-        [pl.col("_order"), _display_rank(threshold), _shown(), pl.col("term"), pl.col("grading")],
+        [pl.col("_order"), _display_rank(), _shown(), pl.col("term"), pl.col("grading")],
         descending=[False, False, True, False, False],
     ).drop("_order")
 
@@ -179,7 +178,7 @@ def _shown() -> pl.Expr:
     return pl.col("n_any_grade").cast(pl.Int64, strict=False)
 
 
-def _display_rank(threshold: int) -> pl.Expr:
+def _display_rank() -> pl.Expr:
     """Order of the any-grade cell as published: counts >= the threshold, withheld counts
     (>= the threshold), counts below it, zeros — the order says no more than the cell."""
     shown = _shown()

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from mmrwe.errors import require_columns
-from mmrwe.privacy import WITHHELD, AtMostRow, RowSum, Sum, protect
+from mmrwe.privacy import SMALL_CELL_THRESHOLD, WITHHELD, AtMostRow, RowSum, Sum, protect
 from mmrwe.stats.response_rates import analysis_groups
 
 PATIENTS = "Patients"
@@ -192,7 +192,7 @@ def baseline_table(
     patients: pl.DataFrame,
     *,
     by: str = "group",
-    threshold: int = 11,
+    threshold: int = SMALL_CELL_THRESHOLD,
 ) -> pl.DataFrame:
     """Table 1 at the index date per group (text cells), small cells protected.
 

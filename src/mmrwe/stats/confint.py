@@ -8,14 +8,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 from scipy.stats import norm
 
 from mmrwe.errors import check_parameter
 
-ConfType = Literal["log", "log-log", "plain"]
 CONF_TYPES: tuple[str, ...] = ("log", "log-log", "plain")
 
 

@@ -168,7 +168,9 @@ class CoxPH:
 
     Attributes (after ``fit``): ``params_`` (log hazard ratios), ``hazard_ratios_``,
     ``variance_matrix_``, ``se_`` (robust if requested), ``se_model_``, ``log_likelihood_``,
-    ``n_iter_``, ``converged_`` and ``summary_`` (term, coef, se, hr, lower, upper, z, p).
+    ``n_iter_``, ``converged_``, ``summary_`` (term, coef, se, hr, lower, upper, z, p) and
+    ``tests_``: the global likelihood-ratio, Wald and score (log-rank) tests of all terms, each
+    ``(statistic, df, p)``, as ``summary(coxph)`` prints them.
     """
 
     def __init__(
@@ -236,6 +238,7 @@ class CoxPH:
         beta = np.zeros(x.shape[1])
         terms = _terms(rs, xc, beta, self.ties)
         self.log_likelihood_null_ = terms["loglik"]
+        null_score, null_info = terms["score"], terms["info"]
         self.converged_ = False
         for n_iter in range(1, self.max_iter + 1):
             self.n_iter_ = n_iter
@@ -261,6 +264,8 @@ class CoxPH:
             self.variance_matrix_ = inv
         self.se_ = np.sqrt(np.diag(self.variance_matrix_))
         self.hazard_ratios_ = np.exp(beta)
+        gain = self.log_likelihood_ - self.log_likelihood_null_
+        self.tests_ = _global_tests(beta, self.variance_matrix_, null_score, null_info, gain)
         z = z_value(self.conf_level)
         stat = beta / self.se_
         self.summary_ = pl.DataFrame(
@@ -276,3 +281,24 @@ class CoxPH:
             }
         )
         return self
+
+
+def _global_tests(
+    beta: np.ndarray,
+    variance: np.ndarray,
+    null_score: np.ndarray,
+    null_info: np.ndarray,
+    loglik_gain: float,
+) -> dict[str, tuple[float, int, float]]:
+    """``summary(coxph)``'s three tests that every coefficient is 0, each (statistic, df, p):
+    likelihood ratio 2 (l(b) - l(0)); Wald b' V^-1 b; score U(0)' I(0)^-1 U(0) (with one
+    binary term, the log-rank test)."""
+    from scipy.stats import chi2
+
+    df = int(beta.size)
+    stats = {
+        "likelihood_ratio": 2.0 * loglik_gain,
+        "wald": float(beta @ np.linalg.solve(variance, beta)),
+        "score": float(null_score @ np.linalg.solve(null_info, null_score)),
+    }
+    return {k: (v, df, float(chi2.sf(v, df))) for k, v in stats.items()}

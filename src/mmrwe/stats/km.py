@@ -284,7 +284,8 @@ class KaplanMeier:
         )
 
     def at_times(self, times: Any) -> pl.DataFrame:
-        """S(t), its standard error, confidence limits and number at risk at each time.
+        """S(t), its standard error, confidence limits, number at risk and the events and
+        censorings since the previous time asked (``n_event``, ``n_censor``) at each time.
 
         R's ``summary(fit, times=, extend=TRUE)``: the curve is carried forward past the last
         follow-up time (where the number at risk is 0); before the first exit S = 1.
@@ -312,6 +313,8 @@ class KaplanMeier:
                         "lower": np.where(before, 1.0, c.lower[kk]),
                         "upper": np.where(before, 1.0, c.upper[kk]),
                         "n_risk": c.at_risk(ts),
+                        "n_event": _since_previous(c.time, c.n_event, ts),
+                        "n_censor": _since_previous(c.time, c.n_censor, ts),
                     }
                 ).with_columns(pl.lit(label).alias("group"))
             )
@@ -404,6 +407,14 @@ def median_followup(
     e = check_events(event)
     km = KaplanMeier("log", conf_level).fit(time, ~e, entry=entry, weights=weights, group=group)
     return km.quantiles([0.5]).drop("prob")
+
+
+def _since_previous(time: np.ndarray, counts: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The counts at exit times in (previous ``at``, this ``at``] (the first from the start), as
+    R's ``summary(fit, times=)`` gives ``n.event`` and ``n.censor``; ``at`` sorted."""
+    cumulative = np.concatenate([[0.0], np.cumsum(counts, dtype=np.float64)])
+    upto = cumulative[np.searchsorted(time, at, "right")]
+    return np.diff(upto, prepend=0.0)
 
 
 def _nan_to_null(df: pl.DataFrame) -> pl.DataFrame:

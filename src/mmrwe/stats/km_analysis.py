@@ -18,6 +18,7 @@ import polars as pl
 
 from mmrwe.errors import InvalidDataError
 from mmrwe.stats._input import check_entry, check_events, check_times
+from mmrwe.stats.cox import CoxPH
 from mmrwe.stats.km import KaplanMeier
 from mmrwe.stats.logrank import LogRankTest
 
@@ -37,6 +38,7 @@ class SurvivalColumns:
     entry: np.ndarray | None
     group: pl.Series | None
     dropped_missing_group: int = 0
+    strata: pl.Series | None = None
 
     @classmethod
     def check(
@@ -47,24 +49,32 @@ class SurvivalColumns:
         status_is_censoring: bool = False,
         entry: pl.Series | None = None,
         group: pl.Series | None = None,
+        strata: pl.Series | None = None,
     ) -> SurvivalColumns:
         """``status`` holds 1/0 or true/false: 1 = event; or with ``status_is_censoring`` a
-        censoring flag (ADaM ``CNSR``: 0 = event, 1 or another positive integer = censored)."""
+        censoring flag (ADaM ``CNSR``: 0 = event, 1 or another positive integer = censored).
+        Rows whose group or stratum is missing are left out and counted (as R drops NA)."""
         t = check_times(time, time.name)
         e = ~check_censoring(status) if status_is_censoring else check_events(status, status.name)
         ent = None if entry is None else check_entry(entry, t, entry.name)
         dropped = 0
-        if group is not None and group.is_null().any():
-            keep = (~group.is_null()).to_numpy()
-            dropped = int((~keep).sum())
-            t, e, group = t[keep], e[keep], group.filter(pl.Series(keep))
+        missing = np.zeros(t.size, dtype=bool)
+        for labels in (group, strata):
+            if labels is not None:
+                missing |= labels.is_null().to_numpy()
+        if missing.any():
+            keep = ~missing
+            dropped = int(missing.sum())
+            t, e = t[keep], e[keep]
+            group = None if group is None else group.filter(pl.Series(keep))
+            strata = None if strata is None else strata.filter(pl.Series(keep))
             ent = None if ent is None else ent[keep]
         if t.size == 0:
             raise InvalidDataError(
                 f"No rows are left to analyse in column '{time.name}'"
-                + (f" (every '{group.name}' is missing)." if dropped else ".")
+                + (" (every group or stratum is missing)." if dropped else ".")
             )
-        return cls(t, e, ent, group, dropped)
+        return cls(t, e, ent, group, dropped, strata)
 
 
 def check_censoring(values: pl.Series) -> np.ndarray:
@@ -87,12 +97,16 @@ def check_censoring(values: pl.Series) -> np.ndarray:
 
 @dataclass(frozen=True)
 class KaplanMeierAnalysis:
-    """The fitted curves and, for independent groups without delayed entry, the log-rank test
-    (``logrank_omitted`` says why it is absent when groups were given)."""
+    """The fitted curves and, between groups, the log-rank test (``survdiff``, stratified with
+    ``strata``; not with delayed entry) and the Cox model of the groups (``coxph``, Efron ties;
+    not with strata). ``logrank_omitted`` / ``cox_omitted`` say why one is absent."""
 
     km: KaplanMeier
     logrank: LogRankTest | None
     logrank_omitted: str | None
+    cox: CoxPH | None = None
+    cox_omitted: str | None = None
+    strata_name: str | None = None
 
     @classmethod
     def fit(
@@ -103,9 +117,13 @@ class KaplanMeierAnalysis:
         )
         if data.group is None:
             return cls(km, None, None)
+        strata = None if data.strata is None else data.strata.name
+        cox, cox_omitted = _group_cox(data, km.groups_, conf_level)
         if data.entry is not None:
-            return cls(km, None, "delayed entry: survdiff has no left-truncated form")
-        return cls(km, LogRankTest().fit(data.time, data.event, data.group), None)
+            omitted = "delayed entry: survdiff has no left-truncated form"
+            return cls(km, None, omitted, cox, cox_omitted, strata)
+        logrank = LogRankTest().fit(data.time, data.event, data.group, strata=data.strata)
+        return cls(km, logrank, None, cox, cox_omitted, strata)
 
     def document(self, times: list[float] | None, tau: float | None) -> dict[str, Any]:
         """Plain values (JSON-ready): per group n, events, median and quartiles with their
@@ -146,12 +164,71 @@ class KaplanMeierAnalysis:
             "groups": groups,
         }
         if self.logrank is not None:
-            doc["logrank"] = {
-                "chisq": _num(self.logrank.chisq_),
-                "df": self.logrank.df_,
-                "p": _num(self.logrank.p_value_),
-            }
+            doc["logrank"] = _logrank_doc(self.logrank, self.strata_name)
+        if self.cox is not None:
+            doc["cox"] = _cox_doc(self.cox, km.groups_)
         return doc
+
+
+def _group_cox(
+    data: SurvivalColumns, groups: list[Any], conf_level: float
+) -> tuple[CoxPH | None, str | None]:
+    """``coxph(Surv(time, event) ~ factor(group))`` (Efron ties, the first group the reference),
+    or None with the reason."""
+    if len(groups) < 2:
+        return None, "one group"
+    if data.strata is not None:
+        return None, "a stratified Cox model is not fitted; the log-rank test is stratified"
+    assert data.group is not None
+    labels = data.group.to_list()
+    dummies = pl.DataFrame({str(g): [float(v == g) for v in labels] for g in groups[1:]})
+    try:
+        cox = CoxPH(conf_level=conf_level).fit(dummies, data.time, data.event, entry=data.entry)
+    except (InvalidDataError, np.linalg.LinAlgError) as exc:
+        return None, f"the Cox model cannot be estimated ({exc})"
+    if not cox.converged_ or not np.isfinite(cox.params_).all():
+        return None, "the Cox model does not converge (a group without events?)"
+    return cox, None
+
+
+def _logrank_doc(test: LogRankTest, strata: str | None) -> dict[str, Any]:
+    """survdiff's printout: per group N, observed, expected, (O-E)^2/E and (O-E)^2/V; the
+    chi-square with its df and p."""
+    o, e, v = test.observed_, test.expected_, np.diag(test.variance_)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        oe_e, oe_v = (o - e) ** 2 / e, (o - e) ** 2 / v
+    groups = [
+        {
+            "group": _group_value(g),
+            "n": int(test.n_[i]),
+            "observed": _num(float(o[i])),
+            "expected": _num(float(e[i])),
+            "oe2_e": _num(float(oe_e[i])),
+            "oe2_v": _num(float(oe_v[i])),
+        }
+        for i, g in enumerate(test.groups_)
+    ]
+    return {
+        "chisq": _num(test.chisq_),
+        "df": test.df_,
+        "p": _num(test.p_value_),
+        "strata": strata,
+        "groups": groups,
+    }
+
+
+def _cox_doc(cox: CoxPH, groups: list[Any]) -> dict[str, Any]:
+    """summary(coxph)'s hazard ratios against the first group and its three global tests."""
+    terms = [
+        {"group": _group_value(g)}
+        | {k: _num(r[k]) for k in ("coef", "se", "hr", "lower", "upper", "z", "p")}
+        for g, r in zip(groups[1:], cox.summary_.iter_rows(named=True), strict=True)
+    ]
+    tests = {
+        name: {"statistic": _num(stat), "df": df, "p": _num(p)}
+        for name, (stat, df, p) in cox.tests_.items()
+    }
+    return {"ties": cox.ties, "reference": _group_value(groups[0]), "terms": terms, "tests": tests}
 
 
 def _at_time(r: dict[str, Any]) -> dict[str, Any]:
@@ -162,6 +239,8 @@ def _at_time(r: dict[str, Any]) -> dict[str, Any]:
         "upper": _num(r["upper"]),
         "std_err": _num(r["std_err"]),
         "n_risk": round(r["n_risk"]),
+        "n_event": round(r["n_event"]),
+        "n_censor": round(r["n_censor"]),
     }
 
 

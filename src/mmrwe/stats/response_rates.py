@@ -15,7 +15,7 @@ import polars as pl
 
 from mmrwe.errors import InvalidDataError, check_parameter, require_columns
 from mmrwe.io.schema import RESPONSE_CODES
-from mmrwe.privacy import Sum, protect
+from mmrwe.privacy import SMALL_CELL_THRESHOLD, Sum, protect
 from mmrwe.stats.proportions import clopper_pearson
 
 #: Best response categories, best first (IMWG 2016); NE: not evaluable.
@@ -135,7 +135,7 @@ def response_rates(
     line_response: pl.DataFrame,
     *,
     by: str = "group",
-    threshold: int = 11,
+    threshold: int = SMALL_CELL_THRESHOLD,
     conf_level: float = 0.95,
 ) -> pl.DataFrame:
     """Best-response distribution and ORR, ≥VGPR, ≥CR per group, small cells protected.

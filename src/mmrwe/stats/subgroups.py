@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from mmrwe.errors import InvalidDataError, check_parameter
-from mmrwe.privacy import WITHHELD, AtMost, Relation, Same, protect
+from mmrwe.privacy import SMALL_CELL_THRESHOLD, WITHHELD, AtMost, Relation, Same, protect
 from mmrwe.stats.cox import CoxPH
 from mmrwe.stats.km import KaplanMeier
 from mmrwe.stats.summary_by_line import check_threshold, endpoint_rows
@@ -196,7 +196,7 @@ def subgroup_hazard_ratios(
     endpoint: str = "PFS",
     subgroups: Sequence[str],
     reference: Mapping[str, str] | None = None,
-    threshold: int = 11,
+    threshold: int = SMALL_CELL_THRESHOLD,
     conf_level: float = 0.95,
 ) -> pl.DataFrame:
     """Hazard ratio of ``endpoint`` for every level of every subgroup, against its reference.

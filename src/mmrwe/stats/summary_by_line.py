@@ -1,5 +1,7 @@
-"""Outcomes by line of therapy: median PFS, OS and time to next treatment with their confidence
-intervals, landmark rates and median follow-up, one row per analysis group and endpoint.
+"""Outcomes by line of therapy: median PFS, OS, time to next treatment, duration of response, time
+to response and time to treatment discontinuation with their confidence intervals, landmark rates
+and median follow-up, one row per analysis group and endpoint, each with its denominator (every
+analysed line, or the responders for DOR and TTR).
 
 The table behind the "each relapse shortens remission" picture (Kumar, 2004, Mayo Clin Proc;
 Jagannath, 2016, Clin Lymphoma Myeloma Leuk). Times are in months, ``time_days / 30.4375``;
@@ -15,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from mmrwe.errors import InvalidDataError, check_parameter, require_columns
-from mmrwe.privacy import WITHHELD, protect
+from mmrwe.privacy import SMALL_CELL_THRESHOLD, WITHHELD, protect
 from mmrwe.stats.confint import check_conf
 from mmrwe.stats.km import KaplanMeier, median_followup
 
@@ -23,6 +25,12 @@ from mmrwe.stats.km import KaplanMeier, median_followup
 DAYS_PER_MONTH = 30.4375
 #: Endpoints of ``mmrwe.endpoints.derive_endpoints``.
 ENDPOINTS = ("PFS", "OS", "TTNT", "DOR", "TTR", "TTD")
+#: ``denominator`` of each endpoint: whose lines it is estimated on (``mmrwe.endpoints``: DOR
+#: and TTR exist for responders only, the study's ``EndpointRules.responder_categories``)
+DENOMINATORS: dict[str, str] = dict.fromkeys(ENDPOINTS, "analysed lines") | {
+    "DOR": "responders",
+    "TTR": "responders",
+}
 MISSING_GROUP = "(missing)"
 
 
@@ -113,14 +121,14 @@ def summary_by_line(
     endpoints: pl.DataFrame,
     *,
     by: str = "group",
-    endpoint_names: Sequence[str] = ("PFS", "OS", "TTNT"),
+    endpoint_names: Sequence[str] = ENDPOINTS,
     landmarks_months: Sequence[float] = (12, 24),
-    threshold: int = 11,
+    threshold: int = SMALL_CELL_THRESHOLD,
     conf_level: float = 0.95,
     conf_type: str = "log",
 ) -> pl.DataFrame:
-    """One row per analysis group and endpoint: counts, KM median (months) with its confidence
-    interval, landmark rates and median follow-up.
+    """One row per analysis group and endpoint: its denominator, counts, KM median (months) with
+    its confidence interval, landmark rates and median follow-up.
 
     Parameters
     ----------
@@ -136,8 +144,10 @@ def summary_by_line(
     threshold : small-cell threshold (CMS: 11); 0 turns suppression off.
     conf_level, conf_type : of the median and rate intervals, as R's ``survfit``.
 
-    ``n_patients`` counts analysed patient-lines (patients when each enters a group once) and
-    ``n_events`` the events; both are text. A group with fewer than ``threshold`` patient-lines
+    ``denominator`` names the lines an endpoint is estimated on (:data:`DENOMINATORS`:
+    ``analysed lines``, or ``responders`` for DOR and TTR). ``n_patients`` counts those
+    patient-lines (patients when each enters a group once) and ``n_events`` the events; both are
+    text. A group with fewer than ``threshold`` patient-lines
     shows ``<11`` and its estimates are null (with enough lines but fewer patients: counts
     ``withheld``, estimates null); fewer events than ``threshold`` show ``<11``.
     ``median_followup_months`` is the reverse Kaplan–Meier median of OS (Schemper & Smith,
@@ -226,6 +236,7 @@ def _publish(
             "group",
             pl.col("group_order").cast(pl.Int64),
             "endpoint",
+            pl.col("endpoint").replace_strict(DENOMINATORS).alias("denominator"),
             pl.col("n").cast(pl.Int64).alias("n_patients"),
             pl.col("events").cast(pl.Int64).alias("n_events"),
             "n_distinct",

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mmrwe.endpoints.rules import EndpointRules
-from mmrwe.errors import ConfigError
+from mmrwe.errors import ConfigError, did_you_mean
 from mmrwe.lines.rules import LineRules
 from mmrwe.response.rules import ResponseRules
 from mmrwe.study.definition import Population, StudySettings
@@ -62,6 +63,27 @@ def example_studies() -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob("*.toml"))}
 
 
+def _fields_at(loc: tuple[object, ...]) -> list[str]:
+    """The field names of the configuration section at ``loc`` (empty when not a section)."""
+    model: object = StudyConfig
+    for part in loc:
+        fields = getattr(model, "model_fields", {})
+        if part not in fields:
+            return []
+        model = fields[part].annotation
+    return list(getattr(model, "model_fields", {}))
+
+
+def _problem(err: Any) -> str:
+    """One validation problem in words; an unknown field names the closest known ones."""
+    where = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        name = str(err["loc"][-1])
+        fields = _fields_at(tuple(err["loc"][:-1]))
+        return f"[{where}] unknown field {name!r}.{did_you_mean(name, fields)}"
+    return f"[{where}] {err['msg']} (got {err.get('input')!r})"
+
+
 def load_config(path: str | Path | None) -> StudyConfig:
     """Read a study TOML file (``None``: the defaults; the name of a shipped example such as
     ``isa-pd``: that example); raise :class:`ConfigError` listing every problem with its field."""
@@ -83,10 +105,7 @@ def load_config(path: str | Path | None) -> StudyConfig:
     try:
         return StudyConfig.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            f"[{'.'.join(str(p) for p in err['loc'])}] {err['msg']} (got {err.get('input')!r})"
-            for err in exc.errors()
-        ]
+        problems = [_problem(err) for err in exc.errors()]
         raise ConfigError(
             f"{path}: {len(problems)} problem(s): "
             + "; ".join(problems)

@@ -117,6 +117,7 @@ def run_study(
     report: bool = True,
     on_stage: Callable[[str], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    delimiter: str = ",",
     engine: Engine | None = None,
 ) -> RunResult:
     """Read and validate ``cohort``, run the patient-level chain up to ``stop_after`` partition
@@ -125,9 +126,10 @@ def run_study(
 
     ``config``: a study TOML path, the name of a shipped example, a :class:`StudyConfig`, or
     ``None`` (the default study: outcomes by line). ``on_stage`` is told each stage's name as it
-    starts; ``on_progress`` is advanced by the patients done. ``engine`` runs the patient-level
-    chain (default :class:`mmrwe.engine.LocalEngine`; :class:`mmrwe.engine.spark.SparkEngine`
-    on Spark); everything else is the same whichever engine runs it.
+    starts; ``on_progress`` is advanced by the patients done; ``delimiter`` separates the
+    fields of the cohort's CSV tables. ``engine`` runs the patient-level chain (default
+    :class:`mmrwe.engine.LocalEngine`; :class:`mmrwe.engine.spark.SparkEngine` on Spark);
+    everything else is the same whichever engine runs it.
     """
     from mmrwe.engine import LocalEngine
     from mmrwe.io.read import read_cohort
@@ -142,7 +144,7 @@ def run_study(
     timer = StageTimer()
     stage("reading and validating")
     with timer.stage("read_validate"):
-        data = read_cohort(cohort, tables=TABLES_READ[stop_after])
+        data = read_cohort(cohort, tables=TABLES_READ[stop_after], delimiter=delimiter)
     truncated, cutoff_attrition = _source(data, study)
     command = COMMANDS.get(stop_after, "run")
     with OutputDirectory(out, overwrite=overwrite, command=command, timer=timer) as output:
@@ -158,6 +160,7 @@ def run_study(
                 on_progress=on_progress,
             )
         timer.merge(population.timings, "patient_level.")
+        sas_transport = _sas_transport(output, stop_after, timer)
         attrition = chain_attrition(data.attrition, cutoff_attrition, population.attrition)
         output.manifest.update(
             input_manifest(data, study, drug_map),
@@ -186,6 +189,9 @@ def run_study(
                         study,
                         output.manifest["patient_level_figures"],
                     )
+        if sas_transport is not None:
+            with timer.stage("adam_xpt_wait"):
+                output.manifest["sas_transport"] = sas_transport()
         output.record_timings(timer)
     return RunResult(
         out=Path(out),
@@ -194,6 +200,22 @@ def run_study(
         manifest=output.manifest,
         population=population,
     )
+
+
+def _sas_transport(
+    output: OutputDirectory, stop_after: Stage, timer: StageTimer
+) -> Callable[[], list[str]] | None:
+    """Start writing the ADaM datasets as SAS transport files (a whole run only, else None; in
+    a separate process for large runs, so that the summaries and figures go on meanwhile); the
+    returned function waits for them and gives the file names."""
+    if stop_after != "population":
+        return None
+    from mmrwe.adam import DATASETS, start_transport_files
+
+    output.close_parts()  # the patient-level tables are complete; read back for SAS
+    rows = sum(output.manifest["outputs"].get(d.lower(), 0) for d in DATASETS)
+    with timer.stage("adam_xpt"):
+        return start_transport_files(output.staging, rows)
 
 
 def _vocabulary(drug_map: Path | None) -> Vocabulary:

@@ -4,8 +4,9 @@ Drawn from the ``summary_by_line`` table alone (``mmrwe.stats.summary_by_line``)
 drawn from a table a user made: one point per group and endpoint at the KM median (months)
 with its confidence interval as an error bar, groups on the x axis in ``group_order``
 (Kumar, 2004, Mayo Clin Proc; Jagannath, 2016, Clin Lymphoma Myeloma Leuk). A median not
-reached is an upward arrow marked "NR" (from its lower limit when that is reached); an upper limit not reached is an
-arrow above the point; a group withheld for privacy is marked "n < 11" without a point.
+reached is an upward arrow marked "NR" (from its lower limit when that is reached); an upper
+limit that cannot be estimated is an arrow above the point marked "NE"; a group withheld for
+privacy is marked "n < 11" without a point.
 """
 
 from __future__ import annotations
@@ -29,13 +30,14 @@ from mmrwe.report.figures.style import (
 COLUMNS = ("group", "group_order", "endpoint", "n_patients", "median_months", "median_lower")
 MARKERS = ("o", "s", "D", "^", "v", "P")
 NOT_REACHED = "NR"
+NOT_ESTIMABLE = "NE"
 #: horizontal spread of the endpoints of one group (x units)
 SPREAD = 0.36
 #: length of the arrow of an unreached upper limit (fraction of the axis height)
 OPEN_END = 0.15
 
 
-def _withheld(df: pl.DataFrame) -> pl.Expr:
+def _withheld() -> pl.Expr:
     """Rows whose estimates are suppressed: a ``<N`` count and no median or lower limit."""
     return (
         pl.col("n_patients").cast(pl.String).str.starts_with("<")
@@ -69,8 +71,8 @@ def plot_outcomes_by_line(
     require_columns(summary, "summary_by_line", (*COLUMNS, "median_upper"), "plot_outcomes_by_line")
     with figure_style():
         if ax is None:
-            fig = new_figure("column", 65.0)
-            ax = fig.add_axes((0.14, 0.14, 0.83, 0.7))
+            fig = new_figure("column", 72.0)  # room above the axes for the two-line legend
+            ax = fig.add_axes((0.14, 0.13, 0.83, 0.64))
         df = summary.filter(pl.col("endpoint").is_in(list(endpoints)))
         groups = df.select("group", "group_order").unique().sort("group_order", "group")
         labels = groups["group"].to_list()
@@ -83,7 +85,7 @@ def plot_outcomes_by_line(
         handles = []
         for k, name in enumerate(shown):
             colour, marker = OKABE_ITO[k % len(OKABE_ITO)], MARKERS[k % len(MARKERS)]
-            rows = df.filter(pl.col("endpoint") == name).with_columns(_withheld(df).alias("_w"))
+            rows = df.filter(pl.col("endpoint") == name).with_columns(_withheld().alias("_w"))
             handles.append(_draw_endpoint(ax, rows, x_of, offsets[k], top, colour, marker, name))
         _mark_withheld(ax, df, x_of, top)
         ax.set_xticks(range(len(labels)), labels)
@@ -95,7 +97,8 @@ def plot_outcomes_by_line(
         ax.legend(
             handles,
             [f"{h.get_label()}" for h in handles],
-            title=f"bars: {conf_label}; ↑ {NOT_REACHED}: not reached",
+            title=f"bars: {conf_label}; ↑ {NOT_REACHED}: median not reached;\n"
+            f"↑ {NOT_ESTIMABLE}: upper limit not estimable",
             frameon=False,
             loc="lower center",
             bbox_to_anchor=(0.5, 1.0),
@@ -138,15 +141,24 @@ def _draw_endpoint(
             lw=0.9,
             gid=f"median {name} {r['group']}",
         )
-        if hi is None:  # open upper end: a short arrow above the point
+        if hi is None:  # upper limit not estimable: a short arrow above the point, "NE"
             _arrow(ax, x, med, med + OPEN_END * top, colour)
+            ax.text(
+                x,
+                med + OPEN_END * top,
+                NOT_ESTIMABLE,
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                color=colour,
+            )
     return handle
 
 
 def _mark_withheld(ax: Axes, df: pl.DataFrame, x_of: dict[str, int], top: float) -> None:
     """One "n < N" label per group whose rows are all withheld."""
     per_group = (
-        df.with_columns(_withheld(df).alias("_w"))
+        df.with_columns(_withheld().alias("_w"))
         .group_by("group")
         .agg(pl.col("_w").all(), pl.col("n_patients").first())
     )

@@ -69,8 +69,7 @@ def plot_km(
     n_rows = len(groups) if at_risk is not None else 0
     fig = agg_figure(figsize=(7.5, 4.6 + 0.3 * n_rows), dpi=120)
     bottom = 0.14 + 0.045 * n_rows if n_rows else 0.12
-    longest = max(len(_label(g, None)) for g in groups) if n_rows else 0
-    left = max(0.12, 0.03 + 0.0105 * longest)
+    left = max(0.12, _row_label_width(fig, groups) + 0.045) if n_rows else 0.12
     ax = fig.add_axes((left, bottom, 0.95 - left, 0.90 - bottom))
     single = len(groups) == 1 and groups[0] is None
     colours = ("#000000",) if single else OKABE_ITO
@@ -112,6 +111,18 @@ def plot_km(
     if path is not None:
         (save_svg if Path(path).suffix.lower() == ".svg" else save_png)(fig, path)
     return fig
+
+
+def _row_label_width(fig: Figure, groups: list[Any]) -> float:
+    """Right edge (figure fraction) of the widest row label of the numbers at risk as drawn
+    (8 pt, from x = 0.01): the axes start just right of it, leaving half a count's width."""
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    widest = 0.0
+    for group in groups:
+        probe = fig.text(0.01, 0.0, _label(group, None), fontsize=8)
+        widest = max(widest, probe.get_window_extent(renderer).x1)
+        probe.remove()
+    return widest / fig.bbox.width
 
 
 def at_risk_text(n: float, threshold: int = SMALL_CELL_THRESHOLD) -> str:

@@ -29,8 +29,10 @@ from mmrwe.report.figures.style import (
     NothingToDrawError,
     check_patient_level,
     figure_style,
+    fit_left_margin,
     group_label,
     new_figure,
+    wrap_label,
 )
 
 WITHHELD = "#FFFFFF"
@@ -156,7 +158,7 @@ def plot_response_distribution(
                 )
             if not n_text.isdigit():
                 ax.text(1, y, f"n {n_text}: withheld", va="center", fontsize=7)
-        ax.set_yticks(range(len(groups)), [_group_label(g, long) for g in groups])
+        ax.set_yticks(range(len(groups)), [_group_label(g, long, width) for g in groups])
         ax.set_ylim(len(groups) - 0.5, -0.5)
         ax.set_xlim(0, 100)
         ax.set_xlabel(
@@ -179,12 +181,21 @@ def plot_response_distribution(
         _legend_below(fig, handles, page)
         if title:
             ax.set_title(title, loc="left")
+        fit_left_margin(fig, [ax])
     return fig
 
 
-def _group_label(group: str, long: pl.DataFrame) -> str:
+#: characters per line of a group's label (a study's own group name can be long)
+LABEL_CHARS = {"page": 34, "column": 20}
+
+
+def _group_label(group: str, long: pl.DataFrame, width: str) -> str:
+    """``group (n = …)``; a long group name wrapped, its size kept whole on the last line."""
     n_text = long.filter(pl.col("group") == group)["n_patients"][0]
-    return group_label(group, n_text)
+    label, chars = group_label(group, n_text), LABEL_CHARS[width]
+    if len(label) <= chars:
+        return label
+    return f"{wrap_label(group, chars)}\n{label[len(group) :].strip()}"
 
 
 def waterfall_data(

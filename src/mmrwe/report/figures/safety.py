@@ -13,6 +13,7 @@ from typing import Literal
 import polars as pl
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 
 from mmrwe.errors import ParameterError, check_parameter, require_columns
 from mmrwe.report.figures.style import (
@@ -20,12 +21,17 @@ from mmrwe.report.figures.style import (
     GRID,
     NothingToDrawError,
     figure_style,
+    fit_left_margin,
     group_label,
+    mm,
     new_figure,
+    wrap_label,
 )
 
 ANY_GRADE = "#56B4E9"
 GRADE_3_PLUS = "#D55E00"
+#: characters per line of a term's label (MedDRA terms run to 55 characters)
+TERM_CHARS = 30
 
 #: accepted spellings of the summary's columns (first present wins)
 _COLUMNS = {
@@ -120,6 +126,11 @@ def plot_adverse_events(
             unknown,
         )
     chosen = list(groups) if groups is not None else _largest(bars, available, max_groups)
+    if not chosen:
+        raise NothingToDrawError(
+            "Every group's size is withheld (fewer than the small-cell threshold): no panel "
+            "to draw."
+        )
     counts = [bars.filter(pl.col("group") == g).height for g in chosen] or [1]
     with figure_style():
         height = 20 + sum(6.5 * c + 10 for c in counts)
@@ -136,9 +147,16 @@ def plot_adverse_events(
         )
         drawn = bars.filter(pl.col("group").is_in(chosen))
         limit = max(5.0, float(drawn["pct_any"].max() or 0.0))
-        for ax, group in zip(axes, chosen, strict=False):
+        headings = [
             _panel(ax, bars.filter(pl.col("group") == group), group, limit * 1.15)
+            for ax, group in zip(axes, chosen, strict=False)
+        ]
         axes[-1].set_xlabel("Patients with the event (%)")
+        fit_left_margin(fig, list(axes))
+        for ax, heading in zip(axes, headings, strict=False):
+            # each panel's heading starts where the term labels may start, so a long group
+            # name stays on the canvas
+            heading.set_x((mm(1.5) * fig.dpi - ax.bbox.x0) / ax.bbox.width)
         fig.legend(
             handles=[
                 Patch(color=ANY_GRADE, label="any grade"),
@@ -163,7 +181,8 @@ def _largest(bars: pl.DataFrame, available: list[str], k: int) -> list[str]:
     return [g for g in available if g in keep]
 
 
-def _panel(ax, rows: pl.DataFrame, group: str, limit: float) -> None:  # type: ignore[no-untyped-def]
+def _panel(ax, rows: pl.DataFrame, group: str, limit: float) -> Text:  # type: ignore[no-untyped-def]
+    """One group's bars; returns the panel's heading."""
     y = list(range(rows.height))
     any_pct = rows["pct_any"].fill_null(0.0).to_list()
     g3_pct = rows["pct_g3"].fill_null(0.0).to_list()
@@ -178,11 +197,11 @@ def _panel(ax, rows: pl.DataFrame, group: str, limit: float) -> None:  # type: i
             ax.text(
                 (pct or 0.0) + limit * 0.01, v + offset, text, va="center", fontsize=7, color=BLACK
             )
-    ax.set_yticks(y, rows["term"].to_list())
+    ax.set_yticks(y, [wrap_label(t, TERM_CHARS) for t in rows["term"].to_list()])
     ax.set_ylim(rows.height - 0.5, -0.6)
     ax.set_xlim(0, limit)
     n_text = rows["n_patients"][0] if rows.height else ""
-    ax.set_title(
+    heading = ax.set_title(
         group_label(group, n_text),
         loc="left",
         fontsize=8,
@@ -190,3 +209,4 @@ def _panel(ax, rows: pl.DataFrame, group: str, limit: float) -> None:  # type: i
     ax.grid(True, axis="x", color=GRID, lw=0.5)
     ax.set_axisbelow(True)
     ax.spines[["top", "right"]].set_visible(False)
+    return heading

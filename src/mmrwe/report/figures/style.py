@@ -14,13 +14,15 @@ renders it with the system font, and tests can read what a figure says.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import textwrap
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
 import matplotlib
 import polars as pl
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -37,8 +39,6 @@ MIN_FONT_PT = 7.0
 #: Okabe–Ito colours, in the order used for groups (black last: a single curve without groups)
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
 BLACK = "#000000"
-GREY = "#999999"
-LIGHT_GREY = "#DDDDDD"
 GRID = "#DDDDDD"
 
 #: IMWG categories, best first (Kumar 2016)
@@ -127,6 +127,33 @@ def new_figure(
     """An empty figure ``width`` wide (``"column"`` 85 mm, ``"page"`` 174 mm, or mm)."""
     width_mm = {"column": COLUMN_MM, "page": PAGE_MM}.get(width, width)  # type: ignore[call-overload]
     return agg_figure(figsize=(mm(float(width_mm)), mm(height_mm)), dpi=150)
+
+
+def wrap_label(text: str, width: int) -> str:
+    """``text`` on lines of at most ``width`` characters, broken between words only (a
+    hyphenated word such as "cell-associated" stays whole)."""
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False)) or text
+
+
+def fit_left_margin(fig: Figure, axes: Sequence[Axes], *, pad_mm: float = 1.5) -> None:
+    """Move the left edges of ``axes`` right (their right edges stay) until every y tick label
+    and y-axis label starts at least ``pad_mm`` inside the figure: long group names and
+    adverse-event terms are never cut off at the left edge."""
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    starts = [
+        t.get_window_extent(renderer).x0
+        for ax in axes
+        for t in (*ax.get_yticklabels(), ax.yaxis.label)
+        if t.get_visible() and t.get_text().strip()
+    ]
+    if not starts:
+        return
+    shift = (mm(pad_mm) * fig.dpi - min(starts)) / fig.bbox.width
+    if shift <= 0:
+        return
+    for ax in axes:
+        box = ax.get_position()
+        ax.set_position((box.x0 + shift, box.y0, box.width - shift, box.height))
 
 
 def agg_figure(**kwargs: Any) -> Figure:

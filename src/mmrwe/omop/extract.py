@@ -1,0 +1,464 @@
+"""From an OMOP CDM to mmrwe's native cohort tables, one range of person ids at a time.
+
+The mapping rules (documented with their sources in ``docs/omop.md``):
+
+- patients: persons with a multiple-myeloma condition — a standard condition concept of the
+  condition concept set or any of its descendants (``concept_ancestor``), or a source concept of
+  the set (ICD-10-CM C90.0 family) — diagnosis date = the first such condition; last contact =
+  the end of the person's last observation period (the death date when that is later); sex from
+  the ``Gender`` concept code (M/F, else U); ``year_of_birth``. ``person_id`` is the patient id;
+  ``person_source_value`` is never read.
+- treatments: every ``drug_exposure`` rolled up to its RxNorm / RxNorm Extension ingredient(s)
+  through ``concept_ancestor`` and named by the ingredient's concept name (mmrwe's vocabulary maps
+  the name); a drug concept of the drug concept set (e.g. HCPCS Q2055) is named by the set. End =
+  ``drug_exposure_end_date``, else start + ``days_supply`` − 1, else the start (a one-day record);
+  an exposure reaching the end of the person's observation is ongoing at the last contact.
+  ``procedure_occurrence`` rows of the procedure concept set are treatments named by the set.
+- labs: ``measurement`` rows of the measurement concept set; number with its operator (``<``,
+  ``>``), or the name of ``value_as_concept_id`` (Positive, Negative, Detected …); unit from
+  ``unit_concept_id`` (UCUM code) or ``unit_source_value`` or the set's implied unit, converted by
+  the native unit rules. A unit that cannot be converted excludes the row (counted).
+- responses: ``observation`` rows of the observation concept set, named by the set.
+- every event dated outside all of the person's observation periods is excluded (counted).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from mmrwe.io.labs import unit_key
+from mmrwe.io.schema import LAB_TESTS, UNIT_FACTORS
+from mmrwe.omop.concepts import concept_ids, resolve
+from mmrwe.omop.url import OmopLocation
+
+#: RxNorm vocabularies whose Ingredient concepts are the roll-up target.
+INGREDIENT_VOCABULARIES = ("RxNorm", "RxNorm Extension")
+#: UCUM spellings the native unit rules do not read, and their native spelling.
+UCUM_UNITS = {"mg/(24.h)": "mg/24h", "g/(24.h)": "g/24h", "mg/d": "mg/24h", "g/d": "g/24h"}
+#: How a drug exposure without an RxNorm ingredient is named (then counted in unmapped_drugs).
+UNMAPPED_DRUG = "no RxNorm ingredient: "
+#: OMOP ``Meas Value Operator`` concept codes kept with a number.
+OPERATORS = ("<", "<=", ">", ">=")
+
+
+@dataclass
+class Mapping:
+    """The concept sets resolved in one CDM."""
+
+    myeloma_standard: list[int]
+    myeloma_source: list[int]
+    by_domain: dict[str, pl.DataFrame]  # concept_id, mmrwe_name, unit
+    not_found: pl.DataFrame
+    gender: dict[int, str]
+    operators: dict[int, str]
+
+
+@dataclass
+class Extract:
+    """One person range's native raw tables and what was excluded on the way."""
+
+    tables: dict[str, pl.DataFrame]
+    excluded: dict[str, int] = field(default_factory=dict)
+    #: source rows mapped per CDM table (a drug exposure counts once, whatever its ingredients)
+    mapped: dict[str, int] = field(default_factory=dict)
+    unit_problems: pl.DataFrame | None = None
+
+
+def build_mapping(con: Any, loc: OmopLocation, sets: pl.DataFrame) -> Mapping:
+    """Resolve the concept sets to this CDM's concept ids (standard myeloma concepts expanded to
+    their descendants)."""
+    resolved, not_found = resolve(con, loc.vocab_schema, sets)
+    cond = resolved.filter(pl.col("domain") == "condition")
+    standard = cond.filter(pl.col("standard_concept") == "S")["concept_id"].to_list()
+    source = cond.filter(pl.col("standard_concept") != "S")["concept_id"].to_list()
+    source += cond.filter(pl.col("standard_concept").is_null())["concept_id"].to_list()
+    if standard:
+        ca = con.table("concept_ancestor", database=loc.vocab_schema)
+        rows = ca.filter(ca.ancestor_concept_id.isin(standard)).descendant_concept_id.to_pyarrow()
+        standard = sorted(set(standard) | {int(x) for x in rows.to_pylist()})
+    by_domain = {
+        d: resolved.filter(pl.col("domain") == d).select("concept_id", "mmrwe_name", "unit")
+        for d in ("drug", "procedure", "measurement", "observation")
+    }
+    gender = concept_ids(con, loc.vocab_schema, "Gender", ["M", "F"])
+    ops = concept_ids(con, loc.vocab_schema, "Meas Value Operator", list(OPERATORS))
+    return Mapping(
+        myeloma_standard=standard,
+        myeloma_source=sorted(set(source)),
+        by_domain=by_domain,
+        not_found=not_found,
+        gender={v: k for k, v in gender.items()},
+        operators={v: k for k, v in ops.items()},
+    )
+
+
+def myeloma_persons(con: Any, loc: OmopLocation, mapping: Mapping) -> Any:
+    """The ibis expression of ``person_id, diagnosis_date`` of persons with a myeloma condition."""
+    co = con.table("condition_occurrence", database=loc.cdm_schema)
+    hit = co.filter(
+        co.condition_concept_id.isin(mapping.myeloma_standard or [-1])
+        | co.condition_source_concept_id.isin(mapping.myeloma_source or [-1])
+    )
+    return hit.group_by("person_id").aggregate(diagnosis_date=hit.condition_start_date.min())
+
+
+def person_ranges(ids: list[int], size: int) -> list[tuple[int, int]]:
+    """Consecutive ``(first, last)`` person ids of ``size`` persons each (ids sorted)."""
+    ids = sorted(ids)
+    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+
+
+def _in_range(table: Any, lo: int, hi: int, cohort: Any) -> Any:
+    t = table.filter(table.person_id.between(lo, hi))
+    return t.semi_join(cohort.select("person_id"), "person_id")
+
+
+def extract_range(
+    con: Any, loc: OmopLocation, mapping: Mapping, cohort: Any, lo: int, hi: int
+) -> Extract:
+    """The native raw tables of the myeloma persons with ids in ``[lo, hi]`` (only their rows
+    leave the database)."""
+    cohort = cohort.filter(cohort.person_id.between(lo, hi))
+    cdm = loc.cdm_schema
+    periods = _in_range(con.table("observation_period", database=cdm), lo, hi, cohort)
+    periods = periods.select(
+        "person_id", start="observation_period_start_date", end="observation_period_end_date"
+    ).to_polars()
+    patients, excluded = _patients(con, loc, mapping, cohort, periods, lo, hi)
+    periods = periods.with_columns(pl.col("person_id").cast(pl.Int64))
+    drugs = _drugs(con, loc, mapping, cohort, lo, hi)
+    raw = {
+        "procedure_occurrence": _procedures(con, loc, mapping, cohort, lo, hi),
+        "measurement": _measurements(con, loc, mapping, cohort, lo, hi),
+        "observation": _observations(con, loc, mapping, cohort, lo, hi),
+    }
+    mapped = {k: v.height for k, v in raw.items()}
+    known = ~pl.col("drug").str.starts_with(UNMAPPED_DRUG)
+    mapped["drug_exposure"] = drugs.filter(known)["drug_exposure_id"].n_unique()
+    treatments, out_drug = _inside(drugs.drop("drug_exposure_id"), periods)
+    procedures, out_proc = _inside(raw["procedure_occurrence"], periods)
+    labs, out_labs = _inside(raw["measurement"], periods)
+    responses, out_resp = _inside(raw["observation"], periods)
+    labs, units = _convertible(labs)
+    ends = periods.group_by("person_id").agg(pl.col("end").max().alias("op_end"))
+    treatments = _ongoing(pl.concat([treatments, procedures]), ends)
+    excluded |= {
+        "drug_exposure": out_drug,
+        "procedure_occurrence": out_proc,
+        "measurement": out_labs,
+        "observation": out_resp,
+        "measurement_unit": units.height and int(units["rows"].sum()),
+    }
+    tables = {
+        "patients": patients,
+        "treatments": _native(treatments, ["drug", "start_date", "end_date"]),
+        "labs": _native(labs, ["date", "test", "value", "unit"]),
+        "responses": _native(responses, ["date", "response"]),
+    }
+    return Extract(tables, excluded, mapped, units)
+
+
+def _patients(
+    con: Any,
+    loc: OmopLocation,
+    mapping: Mapping,
+    cohort: Any,
+    periods: pl.DataFrame,
+    lo: int,
+    hi: int,
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Native patients of the range; persons without an observation period, or whose first
+    myeloma condition lies after their last observation, are excluded (counted)."""
+    person = _in_range(con.table("person", database=loc.cdm_schema), lo, hi, cohort)
+    person = person.select("person_id", "gender_concept_id", "year_of_birth").to_polars()
+    death = _in_range(con.table("death", database=loc.cdm_schema), lo, hi, cohort)
+    death = death.group_by("person_id").aggregate(death_date=death.death_date.min()).to_polars()
+    diag = cohort.to_polars()
+    op = periods.group_by("person_id").agg(pl.col("end").max().alias("op_end"))
+    df = (
+        person.join(diag, on="person_id", how="left")
+        .join(death, on="person_id", how="left")
+        .join(op, on="person_id", how="left")
+        .with_columns(
+            last_contact_date=pl.max_horizontal("op_end", "death_date"),
+            sex=pl.col("gender_concept_id").replace_strict(mapping.gender, default="U"),
+        )
+    )
+    no_period = df.filter(pl.col("op_end").is_null()).height
+    df = df.filter(pl.col("op_end").is_not_null())
+    late = df.filter(pl.col("diagnosis_date") > pl.col("last_contact_date")).height
+    df = df.filter(pl.col("diagnosis_date") <= pl.col("last_contact_date")).sort("person_id")
+    out = df.select(
+        patient_id=pl.col("person_id").cast(pl.String),
+        diagnosis_date=pl.col("diagnosis_date").cast(pl.Date),
+        last_contact_date=pl.col("last_contact_date").cast(pl.Date),
+        death_date=pl.col("death_date").cast(pl.Date),
+        sex=pl.col("sex"),
+        birth_year=pl.col("year_of_birth").cast(pl.Int64),
+    )
+    return out, {"person_no_observation_period": no_period, "person_diagnosis_after_last": late}
+
+
+def _drugs(con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: int) -> pl.DataFrame:
+    """Drug exposures with their ingredient names (or their drug-set name), start and end."""
+    vocab = loc.vocab_schema
+    de = _in_range(con.table("drug_exposure", database=loc.cdm_schema), lo, hi, cohort)
+    ca = con.table("concept_ancestor", database=vocab)
+    c = con.table("concept", database=vocab)
+    ing = c.filter(
+        (c.concept_class_id == "Ingredient") & c.vocabulary_id.isin(INGREDIENT_VOCABULARIES)
+    )
+    roll = ca.join(ing, ca.ancestor_concept_id == ing.concept_id).select(
+        drug_concept_id=ca.descendant_concept_id, ingredient=ing.concept_name
+    )
+    de = de.select(
+        "person_id",
+        "drug_exposure_id",
+        "drug_concept_id",
+        "drug_source_concept_id",
+        start_date="drug_exposure_start_date",
+        end_raw="drug_exposure_end_date",
+        days_supply="days_supply",
+    )
+    named = c.select(drug_concept_id=c.concept_id, concept_name=c.concept_name)
+    rows = de.left_join(roll, "drug_concept_id").left_join(named, "drug_concept_id")
+    df = rows.select(
+        "person_id",
+        "drug_exposure_id",
+        "drug_concept_id",
+        "drug_source_concept_id",
+        "start_date",
+        "end_raw",
+        "days_supply",
+        "ingredient",
+        "concept_name",
+    ).to_polars()
+    sets = dict(
+        zip(m.by_domain["drug"]["concept_id"], m.by_domain["drug"]["mmrwe_name"], strict=True)
+    )
+    set_name = pl.coalesce(
+        pl.col("drug_concept_id").replace_strict(sets, default=None, return_dtype=pl.String),
+        pl.col("drug_source_concept_id").replace_strict(sets, default=None, return_dtype=pl.String),
+    )
+    start = pl.col("start_date").cast(pl.Date)
+    supply_end = start + pl.duration(days=pl.col("days_supply").cast(pl.Int64) - 1)
+    df = df.with_columns(
+        drug=pl.coalesce(
+            set_name,
+            pl.col("ingredient"),
+            pl.concat_str(
+                pl.lit(UNMAPPED_DRUG),
+                pl.col("concept_name").fill_null(pl.col("drug_concept_id").cast(pl.String)),
+            ),
+        ),
+        start_date=start,
+        end_date=pl.coalesce(
+            pl.col("end_raw").cast(pl.Date),
+            pl.when(pl.col("days_supply") > 0).then(supply_end),
+            start,
+        ),
+        set_hit=set_name.is_not_null(),
+    )
+    # a drug-set concept is named once, not once per ingredient
+    df = df.unique(["drug_exposure_id", "drug"], keep="first", maintain_order=True)
+    return df.select(
+        "person_id", "drug_exposure_id", "drug", "start_date", "end_date", date=pl.col("start_date")
+    )
+
+
+def _procedures(
+    con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: int
+) -> pl.DataFrame:
+    """Procedures of the procedure concept set, as one-day treatments named by the set."""
+    ids = m.by_domain["procedure"]["concept_id"].to_list() or [-1]
+    po = _in_range(con.table("procedure_occurrence", database=loc.cdm_schema), lo, hi, cohort)
+    po = po.filter(po.procedure_concept_id.isin(ids) | po.procedure_source_concept_id.isin(ids))
+    df = po.select(
+        "person_id", "procedure_concept_id", "procedure_source_concept_id", "procedure_date"
+    ).to_polars()
+    names = dict(
+        zip(
+            m.by_domain["procedure"]["concept_id"],
+            m.by_domain["procedure"]["mmrwe_name"],
+            strict=True,
+        )
+    )
+    day = pl.col("procedure_date").cast(pl.Date)
+    return df.select(
+        "person_id",
+        drug=pl.coalesce(
+            pl.col("procedure_concept_id").replace_strict(
+                names, default=None, return_dtype=pl.String
+            ),
+            pl.col("procedure_source_concept_id").replace_strict(
+                names, default=None, return_dtype=pl.String
+            ),
+        ),
+        start_date=day,
+        end_date=day,
+        date=day,
+    )
+
+
+def _measurements(
+    con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: int
+) -> pl.DataFrame:
+    """Measurements of the measurement concept set as native test, value text and unit text."""
+    sets = m.by_domain["measurement"]
+    me = _in_range(con.table("measurement", database=loc.cdm_schema), lo, hi, cohort)
+    me = me.filter(me.measurement_concept_id.isin(sets["concept_id"].to_list() or [-1]))
+    c = con.table("concept", database=loc.vocab_schema)
+    value_c = c.select(value_as_concept_id=c.concept_id, value_word=c.concept_name)
+    unit_c = c.select(unit_concept_id=c.concept_id, unit_code=c.concept_code)
+    df = (
+        me.left_join(value_c, "value_as_concept_id")
+        .left_join(unit_c, "unit_concept_id")
+        .select(
+            "person_id",
+            "measurement_concept_id",
+            "operator_concept_id",
+            "value_as_number",
+            "value_word",
+            "unit_code",
+            "unit_source_value",
+            date="measurement_date",
+        )
+        .to_polars()
+    )
+    df = df.join(
+        sets.rename({"concept_id": "measurement_concept_id", "mmrwe_name": "test"}),
+        on="measurement_concept_id",
+        how="left",
+    )
+    op = pl.col("operator_concept_id").replace_strict(
+        m.operators, default="", return_dtype=pl.String
+    )
+    unit = pl.coalesce(
+        pl.col("unit_code"), pl.col("unit_source_value"), pl.col("unit").replace("", None)
+    )
+    df = df.select(
+        "person_id",
+        "value_as_number",
+        date=pl.col("date").cast(pl.Date),
+        test=pl.col("test"),
+        op=op.str.replace("=", ""),
+        word=pl.col("value_word").str.to_lowercase(),
+        # a word (negative, not detected …) has no number to convert: its unit is the canonical
+        unit=unit.replace(UCUM_UNITS).fill_null(
+            pl.col("test").replace_strict(LAB_TESTS, default="", return_dtype=pl.String)
+        ),
+    )
+    df = _rescale(df)
+    number = pl.concat_str("op", pl.col("value_as_number").cast(pl.String))
+    return df.select(
+        "person_id",
+        "date",
+        "test",
+        value=pl.when(pl.col("value_as_number").is_not_null()).then(number).otherwise("word"),
+        unit="unit",
+    )
+
+
+#: Mass units by their factor to grams, and the volume/time units they may be per.
+MASS = {"g": 1.0, "mg": 1e-3, "ug": 1e-6, "µg": 1e-6}
+MASS_UNIT = re.compile(r"^(g|mg|ug|µg)/(dl|l|24h)$")
+
+
+def _rescale(df: pl.DataFrame) -> pl.DataFrame:
+    """A number in a mass unit the native rules do not list for its test (e.g. serum M-protein in
+    mg/dL) rescaled by the SI prefix to a listed unit per the same volume or time (mg/dL → g/dL: ÷ 1000);
+    other units are left for the unit check."""
+    pairs = df.select("test", "unit").unique().drop_nulls()
+    factors: dict[tuple[str, str], tuple[float, str]] = {}
+    for test, unit in pairs.iter_rows():
+        key = unit_key(unit)
+        m = MASS_UNIT.match(key)
+        if key in UNIT_FACTORS.get(test, {}) or not m:
+            continue
+        for target in UNIT_FACTORS.get(test, {}):
+            t = MASS_UNIT.match(target)
+            if t and t.group(2) == m.group(2):
+                factors[(test, unit)] = (MASS[t.group(1)] / MASS[m.group(1)], target)  # divisor
+                break
+    if not factors:
+        return df
+    table = pl.DataFrame(
+        [(t, u, f, target) for (t, u), (f, target) in factors.items()],
+        schema=["test", "unit", "factor", "target"],
+        orient="row",
+    )
+    out = df.join(table, on=["test", "unit"], how="left")
+    return out.with_columns(
+        value_as_number=pl.col("value_as_number") / pl.col("factor").fill_null(1.0),
+        unit=pl.coalesce("target", "unit"),
+    ).drop("factor", "target")
+
+
+def _observations(
+    con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: int
+) -> pl.DataFrame:
+    """Recorded responses: observations of the observation concept set, named by the set."""
+    sets = m.by_domain["observation"]
+    ob = _in_range(con.table("observation", database=loc.cdm_schema), lo, hi, cohort)
+    ob = ob.filter(ob.observation_concept_id.isin(sets["concept_id"].to_list() or [-1]))
+    df = ob.select("person_id", "observation_concept_id", date="observation_date").to_polars()
+    names = dict(zip(sets["concept_id"], sets["mmrwe_name"], strict=True))
+    return df.select(
+        "person_id",
+        date=pl.col("date").cast(pl.Date),
+        response=pl.col("observation_concept_id").replace_strict(names, return_dtype=pl.String),
+    )
+
+
+def _inside(df: pl.DataFrame, periods: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """The rows dated inside one of their person's observation periods, and how many were not."""
+    df = df.with_columns(pl.col("person_id").cast(pl.Int64)).with_row_index("__i")
+    hits = (
+        df.select("__i", "person_id", "date")
+        .join(periods, on="person_id")
+        .filter(
+            (pl.col("date") >= pl.col("start").cast(pl.Date))
+            & (pl.col("date") <= pl.col("end").cast(pl.Date))
+        )
+        .select("__i")
+        .unique()
+    )
+    kept = df.join(hits, on="__i", how="semi").drop("__i")
+    return kept, df.height - kept.height
+
+
+def _convertible(labs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Labs whose unit the native rules convert (a word needs none); the others counted by test
+    and unit. The rule is decided once per distinct (test, unit), then joined."""
+    pairs = labs.select("test", "unit").unique()
+    pairs = pairs.with_columns(
+        unit_ok=pl.Series(
+            [unit_key(u or "") in UNIT_FACTORS.get(t, {}) for t, u in pairs.iter_rows()],
+            dtype=pl.Boolean,
+        )
+    )
+    numeric = pl.col("value").str.contains(r"^[<>]?[0-9.\-]").fill_null(False)
+    flagged = labs.join(pairs, on=["test", "unit"], how="left", nulls_equal=True)
+    ok = pl.col("unit_ok").fill_null(False) | ~numeric
+    bad = flagged.filter(~ok).group_by("test", "unit").agg(rows=pl.len())
+    bad = bad.sort("rows", "test", "unit", descending=[True, False, False])
+    return flagged.filter(ok).drop("unit_ok"), bad
+
+
+def _ongoing(treatments: pl.DataFrame, ends: pl.DataFrame) -> pl.DataFrame:
+    """An exposure reaching the end of its person's observation is ongoing at the last contact
+    (end left empty): the data cannot say it stopped."""
+    df = treatments.join(ends, on="person_id", how="left")
+    return df.with_columns(
+        end_date=pl.when(pl.col("end_date") >= pl.col("op_end").cast(pl.Date))
+        .then(None)
+        .otherwise(pl.col("end_date"))
+    ).drop("op_end")
+
+
+def _native(df: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    return df.select(pl.col("person_id").cast(pl.String).alias("patient_id"), *columns)
