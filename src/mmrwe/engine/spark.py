@@ -39,6 +39,7 @@ from mmrwe.engine.wire import (
     BUCKET,
     KEPT_GROUPS,
     ROW,
+    SEPARATOR,
     TAG,
     column,
     from_union,
@@ -188,6 +189,7 @@ def start_session(master: str | None) -> SparkSession:
         builder = (
             builder.config("spark.pyspark.python", sys.executable)
             .config("spark.driver.memory", LOCAL_MEMORY)  # local mode: the executors' too
+            .config("spark.driver.maxResultSize", "2g")
             .config("spark.sql.shuffle.partitions", "8")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
@@ -218,6 +220,12 @@ def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
 
 
+def _first_line(error: Exception) -> str:
+    """The first line of a Py4J error's message (the JVM's stack trace follows it)."""
+    lines = [t.strip(" :") for t in str(error).splitlines() if t.strip(" :")]
+    return " ".join(lines[:2])[:300]
+
+
 @contextmanager
 def python_errors() -> Iterator[None]:
     """A task that failed in Python (after Spark's retries) as one clear error naming the
@@ -231,7 +239,7 @@ def python_errors() -> Iterator[None]:
         raise SparkEngineError(
             "Spark stopped during the patient-level chain (its JVM failed, most often out of "
             "memory): give Spark more memory (spark.driver.memory in local mode, executor "
-            f"memory on a cluster) or more buckets. Spark said: {str(error)[:300]}"
+            f"memory on a cluster) or more buckets. Spark said: {_first_line(error)}"
         ) from None
     except PythonException as error:
         lines = str(error).splitlines()
@@ -267,10 +275,14 @@ def cohort_frame(
 
 
 def _collect(spark: SparkSession, union: str) -> pl.DataFrame:
-    """The union rows the driver reads (analysed lines, kept rows, sums, tallies, errors)."""
+    """The union rows the driver reads (analysed lines, kept rows, sums, tallies, errors), with
+    only their own columns (the union's width would multiply what crosses to the driver)."""
     from pyspark.sql import functions as F
 
-    rows = spark.read.parquet(union).where(F.col(TAG).isin(*DRIVER_TAGS)).toArrow()
+    groups = {KEPT_GROUPS.get(tag, tag) for tag in DRIVER_TAGS}
+    frame = spark.read.parquet(union)
+    wanted = [c for c in frame.columns if c.split(SEPARATOR)[0] in groups or SEPARATOR not in c]
+    rows = frame.where(F.col(TAG).isin(*DRIVER_TAGS)).select(*wanted).toArrow()
     out = pl.from_arrow(rows)
     assert isinstance(out, pl.DataFrame)
     return out
