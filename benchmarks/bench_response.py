@@ -6,7 +6,7 @@ Prints the time of ``derive_assessments`` (windows, per-assessment maxima, basel
 categories, confirmation, reasons) and ``derive_line_response`` on the cohort's labs and lines,
 the time DuckDB takes to read the same labs and sort them by patient, date and test, their ratio,
 peak memory, and the projection to 1,000,000 patients. Issue target: at most 3x DuckDB; memory
-bounded by the patients given (``mmrwe response`` gives partitions of 25,000). The process CPU time of
+bounded by the patients given (``mmrwe response`` gives partitions of 10,000). The process CPU time of
 each part and the load average are printed too: on a shared machine the wall-clock ratio moves
 with the load, CPU time much less.
 """

@@ -2,7 +2,8 @@
 2,000-patient simulated cohort (seed 1) with the default study and the shipped ``isa-pd`` study.
 
 Aggregate tables are kept whole (a reviewer reads their diff); patient-level tables are kept as
-row counts and SHA-256 digests of their CSV bytes. A refactor must leave every one unchanged; a
+row counts and SHA-256 digests of their CSV bytes (written with ``--csv``: patient-level CSV is
+opt-in). A refactor must leave every one unchanged; a
 deliberate rule change regenerates them with ``python -m tests.golden.golden`` and says so in its
 commit.
 """
@@ -22,10 +23,10 @@ SEED = 1
 
 #: the runs kept: name → command line after the cohort (each writes to its own --out)
 RUNS = {
-    "lines": ["lines"],
-    "response": ["response"],
-    "run_default": ["run", "--no-report"],
-    "run_isa_pd": ["run", "--no-report", "--config", "isa-pd"],
+    "lines": ["lines", "--csv"],
+    "response": ["response", "--csv"],
+    "run_default": ["run", "--no-report", "--csv"],
+    "run_isa_pd": ["run", "--no-report", "--csv", "--config", "isa-pd"],
 }
 #: tables small enough to keep whole (aggregates); every other CSV is kept as a digest
 WHOLE = {

@@ -18,7 +18,7 @@ OUTPUTS = COMMAND_OUTPUTS["lines"]
 
 def test_writes_tables_and_manifest(small_cohort: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert main(["lines", str(small_cohort), "--out", str(out)]) == 0
+    assert main(["lines", str(small_cohort), "--out", str(out), "--csv"]) == 0
     for name in OUTPUTS:
         assert (out / f"{name}.parquet").exists() and (out / f"{name}.csv").exists()
     lines = pl.read_parquet(out / "lines.parquet")

@@ -41,6 +41,7 @@ def _run(cohort: Path, out: Path, stop_after: str, partition_size: int | None, s
         stop_after=stop_after,  # type: ignore[arg-type]
         partition_size=partition_size,
         report=False,
+        csv=True,
         on_progress=None if seen is None else seen.append,
     )
 
@@ -74,7 +75,9 @@ def test_commands_are_one_chain_stopped_at_different_stages(cohort: Path, tmp_pa
     refractoriness flags, and in the lines of patients whose planned transplant sequence only a
     lab-derived PD ended (rule 5; the response stage's second lines pass)."""
     runs = {s: _run(cohort, tmp_path / s, s, SIZE).out for s in ("lines", "response")}
-    runs["run"] = run_study(cohort, tmp_path / "run", partition_size=SIZE, report=False).out
+    runs["run"] = run_study(
+        cohort, tmp_path / "run", partition_size=SIZE, report=False, csv=True
+    ).out
     same = {
         "line_exposures": ("response", "run"),
         "lines": ("response", "run"),

@@ -21,7 +21,7 @@ TWO_LINES = [["lenalidomide", 0, 200], ["dexamethasone", 0, 200], ["pomalidomide
 
 def test_writes_tables_and_manifest(small_cohort: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert main(["response", str(small_cohort), "--out", str(out)]) == 0
+    assert main(["response", str(small_cohort), "--out", str(out), "--csv"]) == 0
     for name in OUTPUTS:
         assert (out / f"{name}.parquet").exists() and (out / f"{name}.csv").exists()
     manifest = json.loads((out / "manifest.json").read_text())
@@ -42,7 +42,7 @@ def test_writes_tables_and_manifest(small_cohort: Path, tmp_path: Path) -> None:
     # the physician recorded PR on 2016-09-01
     p2 = lr.filter(pl.col("patient_id") == "P002").row(0, named=True)
     assert (p2["best_response"], p2["response_source"]) == ("PR", "physician")
-    assessments = pl.read_csv(out / "assessments.csv")
+    assessments = pl.read_parquet(out / "assessments.parquet")
     assert assessments["reason"].null_count() == 0
     attrition = pl.read_parquet(out / "attrition.parquet")
     assert attrition["patients_after"].to_list()[:-1] == attrition["patients_before"].to_list()[1:]

@@ -23,6 +23,9 @@ def lines_command(
     ),
     concept_map: Path | None = typer.Option(None, "--concept-map", help=CONCEPT_MAP_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
+    csv: bool = typer.Option(
+        False, "--csv", help="Patient-level tables as CSV too (always Parquet)."
+    ),
     delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
 ) -> None:
     """Derive lines of therapy (IMWG, Rajkumar 2011) and write lines, line_exposures,
@@ -35,6 +38,7 @@ def lines_command(
         config=config,
         drug_map=drug_map,
         overwrite=overwrite,
+        csv=csv,
         delimiter=delimiter,
     )
     population = result.population

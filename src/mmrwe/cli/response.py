@@ -25,6 +25,9 @@ def response_command(
     ),
     concept_map: Path | None = typer.Option(None, "--concept-map", help=CONCEPT_MAP_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
+    csv: bool = typer.Option(
+        False, "--csv", help="Patient-level tables as CSV too (always Parquet)."
+    ),
     delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
 ) -> None:
     """Derive lines of therapy and IMWG response (Kumar 2016) and write lines (refractoriness
@@ -37,6 +40,7 @@ def response_command(
         config=config,
         drug_map=drug_map,
         overwrite=overwrite,
+        csv=csv,
         delimiter=delimiter,
     )
     population = result.population

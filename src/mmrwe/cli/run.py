@@ -36,6 +36,9 @@ def run_command(
     ),
     concept_map: Path | None = typer.Option(None, "--concept-map", help=CONCEPT_MAP_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
+    csv: bool = typer.Option(
+        False, "--csv", help="Patient-level tables as CSV too (always Parquet)."
+    ),
     delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
     no_report: bool = typer.Option(False, "--no-report", help="Tables only: no figures, no HTML."),
     engine: str = typer.Option(
@@ -63,6 +66,7 @@ def run_command(
         overwrite=overwrite,
         delimiter=delimiter,
         report=not no_report,
+        csv=csv,
         engine=engine,
         spark_master=spark_master,
     )

@@ -1,7 +1,8 @@
 """Writing a run's output directory: atomically, deterministically, with a manifest.
 
-Every table is written as Parquet and CSV with the same columns (booleans ``true``/``false``,
-lists joined with ``;``, dates ISO-8601). Results are written into a hidden sibling directory
+Aggregate tables are written as Parquet and CSV with the same columns (booleans
+``true``/``false``, lists joined with ``;``, dates ISO-8601); patient-level tables (millions of
+rows) as Parquet, and as CSV too only when asked (``csv``: ``--csv`` on the commands). Results are written into a hidden sibling directory
 and moved into place at the end, so a failed run leaves no half-written output. An existing
 directory is refused unless ``overwrite``.
 """
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from mmrwe.io.cohort import Cohort
+    from mmrwe.io.stream import CohortSource
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
@@ -48,11 +50,13 @@ def csv_ready(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(exprs) if exprs else df
 
 
-def write_table(df: pl.DataFrame, directory: Path, name: str) -> None:
-    """Write ``df`` as ``name.parquet`` and ``name.csv`` in ``directory`` (deterministic bytes)."""
+def write_table(df: pl.DataFrame, directory: Path, name: str, *, csv: bool = True) -> None:
+    """Write ``df`` as ``name.parquet`` and (with ``csv``) ``name.csv`` in ``directory``
+    (deterministic bytes)."""
     directory.mkdir(parents=True, exist_ok=True)
     df.write_parquet(directory / f"{name}.parquet", compression="zstd", statistics=False)
-    csv_ready(df).write_csv(directory / f"{name}.csv", date_format="%Y-%m-%d", null_value="")
+    if csv:
+        csv_ready(df).write_csv(directory / f"{name}.csv", date_format="%Y-%m-%d", null_value="")
 
 
 def refuse_existing(path: Path, overwrite: bool) -> None:
@@ -79,10 +83,13 @@ class OutputDirectory:
         overwrite: bool = False,
         command: str = "",
         timer: StageTimer | None = None,
+        csv: bool = True,
     ) -> None:
         """``timer``: the run's timer, started when the run began (``timings_seconds.total`` is
-        its elapsed time when the directory is complete; default: from now)."""
+        its elapsed time when the directory is complete; default: from now). ``csv``: write
+        patient-level tables (:meth:`append`, ``write(..., patient_level=True)``) as CSV too."""
         self.path = Path(path)
+        self.csv = csv
         self.overwrite = overwrite
         refuse_existing(self.path, overwrite)
         self.staging = self.path.parent / f".{self.path.name}.partial"
@@ -105,14 +112,16 @@ class OutputDirectory:
         self.staging.mkdir(parents=True)
         return self
 
-    def write(self, name: str, df: pl.DataFrame) -> None:
-        """Write one table (Parquet and CSV) and record its row count in the manifest."""
-        write_table(df, self.staging, name)
+    def write(self, name: str, df: pl.DataFrame, *, patient_level: bool = False) -> None:
+        """Write one table (Parquet, and CSV unless a patient-level table without ``csv``) and
+        record its row count in the manifest."""
+        write_table(df, self.staging, name, csv=self.csv or not patient_level)
         self.manifest["outputs"][name] = df.height
 
     def append(self, name: str, df: pl.DataFrame) -> None:
         """Append a partition of a table written in parts (the first call fixes the columns):
-        memory holds one partition, not the table. Each part is one Parquet row group."""
+        memory holds one partition, not the table. Each part is one Parquet row group; a
+        patient-level table, written as CSV only with ``csv``."""
         import pyarrow.parquet as pq
 
         part = self._parts.get(name)
@@ -126,7 +135,7 @@ class OutputDirectory:
             )
             part = self._parts[name] = (
                 writer,
-                (self.staging / f"{name}.csv").open("wb"),
+                (self.staging / f"{name}.csv").open("wb") if self.csv else None,
                 df.schema,
             )
             self.manifest["outputs"][name] = 0
@@ -137,6 +146,7 @@ class OutputDirectory:
         writer, csv, _ = part
         if df.height or header:
             writer.write_table(df.to_arrow())
+        if csv is not None and (df.height or header):
             csv_ready(df).write_csv(
                 csv, include_header=header, date_format="%Y-%m-%d", null_value=""
             )
@@ -157,7 +167,8 @@ class OutputDirectory:
         """Finish every table written in parts, so that it can be read back."""
         for writer, csv, _ in self._parts.values():
             writer.close()
-            csv.close()
+            if csv is not None:
+                csv.close()
         self._parts.clear()
 
     def file(self, name: str) -> Path:
@@ -182,7 +193,9 @@ class OutputDirectory:
         self.staging.rename(self.path)
 
 
-def input_manifest(cohort: Cohort, config: BaseModel, drug_map: Path | None) -> dict[str, Any]:
+def input_manifest(
+    cohort: Cohort | CohortSource, config: BaseModel, drug_map: Path | None
+) -> dict[str, Any]:
     """The manifest's record of what a run read: each input file with its SHA-256 and rows
     (``inputs``), rows per table read (``input_rows``), the configuration with every default
     filled in (``config``) and the user drug map (``drug_map``)."""

@@ -10,19 +10,30 @@ the output does not depend on the partition size or the number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import queue
+import threading
+import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import polars as pl
+import pyarrow as pa
 
 from mmrwe.errors import check_parameter
 from mmrwe.io.attrition import ATTRITION_TABLE
 from mmrwe.io.cohort import COHORT_SCHEMAS, Cohort
-from mmrwe.pipeline.partition import PartitionResult, Stage, analyse_partition, tables_of
+from mmrwe.pipeline.partition import (
+    PartitionResult,
+    Stage,
+    analyse_partition,
+    partition_cohort,
+    tables_of,
+)
 from mmrwe.timing import StageTimer
 from mmrwe.vocab import Vocabulary
 from mmrwe.vocab.mapping import UNMAPPED_DRUGS_TABLE
@@ -31,17 +42,22 @@ if TYPE_CHECKING:  # typing only: importing the rules would load the compiled st
     from mmrwe.study.config import StudyConfig
 
 #: patients per partition (memory is bounded by it)
-DEFAULT_PARTITION = 25_000
+DEFAULT_PARTITION = 10_000
 #: partitions analysed at the same time, in threads
 DEFAULT_WORKERS = 2
 
+#: the endpoint columns the summaries and the report read (the rest is in the written table)
+KEPT_ENDPOINT_COLUMNS = ("patient_id", "line", "endpoint", "time_days", "time_months", "event")
+
 Sink = Callable[[str, pl.DataFrame], None]
+#: one partition's cohort tables (every row of some patients), as a source hands them
+Tables = Mapping[str, pa.Table | pl.DataFrame]
 
 
 @dataclass
 class AnalysedPopulation:
     """What the chain keeps of all partitions: what the summaries read (the analysed lines
-    and their patient-level results; empty when it stopped before ``population``), the combined
+    and their patient-level results, endpoints with :data:`KEPT_ENDPOINT_COLUMNS` only; empty when it stopped before ``population``), the combined
     unmapped drugs and attrition, rows per patient-level table, a few tallies and timings."""
 
     analysis_lines: pl.DataFrame
@@ -82,6 +98,8 @@ def cohort_partitions(cohort: Cohort, size: int) -> Iterator[Cohort]:
 def sum_attrition(tables: list[pl.DataFrame]) -> pl.DataFrame:
     """Partitions' attrition tables of the same steps added up step by step."""
     columns = list(ATTRITION_TABLE.columns)
+    if not tables:
+        return ATTRITION_TABLE.empty()
     stacked = pl.concat([t.select(columns) for t in tables])
     return (
         stacked.group_by("step", maintain_order=True)
@@ -96,6 +114,8 @@ def sum_attrition(tables: list[pl.DataFrame]) -> pl.DataFrame:
 
 def sum_unmapped(tables: list[pl.DataFrame]) -> pl.DataFrame:
     """Partitions' unmapped drug names added up (patients are disjoint across partitions)."""
+    if not tables:
+        return UNMAPPED_DRUGS_TABLE.empty()
     return (
         pl.concat(tables)
         .group_by("drug")
@@ -114,7 +134,14 @@ class _Kept:
         self.with_lines = 0
         self.parts: dict[str, list[pl.DataFrame]] = {
             n: []
-            for n in ("analysis_lines", "endpoints", "line_response", "adverse_events", "unmapped")
+            for n in (
+                "analysis_lines",
+                "endpoints",
+                "line_response",
+                "adverse_events",
+                "patients",
+                "unmapped",
+            )
         }
         self.attrition: list[pl.DataFrame] = []
 
@@ -132,29 +159,26 @@ class _Kept:
             keys = result.analysis_lines.select("patient_id", "line")
             on = ["patient_id", "line"]
             self.parts["analysis_lines"].append(result.analysis_lines)
-            self.parts["endpoints"].append(tables["endpoints"].join(keys, on=on, how="semi"))
+            endpoints = tables["endpoints"].select(KEPT_ENDPOINT_COLUMNS)
+            self.parts["endpoints"].append(endpoints.join(keys, on=on, how="semi"))
             self.parts["line_response"].append(
                 tables["line_response"].join(keys, on=on, how="semi")
             )
             self.parts["adverse_events"].append(
                 part.adverse_events.join(keys, on="patient_id", how="semi")
             )
+            self.parts["patients"].append(part.patients.join(keys, on="patient_id", how="semi"))
 
-    def population(
-        self, cohort: Cohort, config: StudyConfig, timings: dict[str, float]
-    ) -> AnalysedPopulation:
+    def population(self, config: StudyConfig, timings: dict[str, float]) -> AnalysedPopulation:
         def stacked(name: str) -> pl.DataFrame:
             return pl.concat(self.parts[name]) if self.parts[name] else pl.DataFrame()
 
         analysis_lines = stacked("analysis_lines")
+        patients = stacked("patients")
         if self.parts["analysis_lines"]:
             from mmrwe.study.select import assign_groups
 
             analysis_lines = assign_groups(analysis_lines, config.study)
-            ids = analysis_lines.select("patient_id").unique()
-            patients = cohort.patients.join(ids, on="patient_id", how="semi")
-        else:
-            patients = cohort.patients.clear()
         return AnalysedPopulation(
             analysis_lines=analysis_lines,
             endpoints=stacked("endpoints"),
@@ -181,24 +205,98 @@ def analyse_cohort(
     workers: int = DEFAULT_WORKERS,
     on_progress: Callable[[int], None] | None = None,
 ) -> AnalysedPopulation:
-    """Run the chain up to ``stop_after`` partition by partition (``partition_size`` whole
-    patients each); hand each partition's patient-level tables to ``sink(name, table)`` in
-    partition order; return what is kept. ``on_progress`` is advanced by the patients done."""
+    """Run the chain up to ``stop_after`` on a cohort in memory, partition by partition
+    (``partition_size`` whole patients each): :func:`analyse_partitions` of
+    :func:`cohort_partitions`."""
+    check_partition_size(partition_size, "analyse_cohort")
+    parts = (
+        {n: p.table(n) for n in COHORT_SCHEMAS} for p in cohort_partitions(cohort, partition_size)
+    )
+    return analyse_partitions(
+        parts,
+        config,
+        vocabulary,
+        sink,
+        stop_after=stop_after,
+        workers=workers,
+        on_progress=on_progress,
+    )
+
+
+def check_partition_size(partition_size: int, owner: str) -> None:
+    """A partition size must be a whole number of patients of at least 1."""
     check_parameter(
         isinstance(partition_size, int)
         and not isinstance(partition_size, bool)
         and partition_size >= 1,
         "partition_size",
-        "analyse_cohort",
+        owner,
         "a whole number of patients of at least 1",
         partition_size,
     )
+
+
+def prefetched(parts: Iterable[Tables], timer: StageTimer, name: str) -> Iterator[Tables]:
+    """``parts`` read one ahead in a background thread (reading partition k+1 while k is
+    analysed), the thread's busy seconds added to ``timer`` as ``name``. An error while
+    reading is raised where the partition would have been taken."""
+    box: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def read() -> None:
+        it = iter(parts)
+        try:
+            while not stop.is_set():
+                t = time.perf_counter()
+                part = next(it, None)
+                timer.add(name, time.perf_counter() - t)
+                if part is None:
+                    break
+                box.put(("part", part))
+            box.put(("end", None))
+        except BaseException as exc:  # handed to the consumer
+            box.put(("error", exc))
+
+    thread = threading.Thread(target=read, name="mmrwe-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                assert isinstance(value, BaseException)
+                raise value
+            yield value  # type: ignore[misc]
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a reader waiting to put
+            with contextlib.suppress(queue.Empty):
+                box.get(timeout=0.05)
+        thread.join()
+
+
+def analyse_partitions(
+    parts: Iterable[Tables],
+    config: StudyConfig,
+    vocabulary: Vocabulary,
+    sink: Sink,
+    *,
+    stop_after: Stage = "population",
+    workers: int = DEFAULT_WORKERS,
+    on_progress: Callable[[int], None] | None = None,
+) -> AnalysedPopulation:
+    """Run the chain up to ``stop_after`` on each partition of ``parts`` (the cohort tables of
+    whole patients, e.g. :meth:`mmrwe.io.stream.CohortSource.partitions`), ``workers`` at a
+    time; hand each partition's patient-level tables to ``sink(name, table)`` in partition
+    order; return what is kept. ``on_progress`` is advanced by the patients done."""
     kept = _Kept(stop_after)
     timer = StageTimer()
     names = tables_of(stop_after)
 
-    def analyse(part: Cohort) -> tuple[Cohort, PartitionResult]:
-        tables = {name: part.table(name) for name in COHORT_SCHEMAS}
+    def analyse(tables: Tables) -> tuple[Cohort, PartitionResult]:
+        part = partition_cohort(tables)
+        tables = {n: part.table(n) for n in COHORT_SCHEMAS}
         return part, analyse_partition(tables, config, vocabulary, stop_after=stop_after)
 
     def write(tables: dict[str, pl.DataFrame]) -> None:
@@ -211,10 +309,10 @@ def analyse_cohort(
     ):
         pending: Future[None] | None = None
         running: deque[Future[tuple[Cohort, PartitionResult]]] = deque()
-        parts = cohort_partitions(cohort, partition_size)
+        source = iter(parts)
         while True:
-            while len(running) < workers and (part := next(parts, None)) is not None:
-                running.append(analysts.submit(analyse, part))
+            while len(running) < workers and (tables := next(source, None)) is not None:
+                running.append(analysts.submit(analyse, tables))
             if not running:
                 break
             part, result = running.popleft().result()  # in partition order
@@ -228,4 +326,4 @@ def analyse_cohort(
                 on_progress(part.n_patients)
         if pending is not None:
             pending.result()
-    return kept.population(cohort, config, timer.seconds)
+    return kept.population(config, timer.seconds)

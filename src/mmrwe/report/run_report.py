@@ -23,6 +23,20 @@ if TYPE_CHECKING:
     from mmrwe.stats.km_groups import GroupCurves
     from mmrwe.study.config import StudyConfig
 
+#: the columns the figures read of a written patient-level table (the largest, assessments, is
+#: read without the text columns they never draw: half its memory at a million patients)
+FIGURE_COLUMNS: dict[str, list[str]] = {
+    "assessments": [
+        "patient_id",
+        "line",
+        "date",
+        "role",
+        "category",
+        "serum_m",
+        "urine_m",
+        "dflc",
+    ],
+}
 #: endpoints drawn as Kaplan–Meier curves, with their titles
 KM_ENDPOINTS = {"PFS": "Progression-free survival", "OS": "Overall survival"}
 
@@ -158,7 +172,8 @@ def write_figures_and_report(
 
     def read(name: str) -> pl.DataFrame:
         if name not in tables:
-            tables[name] = pl.read_parquet(output.file(f"{name}.parquet"))
+            path = output.file(f"{name}.parquet")
+            tables[name] = pl.read_parquet(path, columns=FIGURE_COLUMNS.get(name))
         return tables[name]
 
     from mmrwe.report.figure_set import standard_figures

@@ -13,23 +13,23 @@ figures, ``report.html`` and ``manifest.json``. It is written aside and moved in
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
 
-from mmrwe.errors import MmrweError, check_parameter
-from mmrwe.io.attrition import chain_attrition
-from mmrwe.io.cohort import Cohort
+from mmrwe.errors import InvalidDataError, MmrweError, check_parameter
+from mmrwe.io.attrition import attrition_table, chain_attrition
+from mmrwe.io.cohort import COHORT_SCHEMAS
 from mmrwe.io.output import OutputDirectory, input_manifest, refuse_existing
 from mmrwe.pipeline import STAGES, AnalysedPopulation, Stage, progression_source
 from mmrwe.timing import StageTimer
 
 if TYPE_CHECKING:  # typing only: importing the rules would load the compiled stages
     from mmrwe.engine import Engine
+    from mmrwe.io.stream import CohortInMemory, FileCohortSource
     from mmrwe.study.config import StudyConfig
     from mmrwe.vocab import Vocabulary
 
@@ -115,24 +115,27 @@ def run_study(
     stop_after: Stage = "population",
     partition_size: int | None = None,
     report: bool = True,
+    csv: bool = False,
     on_stage: Callable[[str], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
     delimiter: str = ",",
     engine: Engine | None = None,
 ) -> RunResult:
-    """Read and validate ``cohort``, run the patient-level chain up to ``stop_after`` partition
-    by partition and write the run directory (for ``population``: with the summaries and, with
-    ``report``, the figures and ``report.html``).
+    """Read, validate and analyse ``cohort`` partition by partition, straight from its files
+    (:class:`mmrwe.io.stream.FileCohortSource`: reading partition k+1 while k is analysed), up
+    to ``stop_after``, and write the run directory (for ``population``: with the summaries and,
+    with ``report``, the figures and ``report.html``). Every validation problem of every
+    partition is collected; any error stops the run once all are found, and nothing is written.
 
     ``config``: a study TOML path, the name of a shipped example, a :class:`StudyConfig`, or
-    ``None`` (the default study: outcomes by line). ``on_stage`` is told each stage's name as it
+    ``None`` (the default study: outcomes by line). ``csv``: patient-level tables as CSV too
+    (they are Parquet; aggregate tables are both). ``on_stage`` is told each stage's name as it
     starts; ``on_progress`` is advanced by the patients done; ``delimiter`` separates the
-    fields of the cohort's CSV tables. ``engine`` runs the patient-level chain (default
-    :class:`mmrwe.engine.LocalEngine`; :class:`mmrwe.engine.spark.SparkEngine` on Spark);
-    everything else is the same whichever engine runs it.
+    fields of the cohort's CSV tables. ``engine`` runs the patient-level chain (default: the
+    local partitions; :class:`mmrwe.engine.spark.SparkEngine` on Spark, given the whole
+    validated cohort); everything else is the same whichever engine runs it.
     """
-    from mmrwe.engine import LocalEngine
-    from mmrwe.io.read import read_cohort
+    from mmrwe.io.stream import open_source
     from mmrwe.study.config import StudyConfig, load_config
 
     check_parameter(stop_after in STAGES, "stop_after", "run_study", f"one of {STAGES}", stop_after)
@@ -140,33 +143,28 @@ def run_study(
     refuse_existing(out, overwrite)
     study = config if isinstance(config, StudyConfig) else load_config(config)
     vocabulary = _vocabulary(drug_map)
-    engine = engine or LocalEngine()
     timer = StageTimer()
-    stage("reading and validating")
-    with timer.stage("read_validate"):
-        data = read_cohort(cohort, tables=TABLES_READ[stop_after], delimiter=delimiter)
-    truncated, cutoff_attrition = _source(data, study)
     command = COMMANDS.get(stop_after, "run")
-    with OutputDirectory(out, overwrite=overwrite, command=command, timer=timer) as output:
+    stage("reading and validating")
+    with (
+        open_source(cohort, tables=TABLES_READ[stop_after], delimiter=delimiter) as source,
+        OutputDirectory(out, overwrite=overwrite, command=command, timer=timer, csv=csv) as output,
+    ):
         stage(CHAIN_NAMES[stop_after])
         with timer.stage("patient_level"):
-            population = engine.analyse(
-                truncated,
-                study,
-                vocabulary,
-                output,
-                stop_after=stop_after,
-                partition_size=partition_size,
-                on_progress=on_progress,
+            analyse = _analyse if engine is None else _engine_analyse(engine)
+            population, attrition = analyse(
+                source, study, vocabulary, output, stop_after, partition_size, timer, on_progress
             )
         timer.merge(population.timings, "patient_level.")
         sas_transport = _sas_transport(output, stop_after, timer)
-        attrition = chain_attrition(data.attrition, cutoff_attrition, population.attrition)
         output.manifest.update(
-            input_manifest(data, study, drug_map),
+            input_manifest(source, study, drug_map),
             progression_source=progression_source(stop_after),
-            **engine.manifest(),
+            engine="local",
         )
+        if engine is not None:
+            output.manifest.update(engine.manifest())
         if population.response_sources:
             output.manifest["response_sources"] = [
                 [k, v] for k, v in population.response_sources.items()
@@ -176,7 +174,9 @@ def run_study(
             output.write("unmapped_drugs", population.unmapped_drugs)
             output.write("attrition", attrition)
         else:
-            summaries = _summaries(output, cohort, data, population, attrition, study, timer, stage)
+            summaries = _summaries(
+                output, cohort, source.present, population, attrition, study, timer, stage
+            )
             if report:
                 from mmrwe.report.run_report import write_figures_and_report
 
@@ -200,6 +200,95 @@ def run_study(
         manifest=output.manifest,
         population=population,
     )
+
+
+def _analyse(
+    source: FileCohortSource | CohortInMemory,
+    study: StudyConfig,
+    vocabulary: Vocabulary,
+    output: OutputDirectory,
+    stop_after: Stage,
+    partition_size: int | None,
+    timer: StageTimer,
+    on_progress: Callable[[int], None] | None,
+) -> tuple[AnalysedPopulation, pl.DataFrame]:
+    """The chain on every partition of ``source`` (read one ahead, in a background thread, as
+    ``read_validate`` seconds); the run's attrition. Raises :class:`InvalidDataError` with every
+    problem found once all partitions are read, if any is an error."""
+    from mmrwe.pipeline import (
+        DEFAULT_PARTITION,
+        analyse_partitions,
+        check_partition_size,
+        prefetched,
+        sum_attrition,
+    )
+
+    size = partition_size or DEFAULT_PARTITION
+    check_partition_size(size, "run_study")
+    cutoffs: list[pl.DataFrame] = []
+
+    def valid_parts() -> Iterator[dict[str, pl.DataFrame]]:
+        for tables in source.partitions(size):
+            if source.report.ok:  # after an error the rest is only validated
+                part, cut = _prepare(tables, study)
+                cutoffs.append(cut)
+                yield part
+
+    population = analyse_partitions(
+        prefetched(valid_parts(), timer, "read_validate"),
+        study,
+        vocabulary,
+        output.append,
+        stop_after=stop_after,
+        on_progress=on_progress,
+    )
+    if not source.report.ok or not source.usable():
+        raise InvalidDataError(source.report.summary(), source.report)
+    cutoff = sum_attrition(cutoffs) if cutoffs else attrition_table([])
+    attrition = chain_attrition(source.attrition(), cutoff, population.attrition)
+    return population, attrition
+
+
+def _engine_analyse(engine: Engine) -> Callable[..., tuple[AnalysedPopulation, pl.DataFrame]]:
+    """:func:`_analyse` on another engine: every partition read, validated and cut off as for
+    the local engine, the whole cohort handed to ``engine`` (``docs/scale.md``)."""
+
+    def analyse(
+        source: FileCohortSource | CohortInMemory,
+        study: StudyConfig,
+        vocabulary: Vocabulary,
+        output: OutputDirectory,
+        stop_after: Stage,
+        partition_size: int | None,
+        timer: StageTimer,
+        on_progress: Callable[[int], None] | None,
+    ) -> tuple[AnalysedPopulation, pl.DataFrame]:
+        from mmrwe.io.cohort import Cohort
+        from mmrwe.pipeline import DEFAULT_PARTITION, sum_attrition
+
+        parts: list[dict[str, pl.DataFrame]] = []
+        cutoffs: list[pl.DataFrame] = []
+        with timer.stage("read_validate"):
+            for tables in source.partitions(partition_size or DEFAULT_PARTITION):
+                if source.report.ok:
+                    part, cut = _prepare(tables, study)
+                    parts.append(part)
+                    cutoffs.append(cut)
+        if not source.report.ok or not source.usable():
+            raise InvalidDataError(source.report.summary(), source.report)
+        whole = {name: pl.concat([p[name] for p in parts]) for name in COHORT_SCHEMAS}
+        population = engine.analyse(
+            Cohort(**whole),
+            study,
+            vocabulary,
+            output,
+            stop_after=stop_after,
+            on_progress=on_progress,
+        )
+        cutoff = sum_attrition(cutoffs) if cutoffs else attrition_table([])
+        return population, chain_attrition(source.attrition(), cutoff, population.attrition)
+
+    return analyse
 
 
 def _sas_transport(
@@ -228,20 +317,31 @@ def _vocabulary(drug_map: Path | None) -> Vocabulary:
     return vocabulary
 
 
-def _source(data: Cohort, study: StudyConfig) -> tuple[Cohort, pl.DataFrame]:
-    """The cohort the chain reads: the lab columns it uses (the others, kept for reading rules
-    and validation, are about a fifth of the cohort's memory), as known on the study's data
-    cut-off; and the cut-off's attrition steps."""
+def _prepare(
+    tables: dict[str, pl.DataFrame], study: StudyConfig
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """One partition as the chain reads it: the lab columns it uses (the others, kept for
+    reading rules and validation, are about a fifth of the cohort's memory), as known on the
+    study's data cut-off; and the cut-off's attrition steps for these patients."""
+    from mmrwe.io.cohort import Cohort, empty_table
     from mmrwe.study.cutoff import apply_data_cutoff
 
-    data = dataclasses.replace(data, labs=data.labs.select(LAB_COLUMNS_ANALYSED))
-    return apply_data_cutoff(data, study.study.data_cutoff)
+    labs = tables.get("labs", empty_table("labs")).select(LAB_COLUMNS_ANALYSED)
+    part = Cohort(
+        patients=tables["patients"],
+        treatments=tables.get("treatments", empty_table("treatments")),
+        labs=labs,
+        responses=tables.get("responses", empty_table("responses")),
+        adverse_events=tables.get("adverse_events", empty_table("adverse_events")),
+    )
+    truncated, steps = apply_data_cutoff(part, study.study.data_cutoff)
+    return {name: truncated.table(name) for name in COHORT_SCHEMAS}, steps
 
 
 def _summaries(
     output: OutputDirectory,
     cohort: Path,
-    data: Cohort,
+    present: frozenset[str],
     population: AnalysedPopulation,
     attrition: pl.DataFrame,
     study: StudyConfig,
@@ -259,7 +359,7 @@ def _summaries(
     stage("summaries")
     with timer.stage("summaries"):
         summaries = summarise(population, attrition, study)
-        output.write("analysis_lines", population.analysis_lines)
+        output.write("analysis_lines", population.analysis_lines, patient_level=True)
         for name, table in summaries.items():
             output.write(name, table)
     simulated = is_simulated(cohort)
@@ -272,6 +372,6 @@ def _summaries(
             "lines": count_text(population.analysis_lines.height, cut),
         },
         figures=[],
-        warnings=data_warnings(data.present),
+        warnings=data_warnings(present),
     )
     return summaries
