@@ -133,13 +133,15 @@ def start_transport_files(directory: Path, rows: int) -> Callable[[], list[str]]
 
 
 def write_transport_files(directory: Path) -> list[str]:
-    """Write ``<dataset>.xpt`` beside each ADaM dataset's Parquet file in ``directory`` (a run's
-    patient-level tables); return the file names written."""
+    """Write ``<dataset>.xpt`` beside each ADaM dataset's Parquet file (or folder of Parquet
+    parts) in ``directory`` (a run's patient-level tables); return the file names written."""
     import pyarrow.parquet as pq
 
     written = []
     for dataset in DATASETS:
         source = Path(directory) / f"{dataset.lower()}.parquet"
+        if not source.exists():  # the Spark engine's tables are folders of Parquet parts
+            source = Path(directory) / dataset.lower()
         if source.exists():
             table = pl.from_arrow(pq.read_table(source))
             assert isinstance(table, pl.DataFrame)

@@ -103,15 +103,20 @@ def run_chain(
     report: bool = False,
     csv: bool = False,
     delimiter: str = ",",
+    engine: str = "local",
+    spark_master: str | None = None,
 ) -> RunResult:
     """What ``mmrwe lines``, ``mmrwe response`` and ``mmrwe run`` run: the one patient-level
     chain stopped after ``stop_after`` (:func:`mmrwe.study.run_study`; ``csv``: patient-level
-    tables as CSV too), each stage named on
-    stderr as it starts and the patients done shown on a progress bar."""
+    tables as CSV too), each stage named on stderr as it starts and the patients done shown on a
+    progress bar; ``engine`` (``local`` or ``spark``, with ``spark_master``) runs the chain
+    (:func:`mmrwe.engine.make_engine`)."""
+    from mmrwe.engine import make_engine
     from mmrwe.io.output import refuse_existing
     from mmrwe.study import run_study
 
     refuse_existing(out, overwrite)
+    chosen = make_engine(engine, spark_master)
     with progress("analysing patients", None) as advance:
         return run_study(
             cohort,
@@ -125,4 +130,5 @@ def run_chain(
             delimiter=delimiter,
             on_stage=lambda name: info(f"{name} ..."),
             on_progress=advance,
+            engine=None if chosen.name == "local" else chosen,
         )

@@ -41,6 +41,18 @@ def run_command(
     ),
     delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
     no_report: bool = typer.Option(False, "--no-report", help="Tables only: no figures, no HTML."),
+    engine: str = typer.Option(
+        "local",
+        "--engine",
+        help="Where the patient-level chain runs: local (this machine) or spark (a Spark "
+        "cluster; needs mmrwe[spark] and Java; docs/scale.md).",
+    ),
+    spark_master: str | None = typer.Option(
+        None,
+        "--spark-master",
+        help="Spark master URL for --engine spark (e.g. local[4], spark://host:7077). Default: "
+        "the active Spark session's, else local[*].",
+    ),
 ) -> None:
     """Run the whole study: lines of therapy, IMWG response, endpoints per line, the analysed
     population, summary tables (small cells suppressed), figures, report.html and
@@ -55,6 +67,8 @@ def run_command(
         delimiter=delimiter,
         report=not no_report,
         csv=csv,
+        engine=engine,
+        spark_master=spark_master,
     )
     for note in result.manifest.get("warnings", []):
         warn(note)

@@ -28,6 +28,7 @@ from mmrwe.pipeline import STAGES, AnalysedPopulation, Stage, progression_source
 from mmrwe.timing import StageTimer
 
 if TYPE_CHECKING:  # typing only: importing the rules would load the compiled stages
+    from mmrwe.engine import Engine
     from mmrwe.io.stream import CohortInMemory, FileCohortSource
     from mmrwe.study.config import StudyConfig
     from mmrwe.vocab import Vocabulary
@@ -120,6 +121,7 @@ def run_study(
     on_stage: Callable[[str], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
     delimiter: str = ",",
+    engine: Engine | None = None,
 ) -> RunResult:
     """Read, validate and analyse ``cohort`` partition by partition, straight from its files
     (:class:`mmrwe.io.stream.FileCohortSource`: reading partition k+1 while k is analysed), up
@@ -131,7 +133,9 @@ def run_study(
     ``None`` (the default study: outcomes by line). ``csv``: patient-level tables as CSV too
     (they are Parquet; aggregate tables are both). ``on_stage`` is told each stage's name as it
     starts; ``on_progress`` is advanced by the patients done; ``delimiter`` separates the
-    fields of the cohort's CSV tables.
+    fields of the cohort's CSV tables. ``engine`` runs the patient-level chain (default: the
+    local partitions; :class:`mmrwe.engine.spark.SparkEngine` on Spark, given the whole
+    validated cohort); everything else is the same whichever engine runs it.
     """
     from mmrwe.io.stream import open_source
     from mmrwe.study.config import StudyConfig, load_config
@@ -150,14 +154,19 @@ def run_study(
     ):
         stage(CHAIN_NAMES[stop_after])
         with timer.stage("patient_level"):
-            population, attrition = _analyse(
+            analyse = _analyse if engine is None else _engine_analyse(engine)
+            population, attrition = analyse(
                 source, study, vocabulary, output, stop_after, partition_size, timer, on_progress
             )
         timer.merge(population.timings, "patient_level.")
         sas_transport = _sas_transport(output, stop_after, timer)
         inputs = input_manifest(source, study, drug_map)
         output.patient_level["input_rows"] = inputs.pop("input_rows")
-        output.manifest.update(inputs, progression_source=progression_source(stop_after))
+        output.manifest.update(
+            inputs, progression_source=progression_source(stop_after), engine="local"
+        )
+        if engine is not None:
+            output.manifest.update(engine.manifest())
         if population.response_sources:
             output.manifest["response_sources"] = [
                 [k, v] for k, v in population.response_sources.items()
@@ -241,6 +250,48 @@ def _analyse(
     cutoff = sum_attrition(cutoffs) if cutoffs else attrition_table([])
     attrition = chain_attrition(source.attrition(), cutoff, population.attrition)
     return population, attrition
+
+
+def _engine_analyse(engine: Engine) -> Callable[..., tuple[AnalysedPopulation, pl.DataFrame]]:
+    """:func:`_analyse` on another engine: every partition read, validated and cut off as for
+    the local engine, the whole cohort handed to ``engine`` (``docs/scale.md``)."""
+
+    def analyse(
+        source: FileCohortSource | CohortInMemory,
+        study: StudyConfig,
+        vocabulary: Vocabulary,
+        output: OutputDirectory,
+        stop_after: Stage,
+        partition_size: int | None,
+        timer: StageTimer,
+        on_progress: Callable[[int], None] | None,
+    ) -> tuple[AnalysedPopulation, pl.DataFrame]:
+        from mmrwe.io.cohort import Cohort
+        from mmrwe.pipeline import DEFAULT_PARTITION, sum_attrition
+
+        parts: list[dict[str, pl.DataFrame]] = []
+        cutoffs: list[pl.DataFrame] = []
+        with timer.stage("read_validate"):
+            for tables in source.partitions(partition_size or DEFAULT_PARTITION):
+                if source.report.ok:
+                    part, cut = _prepare(tables, study)
+                    parts.append(part)
+                    cutoffs.append(cut)
+        if not source.report.ok or not source.usable():
+            raise InvalidDataError(source.report.summary(), source.report)
+        whole = {name: pl.concat([p[name] for p in parts]) for name in COHORT_SCHEMAS}
+        population = engine.analyse(
+            Cohort(**whole),
+            study,
+            vocabulary,
+            output,
+            stop_after=stop_after,
+            on_progress=on_progress,
+        )
+        cutoff = sum_attrition(cutoffs) if cutoffs else attrition_table([])
+        return population, chain_attrition(source.attrition(), cutoff, population.attrition)
+
+    return analyse
 
 
 def _sas_transport(

@@ -1,0 +1,100 @@
+"""The Spark engine against the local engine on the same machine: ratio, where Spark's overhead
+goes, and a fitted per-patient cost to size a cluster.
+
+    python benchmarks/bench_spark.py [--patients 50000 100000 200000] [--master local[2]]
+
+For each cohort size: simulate the cohort, run the default study (tables only) with the local
+engine and with the Spark engine (one SparkSession for all sizes; its start-up is printed once
+and left out of the per-size times), and print the patient-level step of each, its ratio and the
+Spark engine's stages (handing the cohort to Spark, the chain's UDF calls and the union's write,
+reading back what the summaries need, publishing each table). The chain's own seconds inside
+the calls (summed over the calls) show how much of the Spark step is the chain. A least-squares
+line through the sizes gives each engine's fixed cost and cost per patient, projected to 50k,
+100k and 200k patients. Not a timed test: it prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mmrwe.engine.spark import SparkEngine, start_session
+from mmrwe.simulate import simulate_cohort
+from mmrwe.study import run_study
+
+SPARK_STAGES = ("spark_input", "spark_chain", "spark_collect", "spark_publish")
+CHAIN_STAGES = ("lines", "response", "refractoriness", "endpoints", "population")
+
+
+def measure(cohort: Path, work: Path, engine: SparkEngine | None) -> dict[str, float]:
+    """One run's manifest timings (seconds), with the wall time of the run."""
+    out = work / ("spark" if engine else "local")
+    t = time.perf_counter()
+    result = run_study(cohort, out, report=False, engine=engine, overwrite=True)
+    timings = dict(result.manifest["timings_seconds"])
+    timings["wall"] = time.perf_counter() - t
+    return timings
+
+
+def report(n: int, local: dict[str, float], spark: dict[str, float]) -> None:
+    """Print one size's comparison."""
+    lp, sp = local["patient_level"], spark["patient_level"]
+    print(f"\n{n:,} patients")
+    print(f"  local engine  patient-level {lp:8.1f} s   run {local['wall']:8.1f} s")
+    print(f"  spark engine  patient-level {sp:8.1f} s   run {spark['wall']:8.1f} s")
+    print(f"  ratio spark / local (patient-level) {sp / lp:5.2f}")
+    chain = sum(spark.get(f"patient_level.{s}", 0.0) for s in CHAIN_STAGES)
+    for stage in SPARK_STAGES:
+        seconds = spark.get(f"patient_level.{stage}", 0.0)
+        print(f"    {stage:<16}{seconds:8.1f} s  {seconds / sp:5.0%}")
+    print(f"    chain inside the calls (summed over calls) {chain:8.1f} s")
+
+
+def fit(sizes: list[int], seconds: list[float]) -> tuple[float, float]:
+    """Least-squares fixed cost (s) and cost per patient (s) of ``seconds`` against ``sizes``."""
+    if len(sizes) == 1:
+        return 0.0, seconds[0] / sizes[0]
+    slope, intercept = np.polyfit(np.array(sizes, float), np.array(seconds, float), 1)
+    return float(intercept), float(slope)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--patients", type=int, nargs="+", default=[50_000, 100_000, 200_000])
+    ap.add_argument("--master", default="local[2]")
+    args = ap.parse_args()
+    print(f"load average (1, 5, 15 min) at start: {os.getloadavg()}")
+    t = time.perf_counter()
+    session = start_session(args.master)
+    print(
+        f"SparkSession {session.version} on {args.master} started in {time.perf_counter() - t:.1f} s"
+    )
+    engine = SparkEngine(session=session)
+    rows: list[tuple[int, float, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.patients:
+            cohort = Path(tmp) / f"cohort{n}"
+            simulate_cohort(cohort, n_patients=n, seed=11)
+            local = measure(cohort, Path(tmp), None)
+            spark = measure(cohort, Path(tmp), engine)
+            report(n, local, spark)
+            rows.append((n, local["patient_level"], spark["patient_level"]))
+            print(f"  load average now: {os.getloadavg()}")
+    sizes = [r[0] for r in rows]
+    print("\nfitted patient-level cost: fixed + per patient (projection)")
+    for name, column in (("local", 1), ("spark", 2)):
+        fixed, per = fit(sizes, [r[column] for r in rows])
+        projection = ", ".join(
+            f"{k // 1000}k {fixed + per * k:.0f} s" for k in (50_000, 100_000, 200_000)
+        )
+        print(f"  {name:<6} {fixed:6.1f} s + {per * 1e3:.3f} ms/patient  ({projection})")
+    session.stop()
+
+
+if __name__ == "__main__":
+    main()
