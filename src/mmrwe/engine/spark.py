@@ -144,7 +144,8 @@ class SparkEngine:
         if on_progress is not None:
             on_progress(n)
         analysed = population(driver, cohort, config, stop_after, timings)
-        output.manifest["outputs"].update(analysed.counts)
+        for name, count in analysed.counts.items():  # exact counts: patient-level manifest
+            output.outputs(name)[name] = count
         return analysed
 
     def _run(
