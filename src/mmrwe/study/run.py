@@ -223,7 +223,6 @@ def _analyse(
         analyse_partitions,
         check_partition_size,
         prefetched,
-        sum_attrition,
     )
 
     size = partition_size or DEFAULT_PARTITION
@@ -245,11 +244,27 @@ def _analyse(
         stop_after=stop_after,
         on_progress=on_progress,
     )
+    _require_valid(source)
+    return population, _run_attrition(source, cutoffs, population)
+
+
+def _require_valid(source: FileCohortSource | CohortInMemory) -> None:
+    """Raise :class:`InvalidDataError` with every problem of every partition, if any is an
+    error (or nothing usable was read)."""
     if not source.report.ok or not source.usable():
         raise InvalidDataError(source.report.summary(), source.report)
+
+
+def _run_attrition(
+    source: FileCohortSource | CohortInMemory,
+    cutoffs: list[pl.DataFrame],
+    population: AnalysedPopulation,
+) -> pl.DataFrame:
+    """The run's attrition: reading, the data cut-off (summed over partitions), the chain."""
+    from mmrwe.pipeline import sum_attrition
+
     cutoff = sum_attrition(cutoffs) if cutoffs else attrition_table([])
-    attrition = chain_attrition(source.attrition(), cutoff, population.attrition)
-    return population, attrition
+    return chain_attrition(source.attrition(), cutoff, population.attrition)
 
 
 def _engine_analyse(engine: Engine) -> Callable[..., tuple[AnalysedPopulation, pl.DataFrame]]:
@@ -267,7 +282,7 @@ def _engine_analyse(engine: Engine) -> Callable[..., tuple[AnalysedPopulation, p
         on_progress: Callable[[int], None] | None,
     ) -> tuple[AnalysedPopulation, pl.DataFrame]:
         from mmrwe.io.cohort import Cohort
-        from mmrwe.pipeline import DEFAULT_PARTITION, sum_attrition
+        from mmrwe.pipeline import DEFAULT_PARTITION
 
         parts: list[dict[str, pl.DataFrame]] = []
         cutoffs: list[pl.DataFrame] = []
@@ -277,8 +292,7 @@ def _engine_analyse(engine: Engine) -> Callable[..., tuple[AnalysedPopulation, p
                     part, cut = _prepare(tables, study)
                     parts.append(part)
                     cutoffs.append(cut)
-        if not source.report.ok or not source.usable():
-            raise InvalidDataError(source.report.summary(), source.report)
+        _require_valid(source)
         whole = {name: pl.concat([p[name] for p in parts]) for name in COHORT_SCHEMAS}
         population = engine.analyse(
             Cohort(**whole),
@@ -288,8 +302,7 @@ def _engine_analyse(engine: Engine) -> Callable[..., tuple[AnalysedPopulation, p
             stop_after=stop_after,
             on_progress=on_progress,
         )
-        cutoff = sum_attrition(cutoffs) if cutoffs else attrition_table([])
-        return population, chain_attrition(source.attrition(), cutoff, population.attrition)
+        return population, _run_attrition(source, cutoffs, population)
 
     return analyse
 
