@@ -66,6 +66,9 @@ class Extract:
     #: source rows mapped per CDM table (a drug exposure counts once, whatever its ingredients)
     mapped: dict[str, int] = field(default_factory=dict)
     unit_problems: pl.DataFrame | None = None
+    #: the CDM row of each ``treatments`` row, in the same order: ``patient_id, event_table``
+    #: (``drug_exposure`` or ``procedure_occurrence``), ``event_id`` (that table's primary key)
+    events: pl.DataFrame | None = None
 
 
 def build_mapping(con: Any, loc: OmopLocation, sets: pl.DataFrame) -> Mapping:
@@ -139,13 +142,16 @@ def extract_range(
     mapped = {k: v.height for k, v in raw.items()}
     known = ~pl.col("drug").str.starts_with(UNMAPPED_DRUG)
     mapped["drug_exposure"] = drugs.filter(known)["drug_exposure_id"].n_unique()
-    treatments, out_drug = _inside(drugs.drop("drug_exposure_id"), periods)
+    drugs = drugs.rename({"drug_exposure_id": "event_id"}).with_columns(
+        event_table=pl.lit("drug_exposure")
+    )
+    treatments, out_drug = _inside(drugs, periods)
     procedures, out_proc = _inside(raw["procedure_occurrence"], periods)
     labs, out_labs = _inside(raw["measurement"], periods)
     responses, out_resp = _inside(raw["observation"], periods)
     labs, units = _convertible(labs)
     ends = periods.group_by("person_id").agg(pl.col("end").max().alias("op_end"))
-    treatments = _ongoing(pl.concat([treatments, procedures]), ends)
+    treatments = _ongoing(pl.concat([treatments, procedures], how="diagonal"), ends)
     excluded |= {
         "drug_exposure": out_drug,
         "procedure_occurrence": out_proc,
@@ -153,13 +159,15 @@ def extract_range(
         "observation": out_resp,
         "measurement_unit": units.height and int(units["rows"].sum()),
     }
+    treatments = treatments.sort("person_id", "start_date", "event_table", "event_id", "drug")
     tables = {
         "patients": patients,
         "treatments": _native(treatments, ["drug", "start_date", "end_date"]),
         "labs": _native(labs, ["date", "test", "value", "unit"]),
         "responses": _native(responses, ["date", "response"]),
     }
-    return Extract(tables, excluded, mapped, units)
+    events = _native(treatments, ["event_table", "event_id"])
+    return Extract(tables, excluded, mapped, units, events)
 
 
 def _patients(
@@ -266,7 +274,12 @@ def _drugs(con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: in
     # a drug-set concept is named once, not once per ingredient
     df = df.unique(["drug_exposure_id", "drug"], keep="first", maintain_order=True)
     return df.select(
-        "person_id", "drug_exposure_id", "drug", "start_date", "end_date", date=pl.col("start_date")
+        "person_id",
+        pl.col("drug_exposure_id").cast(pl.Int64),
+        "drug",
+        "start_date",
+        "end_date",
+        date=pl.col("start_date"),
     )
 
 
@@ -278,7 +291,11 @@ def _procedures(
     po = _in_range(con.table("procedure_occurrence", database=loc.cdm_schema), lo, hi, cohort)
     po = po.filter(po.procedure_concept_id.isin(ids) | po.procedure_source_concept_id.isin(ids))
     df = po.select(
-        "person_id", "procedure_concept_id", "procedure_source_concept_id", "procedure_date"
+        "person_id",
+        "procedure_occurrence_id",
+        "procedure_concept_id",
+        "procedure_source_concept_id",
+        "procedure_date",
     ).to_polars()
     names = dict(
         zip(
@@ -290,6 +307,8 @@ def _procedures(
     day = pl.col("procedure_date").cast(pl.Date)
     return df.select(
         "person_id",
+        event_id=pl.col("procedure_occurrence_id").cast(pl.Int64),
+        event_table=pl.lit("procedure_occurrence"),
         drug=pl.coalesce(
             pl.col("procedure_concept_id").replace_strict(
                 names, default=None, return_dtype=pl.String

@@ -99,6 +99,7 @@ def render_cohort(cohort_dir: Path) -> dict[str, pl.DataFrame]:
     tables["measurement"] = _measurements(labs, ids, vocab)
     tables["observation"] = _observations(cohort.responses, ids, vocab)
     tables["observation_period"] = _periods(cohort.patients, ids, tables)
+    _episode_concepts(vocab)
     tables["concept"] = pl.DataFrame(vocab.rows)
     tables["concept_ancestor"] = pl.DataFrame(
         vocab.ancestors,
@@ -167,6 +168,19 @@ def _condition(patients: pl.DataFrame, ids: pl.DataFrame, vocab: Vocab) -> pl.Da
         condition_source_value=pl.lit("C90.00"),
         condition_source_concept_id=pl.lit(src),
     )
+
+
+def _episode_concepts(vocab: Vocab) -> None:
+    """The concepts ``--write-omop`` resolves (mmrwe.omop.writeback.EPISODE_CONCEPTS), named as
+    in OHDSI's vocabulary; the ids are mmrwe's own, as every id of this CDM."""
+    from mmrwe.omop.writeback import EPISODE_CONCEPTS
+
+    domains = {"Episode": ("Episode", "Episode"), "Type Concept": ("Type Concept", "Type Concept")}
+    for c in EPISODE_CONCEPTS:
+        domain, cls = domains.get(c.vocabulary_id, ("Metadata", "Field"))
+        code = c.value if c.column == "concept_code" else f"mmrwe-{c.role}"
+        name = c.value if c.column == "concept_name" else c.role.replace("_", " ").title()
+        vocab.add(c.vocabulary_id, code, name, domain, cls, "S")
 
 
 def _treatments(
