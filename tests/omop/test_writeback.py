@@ -157,7 +157,7 @@ def test_a_cdm_without_the_episode_concepts_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "cdm.duckdb"
     write_duckdb(tables, path)
     url = f"omop+duckdb://{path}"
-    with pytest.raises(InvalidDataError, match="drug_exposure.drug_exposure_id"):
+    with pytest.raises(InvalidDataError, match=r"drug_exposure\.drug_exposure_id"):
         run_study(url, tmp_path / "run", report=False, write_omop=WriteOmop(url))
     assert not (tmp_path / "run").exists()
 
