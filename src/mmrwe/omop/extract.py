@@ -69,6 +69,9 @@ class Extract:
     #: the CDM row of each ``treatments`` row, in the same order: ``patient_id, event_table``
     #: (``drug_exposure`` or ``procedure_occurrence``), ``event_id`` (that table's primary key)
     events: pl.DataFrame | None = None
+    #: ``patients``, ``labs`` and ``responses``: the ``person_id`` and the CDM row's primary key
+    #: (``cdm_id``) of each row, in the same order (validation messages name them)
+    keys: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 def build_mapping(con: Any, loc: OmopLocation, sets: pl.DataFrame) -> Mapping:
@@ -167,7 +170,15 @@ def extract_range(
         "responses": _native(responses, ["date", "response"]),
     }
     events = _native(treatments, ["event_table", "event_id"])
-    return Extract(tables, excluded, mapped, units, events)
+    keys = {
+        "patients": patients.select(
+            person_id=pl.col("patient_id").cast(pl.Int64),
+            cdm_id=pl.col("patient_id").cast(pl.Int64),
+        ),
+        "labs": labs.select("person_id", "cdm_id"),
+        "responses": responses.select("person_id", "cdm_id"),
+    }
+    return Extract(tables, excluded, mapped, units, events, keys)
 
 
 def _patients(
@@ -338,6 +349,7 @@ def _measurements(
         .left_join(unit_c, "unit_concept_id")
         .select(
             "person_id",
+            "measurement_id",
             "measurement_concept_id",
             "operator_concept_id",
             "value_as_number",
@@ -362,6 +374,7 @@ def _measurements(
     df = df.select(
         "person_id",
         "value_as_number",
+        cdm_id=pl.col("measurement_id").cast(pl.Int64),
         date=pl.col("date").cast(pl.Date),
         test=pl.col("test"),
         op=op.str.replace("=", ""),
@@ -375,6 +388,7 @@ def _measurements(
     number = pl.concat_str("op", pl.col("value_as_number").cast(pl.String))
     return df.select(
         "person_id",
+        "cdm_id",
         "date",
         "test",
         value=pl.when(pl.col("value_as_number").is_not_null()).then(number).otherwise("word"),
@@ -424,10 +438,13 @@ def _observations(
     sets = m.by_domain["observation"]
     ob = _in_range(con.table("observation", database=loc.cdm_schema), lo, hi, cohort)
     ob = ob.filter(ob.observation_concept_id.isin(sets["concept_id"].to_list() or [-1]))
-    df = ob.select("person_id", "observation_concept_id", date="observation_date").to_polars()
+    df = ob.select(
+        "person_id", "observation_id", "observation_concept_id", date="observation_date"
+    ).to_polars()
     names = dict(zip(sets["concept_id"], sets["mmrwe_name"], strict=True))
     return df.select(
         "person_id",
+        cdm_id=pl.col("observation_id").cast(pl.Int64),
         date=pl.col("date").cast(pl.Date),
         response=pl.col("observation_concept_id").replace_strict(names, return_dtype=pl.String),
     )

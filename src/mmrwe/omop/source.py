@@ -31,6 +31,7 @@ from mmrwe.omop.extract import (
     myeloma_persons,
     person_ranges,
 )
+from mmrwe.omop.problems import KEYS, in_cdm_words
 from mmrwe.omop.url import OmopLocation, check_cdm, connect, parse_url
 
 if TYPE_CHECKING:
@@ -138,6 +139,7 @@ def validate_omop(
             vocabulary=vocabulary,
             on_progress=on_progress,
         )
+        report = in_cdm_words(report, staging, session.events)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if cohort is not None:
@@ -187,6 +189,10 @@ def _stage(session: OmopSession, staging: Path) -> dict[str, Any]:
             units.append(part.unit_problems)
         if part.events is not None:
             events.append(part.events)
+        for name, keys in part.keys.items():
+            folder = staging / KEYS / name
+            folder.mkdir(parents=True, exist_ok=True)
+            keys.write_parquet(folder / f"part-{i:05d}.parquet")
     if not session.ids:
         for name in names:
             _empty(name).write_parquet(staging / name / "part-00000.parquet")
