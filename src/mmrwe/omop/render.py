@@ -266,34 +266,49 @@ def _measurements(labs: pl.DataFrame, ids: pl.DataFrame, vocab: Vocab) -> pl.Dat
         k: vocab.add("Meas Value Operator", k, k, "Meas Value Operator", "Meas Value Operator", "S")
         for k in ("<", ">")
     }
-    rows = []
-    for r in labs.join(ids, on="patient_id").iter_rows(named=True):
-        kind, number = classify_value(r["value"] or "")
-        text = (r["value"] or "").strip().lower()
-        row = {
-            "person_id": r["person_id"],
-            "measurement_concept_id": test_ids[str(r["test"])],
-            "measurement_date": r["date"],
-            "value_as_number": None,
-            "operator_concept_id": None,
-            "value_as_concept_id": None,
-            "unit_concept_id": None,
-            "unit_source_value": r["unit"],
-            "value_source_value": r["value"],
-        }
-        if kind in ("number", "below", "above"):
-            row["value_as_number"] = number
-            row["operator_concept_id"] = {"below": ops["<"], "above": ops[">"]}.get(kind)
-            ucum = UCUM.get((r["unit"] or "").strip().lower())
-            if ucum:
-                row["unit_concept_id"] = vocab.add("UCUM", ucum, ucum, "Unit", "Unit", "S")
-        else:
+    df = labs.join(ids, on="patient_id", maintain_order="left")
+    # each distinct value text and unit is classified once (20 million rows at 200,000 patients)
+    values = df.select(pl.col("value").fill_null("")).unique()
+    kinds = [classify_value(v) for v in values["value"]]
+    words = {}
+    for v, (kind, _) in zip(values["value"], kinds, strict=True):
+        if kind not in ("number", "below", "above"):
+            text = v.strip().lower()
             vid, code = ("SNOMED", RESULT_WORDS[text]) if text in RESULT_WORDS else ("mmrwe", text)
-            row["value_as_concept_id"] = vocab.add(
-                vid, code, text.capitalize(), "Meas Value", "Qualifier Value", "S"
-            )
-        rows.append(row)
-    df = pl.DataFrame(rows, infer_schema_length=None)
+            words[v] = vocab.add(vid, code, text.capitalize(), "Meas Value", "Qualifier Value", "S")
+    value_table = values.with_columns(
+        value_as_number=pl.Series(
+            [n if k in ("number", "below", "above") else None for k, n in kinds], dtype=pl.Float64
+        ),
+        operator_concept_id=pl.Series(
+            [{"below": ops["<"], "above": ops[">"]}.get(k) for k, _ in kinds], dtype=pl.Int64
+        ),
+        value_as_concept_id=pl.Series([words.get(v) for v in values["value"]], dtype=pl.Int64),
+    )
+    units = {}
+    for u in df["unit"].drop_nulls().unique().sort():
+        ucum = UCUM.get(u.strip().lower())
+        if ucum:
+            units[u] = vocab.add("UCUM", ucum, ucum, "Unit", "Unit", "S")
+    df = df.with_columns(__v=pl.col("value").fill_null("")).join(
+        value_table.rename({"value": "__v"}), on="__v", how="left", maintain_order="left"
+    )
+    is_number = pl.col("value_as_number").is_not_null()
+    df = df.select(
+        "person_id",
+        measurement_concept_id=pl.col("test")
+        .cast(pl.String)
+        .replace_strict(test_ids, return_dtype=pl.Int64),
+        measurement_date="date",
+        value_as_number="value_as_number",
+        operator_concept_id="operator_concept_id",
+        value_as_concept_id="value_as_concept_id",
+        unit_concept_id=pl.when(is_number).then(
+            pl.col("unit").replace_strict(units, default=None, return_dtype=pl.Int64)
+        ),
+        unit_source_value="unit",
+        value_source_value="value",
+    )
     return df.with_row_index("measurement_id", offset=1).with_columns(
         pl.col("measurement_id").cast(pl.Int64), measurement_type_concept_id=pl.lit(0)
     )
