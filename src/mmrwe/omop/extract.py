@@ -334,33 +334,68 @@ def _procedures(
     )
 
 
+#: The columns of a measurement row that decide its test, operator, word and unit: every string
+#: rule is applied once per distinct combination of them, then joined to the rows.
+MEASUREMENT_KEYS = (
+    "measurement_concept_id",
+    "operator_concept_id",
+    "value_as_concept_id",
+    "unit_concept_id",
+    "unit_source_value",
+)
+
+
 def _measurements(
     con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: int
 ) -> pl.DataFrame:
-    """Measurements of the measurement concept set as native test, value text and unit text."""
+    """Measurements of the measurement concept set as native test, value text and unit text,
+    with ``unit_ok`` (the native rules convert the unit, or the value is a word)."""
     sets = m.by_domain["measurement"]
     me = _in_range(con.table("measurement", database=loc.cdm_schema), lo, hi, cohort)
     me = me.filter(me.measurement_concept_id.isin(sets["concept_id"].to_list() or [-1]))
-    c = con.table("concept", database=loc.vocab_schema)
-    value_c = c.select(value_as_concept_id=c.concept_id, value_word=c.concept_name)
-    unit_c = c.select(unit_concept_id=c.concept_id, unit_code=c.concept_code)
-    df = (
-        me.left_join(value_c, "value_as_concept_id")
-        .left_join(unit_c, "unit_concept_id")
-        .select(
-            "person_id",
-            "measurement_id",
-            "measurement_concept_id",
-            "operator_concept_id",
-            "value_as_number",
-            "value_word",
-            "unit_code",
-            "unit_source_value",
-            date="measurement_date",
-        )
-        .to_polars()
+    df = me.select(
+        "person_id",
+        "measurement_id",
+        *MEASUREMENT_KEYS,
+        "value_as_number",
+        date="measurement_date",
+    ).to_polars()
+    combos = _measurement_rules(con, loc, m, df.select(MEASUREMENT_KEYS).unique())
+    df = df.join(combos, on=list(MEASUREMENT_KEYS), how="left", nulls_equal=True)
+    number = pl.col("value_as_number") / pl.col("factor")
+    numeric = number.is_not_null() & number.is_finite()
+    return df.select(
+        "person_id",
+        cdm_id=pl.col("measurement_id").cast(pl.Int64),
+        date=pl.col("date").cast(pl.Date),
+        test="test",
+        value=pl.when(pl.col("value_as_number").is_not_null())
+        .then(pl.concat_str("op", number.cast(pl.String)))
+        .otherwise("word"),
+        unit="unit",
+        unit_ok=pl.col("unit_ok") | ~numeric,
     )
-    df = df.join(
+
+
+def _measurement_rules(
+    con: Any, loc: OmopLocation, m: Mapping, combos: pl.DataFrame
+) -> pl.DataFrame:
+    """For each distinct combination of :data:`MEASUREMENT_KEYS`: ``test``, ``op`` (``<``,
+    ``>``), ``word`` (the value concept's name, lower case), ``unit`` (UCUM code of the unit
+    concept, else ``unit_source_value``, else the set's implied unit; a word's is the canonical),
+    ``factor`` (an SI-prefix rescale to a listed unit) and ``unit_ok``."""
+    ids = pl.concat([combos["value_as_concept_id"], combos["unit_concept_id"]]).drop_nulls()
+    c = con.table("concept", database=loc.vocab_schema)
+    named = (
+        c.filter(c.concept_id.isin(ids.unique().to_list() or [-1]))
+        .select("concept_id", "concept_name", "concept_code")
+        .to_polars()
+        .with_columns(pl.col("concept_id").cast(pl.Int64))
+    )
+    words = dict(zip(named["concept_id"], named["concept_name"], strict=True))
+    codes = dict(zip(named["concept_id"], named["concept_code"], strict=True))
+    sets = m.by_domain["measurement"]
+    df = combos.join(
         sets.rename({"concept_id": "measurement_concept_id", "mmrwe_name": "test"}),
         on="measurement_concept_id",
         how="left",
@@ -369,30 +404,26 @@ def _measurements(
         m.operators, default="", return_dtype=pl.String
     )
     unit = pl.coalesce(
-        pl.col("unit_code"), pl.col("unit_source_value"), pl.col("unit").replace("", None)
+        pl.col("unit_concept_id").replace_strict(codes, default=None, return_dtype=pl.String),
+        pl.col("unit_source_value"),
+        pl.col("unit").replace("", None),
     )
-    df = df.select(
-        "person_id",
-        "value_as_number",
-        cdm_id=pl.col("measurement_id").cast(pl.Int64),
-        date=pl.col("date").cast(pl.Date),
-        test=pl.col("test"),
+    df = df.with_columns(
         op=op.str.replace("=", ""),
-        word=pl.col("value_word").str.to_lowercase(),
-        # a word (negative, not detected …) has no number to convert: its unit is the canonical
+        word=pl.col("value_as_concept_id")
+        .replace_strict(words, default=None, return_dtype=pl.String)
+        .str.to_lowercase(),
         unit=unit.replace(UCUM_UNITS).fill_null(
             pl.col("test").replace_strict(LAB_TESTS, default="", return_dtype=pl.String)
         ),
     )
     df = _rescale(df)
-    number = pl.concat_str("op", pl.col("value_as_number").cast(pl.String))
-    return df.select(
-        "person_id",
-        "cdm_id",
-        "date",
-        "test",
-        value=pl.when(pl.col("value_as_number").is_not_null()).then(number).otherwise("word"),
-        unit="unit",
+    ok = [
+        unit_key(u or "") in UNIT_FACTORS.get(t or "", {})
+        for t, u in df.select("test", "unit").iter_rows()
+    ]
+    return df.with_columns(unit_ok=pl.Series(ok, dtype=pl.Boolean)).select(
+        *MEASUREMENT_KEYS, "test", "op", "word", "unit", "factor", "unit_ok"
     )
 
 
@@ -402,9 +433,10 @@ MASS_UNIT = re.compile(r"^(g|mg|ug|µg)/(dl|l|24h)$")
 
 
 def _rescale(df: pl.DataFrame) -> pl.DataFrame:
-    """A number in a mass unit the native rules do not list for its test (e.g. serum M-protein in
-    mg/dL) rescaled by the SI prefix to a listed unit per the same volume or time (mg/dL → g/dL: ÷ 1000);
-    other units are left for the unit check."""
+    """``factor`` (a divisor) and ``unit`` of each ``test, unit``: a mass unit the native rules do
+    not list for its test (e.g. serum M-protein in mg/dL) is rescaled by the SI prefix to a listed
+    unit per the same volume or time (mg/dL → g/dL: ÷ 1000); other units keep factor 1 and are left
+    for the unit check."""
     pairs = df.select("test", "unit").unique().drop_nulls()
     factors: dict[tuple[str, str], tuple[float, str]] = {}
     for test, unit in pairs.iter_rows():
@@ -417,18 +449,15 @@ def _rescale(df: pl.DataFrame) -> pl.DataFrame:
             if t and t.group(2) == m.group(2):
                 factors[(test, unit)] = (MASS[t.group(1)] / MASS[m.group(1)], target)  # divisor
                 break
-    if not factors:
-        return df
     table = pl.DataFrame(
         [(t, u, f, target) for (t, u), (f, target) in factors.items()],
-        schema=["test", "unit", "factor", "target"],
+        schema={"test": pl.String, "unit": pl.String, "factor": pl.Float64, "target": pl.String},
         orient="row",
     )
     out = df.join(table, on=["test", "unit"], how="left")
     return out.with_columns(
-        value_as_number=pl.col("value_as_number") / pl.col("factor").fill_null(1.0),
-        unit=pl.coalesce("target", "unit"),
-    ).drop("factor", "target")
+        factor=pl.col("factor").fill_null(1.0), unit=pl.coalesce("target", "unit")
+    ).drop("target")
 
 
 def _observations(
@@ -451,8 +480,19 @@ def _observations(
 
 
 def _inside(df: pl.DataFrame, periods: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """The rows dated inside one of their person's observation periods, and how many were not."""
-    df = df.with_columns(pl.col("person_id").cast(pl.Int64)).with_row_index("__i")
+    """The rows dated inside one of their person's observation periods, and how many were not.
+    With one period per person (the usual CDM) a row is checked against its person's period in
+    one join; otherwise against each of them."""
+    df = df.with_columns(pl.col("person_id").cast(pl.Int64))
+    if periods["person_id"].is_unique().all():
+        span = periods.select(
+            "person_id", __s=pl.col("start").cast(pl.Date), __e=pl.col("end").cast(pl.Date)
+        )
+        joined = df.join(span, on="person_id", how="left", maintain_order="left")
+        inside = pl.col("date").is_between("__s", "__e").fill_null(False)
+        kept = joined.filter(inside).drop("__s", "__e")
+        return kept, df.height - kept.height
+    df = df.with_row_index("__i")
     hits = (
         df.select("__i", "person_id", "date")
         .join(periods, on="person_id")
@@ -468,21 +508,12 @@ def _inside(df: pl.DataFrame, periods: pl.DataFrame) -> tuple[pl.DataFrame, int]
 
 
 def _convertible(labs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Labs whose unit the native rules convert (a word needs none); the others counted by test
-    and unit. The rule is decided once per distinct (test, unit), then joined."""
-    pairs = labs.select("test", "unit").unique()
-    pairs = pairs.with_columns(
-        unit_ok=pl.Series(
-            [unit_key(u or "") in UNIT_FACTORS.get(t, {}) for t, u in pairs.iter_rows()],
-            dtype=pl.Boolean,
-        )
-    )
-    numeric = pl.col("value").str.contains(r"^[<>]?[0-9.\-]").fill_null(False)
-    flagged = labs.join(pairs, on=["test", "unit"], how="left", nulls_equal=True)
-    ok = pl.col("unit_ok").fill_null(False) | ~numeric
-    bad = flagged.filter(~ok).group_by("test", "unit").agg(rows=pl.len())
+    """Labs whose unit the native rules convert (``unit_ok``: decided once per distinct
+    combination in :func:`_measurement_rules`; a word needs none); the others counted by test
+    and unit."""
+    bad = labs.filter(~pl.col("unit_ok")).group_by("test", "unit").agg(rows=pl.len())
     bad = bad.sort("rows", "test", "unit", descending=[True, False, False])
-    return flagged.filter(ok).drop("unit_ok"), bad
+    return labs.filter(pl.col("unit_ok")).drop("unit_ok"), bad
 
 
 def _ongoing(treatments: pl.DataFrame, ends: pl.DataFrame) -> pl.DataFrame:

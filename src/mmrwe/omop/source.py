@@ -180,7 +180,9 @@ def _stage(session: OmopSession, staging: Path) -> dict[str, Any]:
         (staging / name).mkdir()
     for i, part in enumerate(extract_cohort(session)):
         for name in names:
-            part.tables[name].write_parquet(staging / name / f"part-{i:05d}.parquet")
+            part.tables[name].write_parquet(
+                staging / name / f"part-{i:05d}.parquet", compression="lz4"
+            )
         for k, v in part.excluded.items():
             excluded[k] = excluded.get(k, 0) + int(v or 0)
         for k, v in part.mapped.items():
@@ -192,7 +194,7 @@ def _stage(session: OmopSession, staging: Path) -> dict[str, Any]:
         for name, keys in part.keys.items():
             folder = staging / KEYS / name
             folder.mkdir(parents=True, exist_ok=True)
-            keys.write_parquet(folder / f"part-{i:05d}.parquet")
+            keys.write_parquet(folder / f"part-{i:05d}.parquet", compression="lz4")
     if not session.ids:
         for name in names:
             _empty(name).write_parquet(staging / name / "part-00000.parquet")
