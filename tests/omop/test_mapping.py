@@ -17,7 +17,7 @@ from mmrwe.omop import read_omop
 from mmrwe.omop.render import write_duckdb
 from mmrwe.study import run_study
 
-from .fragments import fragment
+from .fragments import D, fragment
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +169,30 @@ def test_validation_messages_name_the_cdm_table_column_and_person(tmp_path: Path
     lab = next(e for e in errors if e is not drug)
     assert lab.startswith("measurement (measurement_id 1, person_id 1), column 'value_as_number"), lab
     assert not any("part-" in e or ".parquet" in e for e in errors), errors
+
+
+def test_exposure_ending_on_the_last_observed_day_is_ongoing(tmp_path: Path) -> None:
+    """Decision (docs/omop.md): the CDM cannot hold an open exposure (drug_exposure_end_date is
+    required) and nothing after the end of observation is seen, so an exposure ending on (or
+    after) the person's last observed day is ongoing at the last contact (TTD censored there);
+    one ending the day before stopped (a discontinuation)."""
+    tables = fragment()
+    extra = pl.DataFrame(
+        [
+            (8, 1, 34, D(2022, 6, 1), D(2022, 12, 31), None),  # ends on the last observed day
+            (9, 1, 32, D(2022, 6, 1), D(2022, 12, 30), None),  # the day before
+            (10, 2, 34, D(2023, 1, 1), D(2024, 3, 1), None),  # beyond the end (2023-06-30)
+        ],
+        schema=tables["drug_exposure"].drop("drug_source_concept_id").schema,
+        orient="row",
+    ).with_columns(drug_source_concept_id=pl.lit(0))
+    tables["drug_exposure"] = pl.concat([tables["drug_exposure"], extra])
+    path = tmp_path / "cdm.duckdb"
+    write_duckdb(tables, path)
+    tr = read_omop(f"omop+duckdb://{path}").treatments
+    late = tr.filter(pl.col("start_date") >= dt.date(2022, 6, 1)).sort("patient_id", "drug")
+    assert late.select("patient_id", "drug", "end_date").rows() == [
+        ("1", "bortezomib", None),
+        ("1", "lenalidomide", dt.date(2022, 12, 30)),
+        ("2", "bortezomib", None),
+    ]
