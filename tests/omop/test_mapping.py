@@ -167,7 +167,9 @@ def test_validation_messages_name_the_cdm_table_column_and_person(tmp_path: Path
     ), drug
     assert "drug_exposure_start_date or drug_exposure_end_date" in drug, drug
     lab = next(e for e in errors if e is not drug)
-    assert lab.startswith("measurement (measurement_id 1, person_id 1), column 'value_as_number"), lab
+    assert lab.startswith("measurement (measurement_id 1, person_id 1), column 'value_as_number"), (
+        lab
+    )
     assert not any("part-" in e or ".parquet" in e for e in errors), errors
 
 

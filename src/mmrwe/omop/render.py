@@ -91,7 +91,10 @@ def render_cohort(cohort_dir: Path) -> dict[str, pl.DataFrame]:
     tables["drug_exposure"], tables["procedure_occurrence"] = _treatments(
         cohort.treatments, ids, vocab, cohort.patients.select("patient_id", "last_contact_date")
     )
-    raw = pl.read_parquet(Path(cohort_dir) / "labs.parquet").with_row_index("source_row", offset=1)
+    # the raw value texts, numbered as the reader numbers rows (across parts, in order)
+    whole = Path(cohort_dir) / "labs.parquet"
+    parts = sorted((Path(cohort_dir) / "labs").glob("*.parquet"))
+    raw = pl.read_parquet(whole if whole.exists() else parts).with_row_index("source_row", offset=1)
     labs = cohort.labs.select("patient_id", "date", "test", "source_row").join(
         raw.select("source_row", "value", "unit").with_columns(pl.col("source_row").cast(pl.Int64)),
         on="source_row",
