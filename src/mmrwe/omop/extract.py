@@ -353,15 +353,25 @@ def _measurements(
     sets = m.by_domain["measurement"]
     me = _in_range(con.table("measurement", database=loc.cdm_schema), lo, hi, cohort)
     me = me.filter(me.measurement_concept_id.isin(sets["concept_id"].to_list() or [-1]))
-    df = me.select(
+    import ibis
+
+    # the distinct code combinations are found and numbered in the database; the rows come with
+    # their combination's number only, and the rules are joined to them by that number
+    combos = _measurement_rules(con, loc, m, me.select(*MEASUREMENT_KEYS).distinct().to_polars())
+    combos = combos.with_row_index("combo").with_columns(pl.col("combo").cast(pl.Int64))
+    numbered = ibis.memtable(combos.select("combo", *MEASUREMENT_KEYS).to_arrow())
+    joined = me.left_join(
+        numbered, [me[k].identical_to(numbered[k]) for k in MEASUREMENT_KEYS]
+    ).select(
         "person_id",
         "measurement_id",
-        *MEASUREMENT_KEYS,
+        "combo",
         "value_as_number",
         date="measurement_date",
-    ).to_polars()
-    combos = _measurement_rules(con, loc, m, df.select(MEASUREMENT_KEYS).unique())
-    df = df.join(combos, on=list(MEASUREMENT_KEYS), how="left", nulls_equal=True)
+    )
+    # rows in a fixed order (a database join returns them in any): same input, same bytes
+    df = joined.to_polars().sort("person_id", "date", "measurement_id")
+    df = df.join(combos.drop(MEASUREMENT_KEYS), on="combo", how="left", maintain_order="left")
     number = pl.col("value_as_number") / pl.col("factor")
     numeric = number.is_not_null() & number.is_finite()
     return df.select(
@@ -467,9 +477,11 @@ def _observations(
     sets = m.by_domain["observation"]
     ob = _in_range(con.table("observation", database=loc.cdm_schema), lo, hi, cohort)
     ob = ob.filter(ob.observation_concept_id.isin(sets["concept_id"].to_list() or [-1]))
-    df = ob.select(
-        "person_id", "observation_id", "observation_concept_id", date="observation_date"
-    ).to_polars()
+    df = (
+        ob.select("person_id", "observation_id", "observation_concept_id", date="observation_date")
+        .to_polars()
+        .sort("person_id", "date", "observation_id")
+    )
     names = dict(zip(sets["concept_id"], sets["mmrwe_name"], strict=True))
     return df.select(
         "person_id",

@@ -94,12 +94,15 @@ def render_cohort(cohort_dir: Path) -> dict[str, pl.DataFrame]:
     # the raw value texts, numbered as the reader numbers rows (across parts, in order)
     whole = Path(cohort_dir) / "labs.parquet"
     parts = sorted((Path(cohort_dir) / "labs").glob("*.parquet"))
-    raw = pl.read_parquet(whole if whole.exists() else parts).with_row_index("source_row", offset=1)
-    labs = cohort.labs.select("patient_id", "date", "test", "source_row").join(
-        raw.select("source_row", "value", "unit").with_columns(pl.col("source_row").cast(pl.Int64)),
-        on="source_row",
+    raw = pl.read_parquet(whole if whole.exists() else parts, columns=["value", "unit"])
+    row = cohort.labs["source_row"] - 1
+    labs = cohort.labs.select("patient_id", "date", "test").with_columns(
+        value=raw["value"].cast(pl.String).gather(row), unit=raw["unit"].cast(pl.String).gather(row)
     )
+    del raw, row
+    cohort.labs = cohort.labs.clear()  # 20 million rows at 200,000 patients: free them early
     tables["measurement"] = _measurements(labs, ids, vocab)
+    del labs
     tables["observation"] = _observations(cohort.responses, ids, vocab)
     tables["observation_period"] = _periods(cohort.patients, ids, tables)
     _episode_concepts(vocab)
@@ -269,9 +272,12 @@ def _measurements(labs: pl.DataFrame, ids: pl.DataFrame, vocab: Vocab) -> pl.Dat
         k: vocab.add("Meas Value Operator", k, k, "Meas Value Operator", "Meas Value Operator", "S")
         for k in ("<", ">")
     }
-    df = labs.join(ids, on="patient_id", maintain_order="left")
+    person = dict(zip(ids["patient_id"], ids["person_id"], strict=True))
+    df = labs.with_columns(
+        person_id=pl.col("patient_id").replace_strict(person, return_dtype=pl.Int64)
+    ).drop("patient_id")
     # each distinct value text and unit is classified once (20 million rows at 200,000 patients)
-    values = df.select(pl.col("value").fill_null("")).unique()
+    values = df.select(pl.col("value").fill_null("")).unique().sort("value")
     kinds = [classify_value(v) for v in values["value"]]
     words = {}
     for v, (kind, _) in zip(values["value"], kinds, strict=True):
