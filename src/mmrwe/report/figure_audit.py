@@ -21,7 +21,6 @@ import json
 import re
 from pathlib import Path
 
-
 from mmrwe.errors import MmrweError
 
 _TEXT = re.compile(r"<text[^>]*>([^<]*)</text>|\bid=\"([^\"]+)\"")
@@ -44,11 +43,10 @@ def _analysed_patients(manifest: dict) -> int | None:
 
 def audit_figures(run_dir: Path | str) -> list[str]:
     """Problems of the run's figures (empty: every listed figure passes rules 1–4)."""
-    from mmrwe.report.figure_set import PATIENT_LEVEL_FIGURES, SWIMMER_PATIENTS, groups_with
-    from mmrwe.report.html import read_text_table, recorded_config
-
     from mmrwe.io.output import shareable_folder
     from mmrwe.privacy.shareable import run_patient_ids
+    from mmrwe.report.figure_set import PATIENT_LEVEL_FIGURES, SWIMMER_PATIENTS, groups_with
+    from mmrwe.report.html import read_text_table, recorded_config
 
     shared = shareable_folder(run_dir)
     manifest_file = shared / "manifest.json"
