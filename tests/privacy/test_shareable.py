@@ -108,7 +108,7 @@ def test_a_patient_id_under_shareable_fails_the_audit_naming_the_file(
     assert audit_shareable(out, 11) == []
     leaked = out / "shareable" / "notes.csv"
     leaked.write_text(f"patient,comment\n{input_ids(cohort)[0]},seen\n")
-    with pytest.raises(ShareableNotProtected, match="notes.csv shows patient identifier"):
+    with pytest.raises(ShareableNotProtected, match=r"notes\.csv shows patient identifier"):
         check_shareable(out, 11)
 
 
