@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from mmrwe.adam import DATASETS, labels, read_xpt
+from mmrwe.io.output import run_file
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def table(run: Path, name: str) -> pl.DataFrame:
-    return pl.read_parquet(run / f"{name}.parquet")
+    return pl.read_parquet(run_file(run, f"{name}.parquet"))
 
 
 def test_adsl_has_every_patient_and_flags_the_analysed(run: Path) -> None:
@@ -38,7 +39,7 @@ def test_adsl_has_every_patient_and_flags_the_analysed(run: Path) -> None:
     index = flagged.join(first, left_on="USUBJID", right_on="patient_id")
     assert (index["INDXLINE"] == index["line"]).all()
     assert (index["TRT01A"] == index["regimen"]).all()
-    study = json.loads((run / "manifest.json").read_text())["config"]["study"]["name"]
+    study = json.loads((run_file(run, "manifest.json")).read_text())["config"]["study"]["name"]
     assert set(adsl["STUDYID"]) == {study}
 
 
@@ -58,7 +59,7 @@ def test_transport_files_read_back_with_labels_and_values(run: Path, dataset: st
     back, back_labels, name = read_xpt(run / f"{dataset.lower()}.xpt", dataset)
     assert name == dataset and back_labels == labels(dataset)
     assert back.equals(table(run, dataset.lower()))
-    manifest = json.loads((run / "manifest.json").read_text())
+    manifest = json.loads((run_file(run, "manifest.json")).read_text())
     assert f"{dataset.lower()}.xpt" in manifest["sas_transport"]
 
 

@@ -14,6 +14,7 @@ from polars.testing import assert_frame_equal
 
 from mmrwe.errors import ParameterError
 from mmrwe.io.cohort import COHORT_SCHEMAS
+from mmrwe.io.output import run_file
 from mmrwe.io.read import read_cohort
 from mmrwe.pipeline import STAGES, analyse_cohort, analyse_partition
 from mmrwe.simulate import simulate_cohort
@@ -60,8 +61,8 @@ def test_partitions_give_the_tables_of_one_partition(
     assert names == sorted(p.stem for p in parts.out.glob("*.csv"))
     assert {"lines", "line_exposures", "attrition", "unmapped_drugs"} <= set(names)
     for name in names:
-        a = pl.read_parquet(whole.out / f"{name}.parquet")
-        b = pl.read_parquet(parts.out / f"{name}.parquet")
+        a = pl.read_parquet(run_file(whole.out, f"{name}.parquet"))
+        b = pl.read_parquet(run_file(parts.out, f"{name}.parquet"))
         assert_frame_equal(a, b)
         csv = f"{name}.csv"
         assert (whole.out / csv).read_bytes() == (parts.out / csv).read_bytes(), name
@@ -176,8 +177,8 @@ def test_every_command_reads_the_cohort_as_known_at_the_data_cutoff(
     study.write_text(f"[study]\ndata_cutoff = {cutoff}\n")
     for stop_after in ("lines", "response"):
         out = run_study(cohort, tmp_path / stop_after, config=study, stop_after=stop_after).out  # type: ignore[arg-type]
-        lines = pl.read_parquet(out / "lines.parquet")
+        lines = pl.read_parquet(run_file(out, "lines.parquet"))
         assert lines.height and lines["start_date"].max() <= cutoff
         assert lines["end_date"].max() <= cutoff
-        reasons = pl.read_parquet(out / "attrition.parquet")["reason"]
+        reasons = pl.read_parquet(run_file(out, "attrition.parquet"))["reason"]
         assert reasons.str.contains(f"after the data cut-off {cutoff}").sum() >= 2

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from mmrwe.cli.app import main
+from mmrwe.io.output import run_file
 
 
 @pytest.mark.spark
 def test_run_engine_spark(spark, cohort: Path, local_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     assert main(["run", str(cohort), "--out", str(out), "--no-report", "--engine", "spark"]) == 0
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = json.loads((run_file(out, "manifest.json")).read_text())
     assert (manifest["engine"], manifest["spark_master"]) == ("spark", spark.sparkContext.master)
     for name in ("summary_by_line.csv", "attrition.csv", "analysis_lines.parquet"):
         assert (out / name).read_bytes() == (local_run / name).read_bytes(), name
