@@ -139,14 +139,15 @@ def test_the_audit_finds_a_figure_that_publishes_withheld_counts(isa: Path, tmp_
     (run_file(run, "figures") / "swimmer.svg").write_text(
         swimmer.replace("</svg>", f"{many}<text>{patient}</text></svg>")
     )
+    manifest["patient_level_figures_shared"] = True  # as a study sharing them writes it
     (run_file(run, "manifest.json")).write_text(json.dumps(manifest))
     problems = audit_figures(run)
     assert any(p.startswith("waterfall: group 'Isa-Pd'") for p in problems), problems
     assert any(p.startswith("swimmer: 40 patients") for p in problems), problems
     assert "swimmer: shows a patient identifier" in problems
-    manifest["patient_level_figures"] = False
+    manifest["patient_level_figures_shared"] = False  # the default: not in shareable/
     (run_file(run, "manifest.json")).write_text(json.dumps(manifest))
-    assert any("patient-level figures are off" in p for p in audit_figures(run))
+    assert any("the study does not share them" in p for p in audit_figures(run))
 
 
 def _waterfall_tables(groups: dict[str, tuple[str, ...]], n: int):  # type: ignore[no-untyped-def]
