@@ -44,7 +44,7 @@ def test_default_study_same_as_local(spark, cohort: Path, local_run: Path, tmp_p
     local_manifest = json.loads((run_file(local_run, "manifest.json")).read_text())
     assert local_manifest["engine"] == "local"
     assert manifest["outputs"] == local_manifest["outputs"]
-    assert not (out / "_spark").exists()
+    assert not (out / "_spark").exists() and not (out / "patient_level" / "_spark").exists()
 
 
 def test_shipped_study_same_as_local(spark, cohort: Path, tmp_path: Path) -> None:
