@@ -66,7 +66,7 @@ def demo_command(
     except MmrweError as exc:  # e.g. too few Isa-Pd patients in a small demo cohort
         warn(f"comparison with ICARIA-MM skipped: {exc}")
     build_report(run_dir)
-    stdout.print(run_summary({**result.manifest, **result.patient_level}))
+    stdout.print(run_summary({**result.patient_level, **result.manifest}))
     stdout.print(outcome_table(result.summaries["summary_by_line"], result.study.study.name))
     info(f"report: {run_file(run_dir, 'report.html')}")
 
