@@ -56,11 +56,12 @@ def test_adtte_and_adrs_cover_the_patient_level_tables(run: Path) -> None:
 
 @pytest.mark.parametrize("dataset", list(DATASETS))
 def test_transport_files_read_back_with_labels_and_values(run: Path, dataset: str) -> None:
-    back, back_labels, name = read_xpt(run / f"{dataset.lower()}.xpt", dataset)
+    back, back_labels, name = read_xpt(run_file(run, f"{dataset.lower()}.xpt"), dataset)
     assert name == dataset and back_labels == labels(dataset)
     assert back.equals(table(run, dataset.lower()))
-    manifest = json.loads((run_file(run, "manifest.json")).read_text())
+    manifest = json.loads((run_file(run, "manifest_patient_level.json")).read_text())
     assert f"{dataset.lower()}.xpt" in manifest["sas_transport"]
+    assert run_file(run, f"{dataset.lower()}.xpt").parent.name == "patient_level"
 
 
 def test_adam_text_is_ascii_for_sas(run: Path) -> None:
@@ -80,10 +81,10 @@ def test_large_runs_write_the_transport_files_in_another_process(run: Path, tmp_
     from mmrwe.adam.xpt import BACKGROUND_ROWS, start_transport_files
 
     for dataset in DATASETS:
-        shutil.copy(run / f"{dataset.lower()}.parquet", tmp_path)
+        shutil.copy(run_file(run, f"{dataset.lower()}.parquet"), tmp_path)
     wait = start_transport_files(tmp_path, rows=BACKGROUND_ROWS)
     assert wait() == [f"{d.lower()}.xpt" for d in DATASETS]
     for dataset in DATASETS:
         written = (tmp_path / f"{dataset.lower()}.xpt").read_bytes()
-        assert written == (run / f"{dataset.lower()}.xpt").read_bytes()
+        assert written == (run_file(run, f"{dataset.lower()}.xpt")).read_bytes()
         assert b"01JAN60:00:00:00" in written[:560]

@@ -25,7 +25,8 @@ N = 40
 def _run_dir(path: Path, *, penta: int, unknown_cytogenetics: int) -> Path:
     """A run directory as ``mmrwe run`` writes it (first_eligible, threshold 11): N patients,
     ``penta`` of them penta-refractory, ``unknown_cytogenetics`` with unknown risk."""
-    path.mkdir()
+    (path / "shareable").mkdir(parents=True)
+    (path / "patient_level").mkdir()
     i = np.arange(N)
     ids = [f"P{k:03d}" for k in i]
     cyto = np.where(i % 3 == 0, "high", "standard").astype(object)

@@ -38,9 +38,11 @@ def test_medians_only_against_icaria_mm(runs: dict[str, Path], tmp_path: Path) -
     assert median["note"] == "no digitised curve: medians and landmark rates only"
     # the real-world median is the Kaplan-Meier median of the run's own PFS rows
     pfs = (
-        pl.read_parquet(runs["isa-pd"] / "endpoints.parquet")
+        pl.read_parquet(run_file(runs["isa-pd"], "endpoints.parquet"))
         .join(
-            pl.read_parquet(runs["isa-pd"] / "analysis_lines.parquet").select("patient_id", "line"),
+            pl.read_parquet(run_file(runs["isa-pd"], "analysis_lines.parquet")).select(
+                "patient_id", "line"
+            ),
             on=["patient_id", "line"],
         )
         .filter(pl.col("endpoint") == "PFS")

@@ -86,10 +86,10 @@ def test_commands_are_one_chain_stopped_at_different_stages(cohort: Path, tmp_pa
         "line_response": ("response", "run"),
     }
     for name, commands in same.items():
-        first, *others = (runs[c] / f"{name}.csv" for c in commands)
+        first, *others = (run_file(runs[c], f"{name}.csv") for c in commands)
         assert all(first.read_bytes() == other.read_bytes() for other in others), name
-    lines_only = pl.read_parquet(runs["lines"] / "lines.parquet")
-    with_response = pl.read_parquet(runs["run"] / "lines.parquet")
+    lines_only = pl.read_parquet(run_file(runs["lines"], "lines.parquet"))
+    with_response = pl.read_parquet(run_file(runs["run"], "lines.parquet"))
     assert lines_only.columns == with_response.columns
     ended = pl.col("start_rule").str.contains("ended the planned transplant sequence")
     lab_ended = set(with_response.filter(ended)["patient_id"]) - set(
@@ -101,7 +101,8 @@ def test_commands_are_one_chain_stopped_at_different_stages(cohort: Path, tmp_pa
         with_response.filter(kept).drop("^.*_refractory$"),
     )
     exposures = [
-        pl.read_parquet(runs[c] / "line_exposures.parquet").filter(kept) for c in ("lines", "run")
+        pl.read_parquet(run_file(runs[c], "line_exposures.parquet")).filter(kept)
+        for c in ("lines", "run")
     ]
     assert_frame_equal(*exposures)
 

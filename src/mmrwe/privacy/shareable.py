@@ -48,7 +48,8 @@ def run_patient_ids(run_dir: Path | str) -> set[str]:
 def identifiers_in(folder: Path, ids: set[str]) -> list[str]:
     """The files under ``folder`` whose text holds a patient identifier of ``ids`` as a word
     (Parquet tables by their cells). An all-digit identifier (an OMOP ``person_id``) cannot be
-    told from a count in text and is looked for in Parquet cells only."""
+    told from a count, in text or in a cell; it is looked for in the figures' element ids only
+    (:mod:`mmrwe.report.figure_audit`)."""
     wordy = {i for i in ids if not i.isdigit()}
     found = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -58,7 +59,7 @@ def identifiers_in(folder: Path, ids: set[str]) -> list[str]:
         elif path.suffix == ".parquet":
             df = pl.read_parquet(path)
             cells = {str(v) for c in df.columns for v in df[c].cast(pl.String).drop_nulls()}
-            hits = cells & ids
+            hits = cells & wordy
         else:
             continue
         if hits:
