@@ -43,7 +43,7 @@ def test_unmapped_adverse_event_terms_are_listed(tmp_path: Path) -> None:
     """Issue 15 item 10: terms outside the synonym list are named in the data-quality section;
     the methods say how terms were normalised."""
     run = write_run(tmp_path / "run")
-    (run_file(run, "adverse_events.csv")).write_text(AE)
+    (run / "adverse_events.csv").write_text(AE)  # a hand-made run: one flat folder
     html = build_report(run).read_text(encoding="utf-8")
     quality = re.search(r'<section id="quality">.*?</section>', html, re.S).group(0)
     assert "tumour flare" in quality and "Cytokine release syndrome" not in quality
