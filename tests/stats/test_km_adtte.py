@@ -20,7 +20,6 @@ import polars as pl
 import pytest
 
 from mmrwe.cli.app import main
-from mmrwe.io.output import run_file
 from tests.stats.survival_reference import R_DIR, expected
 
 #: R: survfit(Surv(time, status == 2) ~ 1, lung): n 228, events 165, median 310 (285, 363)
@@ -38,7 +37,7 @@ def _adtte(tmp_path: Path, **extra: list[int]) -> Path:
             **extra,
         }
     )
-    path = run_file(tmp_path, "adtte.csv")
+    path = tmp_path / "adtte.csv"
     df.write_csv(path)
     return path
 
