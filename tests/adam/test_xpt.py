@@ -12,7 +12,6 @@ import pytest
 from mmrwe.adam import DATASETS, labels, read_xpt, schema, write_xpt
 from mmrwe.adam.metadata import MAX_LABEL, MAX_NAME
 from mmrwe.errors import ParameterError
-from mmrwe.io.output import run_file
 from tests.adam.test_adsl_adrs import analysis_lines, assessments, line_response, patients
 
 
@@ -65,4 +64,4 @@ def test_names_and_labels_fit_transport_v5() -> None:
 def test_text_longer_than_200_bytes_is_refused_naming_the_variable(tmp_path: Path) -> None:
     table = small_datasets()["ADRS"].with_columns(pl.lit("x" * 201).alias("PARAM"))
     with pytest.raises(ParameterError, match=r"ADRS\.PARAM with a value of 201 bytes"):
-        write_xpt(table, run_file(tmp_path, "adrs.xpt"), "ADRS")
+        write_xpt(table, tmp_path / "adrs.xpt", "ADRS")
