@@ -97,7 +97,13 @@ def test_lines_and_response_write_the_same_layout(
 @pytest.mark.slow
 @pytest.mark.parametrize("study", sorted(example_studies()))
 def test_every_shipped_study_shares_no_patient_id(cohort: Path, tmp_path: Path, study: str) -> None:
-    out = run_study(cohort, tmp_path / study, config=study).out
+    from mmrwe.study.run import StudySelectsNothing
+
+    try:
+        out = run_study(cohort, tmp_path / study, config=study).out
+    except StudySelectsNothing:  # belantamab: no such line among 300 simulated patients
+        assert not (tmp_path / study).exists()  # nothing written
+        out = run_study(cohort, tmp_path / study, config=study, stop_after="response").out
     check_layout(out, input_ids(cohort))
 
 
