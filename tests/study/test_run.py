@@ -47,9 +47,9 @@ def named_cohort(cohort: Path, tmp_path_factory: pytest.TempPathFactory) -> tupl
     ids = pl.read_parquet(cohort / "patients.parquet")["patient_id"]
     mapping = {old: f"MRN-{i:05d} Doe, Jane" for i, old in enumerate(ids.to_list())}
     for table in ("patients", "treatments", "labs", "responses", "adverse_events"):
-        df = pl.read_parquet(run_file(cohort, f"{table}.parquet"))
+        df = pl.read_parquet(cohort / f"{table}.parquet")
         df.with_columns(pl.col("patient_id").replace_strict(mapping)).write_parquet(
-            run_file(out, f"{table}.parquet")
+            out / f"{table}.parquet"
         )
     return out, list(mapping.values())
 
@@ -131,7 +131,7 @@ def test_two_runs_give_identical_tables_and_figures(
         f"{n}.csv" for n in AGGREGATE
     ]
     for name in written:
-        assert (run_dir / name).read_bytes() == (again / name).read_bytes(), name
+        assert run_file(run_dir, name).read_bytes() == run_file(again, name).read_bytes(), name
     for figure in (run_file(run_dir, "figures")).iterdir():
         assert figure.read_bytes() == (run_file(again, "figures") / figure.name).read_bytes(), (
             figure.name
@@ -147,7 +147,9 @@ def test_no_identifier_in_any_aggregate_output(
         main(["--quiet", "run", str(cohort), "--out", str(out), "--config", "outcomes-by-line"])
         == 0
     )
-    aggregate_files = [out / f"{name}.{ext}" for name in AGGREGATE for ext in ("csv", "parquet")]
+    aggregate_files = [
+        run_file(out, f"{name}.{ext}") for name in AGGREGATE for ext in ("csv", "parquet")
+    ]
     aggregate_files += [run_file(out, "report.html"), *sorted((run_file(out, "figures")).iterdir())]
     fragments = {"MRN-", "Doe, Jane"} | set(ids[:50])
     for path in aggregate_files:
@@ -214,9 +216,7 @@ def test_cohort_without_assessments_says_what_it_cannot_support(
     minimal = tmp_path / "minimal"
     minimal.mkdir()
     for table in ("patients", "treatments"):
-        (run_file(minimal, f"{table}.parquet")).write_bytes(
-            (run_file(cohort, f"{table}.parquet")).read_bytes()
-        )
+        (minimal / f"{table}.parquet").write_bytes((cohort / f"{table}.parquet").read_bytes())
     out = tmp_path / "run"
     assert main(["run", str(minimal), "--out", str(out)]) == 0
     assert "neither labs nor responses" in capsys.readouterr().err
