@@ -21,11 +21,15 @@ def test_demo_writes_the_report_with_every_figure_and_the_comparison(
     html = report.read_text()
     manifest = json.loads((run_file(out / "run", "manifest.json")).read_text())
     comparison = json.loads(
-        (run_file(out / "run" / "comparisons" / "icaria-mm", "manifest.json")).read_text()
+        (out / "run" / "shareable" / "comparisons" / "icaria-mm" / "manifest.json").read_text()
     )
     listed = [f["name"] for f in manifest["figures"]] + [f["name"] for f in comparison["figures"]]
     embedded = re.findall(r'<figure id="fig-([^"]+)"', html)
-    assert sorted(embedded) == sorted(listed) and len(listed) >= 8
+    kept = manifest["patient_level_figures_kept"]  # in patient_level/figures/, not shown
+    assert sorted(embedded) == sorted(listed) and len(listed) + len(kept) >= 8
+    assert all((out / "run" / "patient_level" / "figures" / f"{k}.svg").is_file() for k in kept)
+    assert not set(kept) & set(embedded)
+    assert not kept or "patient_level/figures/" in html
     assert "Real-world versus trial" in html and "ICARIA-MM" in html
     assert "Simulated data" in html
 
