@@ -300,17 +300,20 @@ def prepare_write_back(settings: WriteOmop) -> PreparedWriteBack:
 
 
 def write_back(
-    prepared: PreparedWriteBack, staging: Path, events: pl.DataFrame | None
+    prepared: PreparedWriteBack, run_dir: Path, events: pl.DataFrame | None
 ) -> dict[str, pl.DataFrame]:
     """Build ``episode`` and ``episode_event`` from the run's ``lines`` and ``line_exposures``
-    (Parquet files in ``staging``) and, with a target schema, load them into the database;
-    return the tables (the caller writes them as patient-level files)."""
+    (Parquet files of the run directory ``run_dir``, being written) and, with a target schema,
+    load them into the database; return the tables (the caller writes them as patient-level
+    files)."""
+    from mmrwe.io.output import run_file
+
     if events is None:
         raise ParameterError(
             "--write-omop needs an OMOP CDM source (omop+duckdb://…, omop+postgresql://…)"
         )
-    lines = pl.read_parquet(staging / "lines.parquet")
-    exposures = pl.read_parquet(staging / "line_exposures.parquet")
+    lines = pl.read_parquet(run_file(run_dir, "lines.parquet"))
+    exposures = pl.read_parquet(run_file(run_dir, "line_exposures.parquet"))
     episode, episode_event = episode_tables(
         lines, exposures, events, prepared.concepts, prepared.regimens
     )
