@@ -63,6 +63,12 @@ def test_episodes_of_a_hand_made_cdm_as_files_and_in_duckdb(tmp_path: Path) -> N
     url = _duckdb(tmp_path)
     out = tmp_path / "run"
     run_study(url, out, report=False, write_omop=WriteOmop(url, "results"))
+    # patient-level: they hold person_ids (docs/privacy.md)
+    assert sorted(f.name for f in out.rglob("episode*.parquet")) == [
+        "episode.parquet",
+        "episode_event.parquet",
+    ]
+    assert all(f.parent.name == "patient_level" for f in out.rglob("episode*"))
     files = {
         n: pl.read_parquet(next(out.rglob(f"{n}.parquet"))) for n in ("episode", "episode_event")
     }
