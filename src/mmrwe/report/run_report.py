@@ -37,6 +37,9 @@ FIGURE_COLUMNS: dict[str, list[str]] = {
         "dflc",
     ],
 }
+#: the tables the figures scan lazily instead of reading whole (the largest, one row per
+#: assessment: the waterfall aggregates it, the trajectory filters one patient)
+LAZY_TABLES = ("assessments",)
 #: endpoints drawn as Kaplan–Meier curves, with their titles
 KM_ENDPOINTS = {"PFS": "Progression-free survival", "OS": "Overall survival"}
 
@@ -87,6 +90,11 @@ def km_by_group(
         small_cell_threshold=threshold,
         max_time=ticks[-1] if ticks else None,
     )
+
+
+def _endpoint_rows(population: AnalysedPopulation, endpoint: str) -> pl.DataFrame:
+    """The analysed lines' rows of one endpoint, read from the kept tables."""
+    return population.kept.scan("endpoints").filter(pl.col("endpoint") == endpoint).collect()
 
 
 def _annotation(fitted: GroupCurves) -> str | None:
@@ -140,13 +148,17 @@ def write_figures_and_report(
     threshold = study.study.small_cell_threshold
     compare = study.study.index == "first_eligible"
     figures = FigureWriter(output)
-    lines, endpoints = population.analysis_lines, population.endpoints
+    lines = population.analysis_lines
     for endpoint, title in KM_ENDPOINTS.items():
         figures.add(
             f"km_{endpoint.lower()}",
             f"{title} by {study.study.group_by if study.study.group_by != 'none' else 'cohort'}",
             lambda endpoint=endpoint: km_by_group(
-                lines, endpoints, endpoint, threshold=threshold, compare=compare
+                lines,
+                _endpoint_rows(population, endpoint),
+                endpoint,
+                threshold=threshold,
+                compare=compare,
             ),
         )
     if study.study.group_by == "line":
@@ -170,7 +182,9 @@ def write_figures_and_report(
     output.close_parts()
     tables: dict[str, pl.DataFrame] = {**summaries, "analysis_lines": lines}
 
-    def read(name: str) -> pl.DataFrame:
+    def read(name: str) -> pl.DataFrame | pl.LazyFrame:
+        if name in LAZY_TABLES:  # scanned at each use: figures filter or aggregate it
+            return pl.scan_parquet(output.file(f"{name}.parquet")).select(FIGURE_COLUMNS[name])
         if name not in tables:
             path = output.file(f"{name}.parquet")
             tables[name] = pl.read_parquet(path, columns=FIGURE_COLUMNS.get(name))
