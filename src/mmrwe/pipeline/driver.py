@@ -49,6 +49,9 @@ DEFAULT_WORKERS = 2
 
 #: the endpoint columns the summaries and the report read (the rest is in the written table)
 KEPT_ENDPOINT_COLUMNS = ("patient_id", "line", "endpoint", "time_days", "time_months", "event")
+#: the text columns of ``analysis_lines`` no summary or figure reads: kept on disk only (they
+#: are half its memory), written to the output table from there
+UNSUMMARISED_COLUMNS = ("start_rule", "drugs", "drug_classes", "maintenance")
 
 Sink = Callable[[str, pl.DataFrame], None]
 #: one partition's cohort tables (every row of some patients), as a source hands them
@@ -58,7 +61,8 @@ Tables = Mapping[str, pa.Table | pl.DataFrame]
 @dataclass
 class AnalysedPopulation:
     """What the chain keeps of all partitions: the analysed lines (in memory, with their
-    groups), and on disk (:class:`KeptTables`, read back on demand) their patient-level results
+    groups, without :data:`UNSUMMARISED_COLUMNS`; whole by :meth:`analysis_line_parts`), and on
+    disk (:class:`KeptTables`, read back on demand) their patient-level results
     that the summaries and figures read (``endpoints`` with :data:`KEPT_ENDPOINT_COLUMNS` only,
     ``line_response``, ``adverse_events``, ``patients``; empty when the chain stopped before
     ``population``); the combined unmapped drugs and attrition, rows per patient-level table, a
@@ -74,6 +78,20 @@ class AnalysedPopulation:
     patients_with_lines: int = 0
     #: lines per ``line_response.response_source`` (labs, physician, none), sorted by source
     response_sources: dict[str, int] = field(default_factory=dict)
+
+    def analysis_line_parts(self) -> Iterator[pl.DataFrame]:
+        """The whole ``analysis_lines`` table, every column, one partition at a time (with the
+        groups of :attr:`analysis_lines`)."""
+        from mmrwe.study.select import attach_groups
+
+        if "analysis_lines" not in self.kept:
+            yield self.analysis_lines
+            return
+        offset = 0
+        for part in self.kept.parts("analysis_lines"):
+            groups = self.analysis_lines.slice(offset, part.height)
+            offset += part.height
+            yield attach_groups(part, groups)
 
     @property
     def endpoints(self) -> pl.DataFrame:
@@ -172,8 +190,10 @@ class _Kept:
         if result.analysis_lines is not None:
             keys = result.analysis_lines.select("patient_id", "line")
             on = ["patient_id", "line"]
-            self.analysis_lines.append(result.analysis_lines)
             kept = self.tables
+            kept.append("analysis_lines", result.analysis_lines)
+            narrow = result.analysis_lines.drop(UNSUMMARISED_COLUMNS, strict=False)
+            self.analysis_lines.append(narrow)
             endpoints = tables["endpoints"].select(KEPT_ENDPOINT_COLUMNS)
             kept.append("endpoints", endpoints.join(keys, on=on, how="semi"))
             kept.append("line_response", tables["line_response"].join(keys, on=on, how="semi"))

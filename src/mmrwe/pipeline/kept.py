@@ -9,7 +9,7 @@ by the cohort (issue 18). The files are removed when the tables are no longer re
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -43,6 +43,17 @@ class KeptTables:
         folder.mkdir(exist_ok=True)
         table.write_parquet(folder / f"{n:06d}.parquet", compression="lz4", statistics=False)
         self._parts[name] = n + 1
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._memory or name in self._parts
+
+    def parts(self, name: str) -> Iterator[pl.DataFrame]:
+        """The partitions of ``name`` one at a time, in partition order."""
+        if name in self._memory:
+            yield self._memory[name]
+        elif name in self._parts and self._tmp is not None:
+            for n in range(self._parts[name]):
+                yield pl.read_parquet(Path(self._tmp.name) / name / f"{n:06d}.parquet")
 
     def scan(self, name: str) -> pl.LazyFrame:
         """Every row of ``name``, in partition order, as a lazy scan (empty if never added)."""

@@ -23,9 +23,19 @@ if TYPE_CHECKING:
     from mmrwe.stats.km_groups import GroupCurves
     from mmrwe.study.config import StudyConfig
 
-#: the columns the figures read of a written patient-level table (the largest, assessments, is
-#: read without the text columns they never draw: half its memory at a million patients)
+#: the columns the figures read of a written patient-level table (assessments and lines are read
+#: without the text columns they never draw: half their memory at a million patients)
 FIGURE_COLUMNS: dict[str, list[str]] = {
+    "lines": [
+        "patient_id",
+        "line",
+        "start_date",
+        "end_date",
+        "end_reason",
+        "regimen",
+        "drug_classes",
+        "infusion_date",
+    ],
     "assessments": [
         "patient_id",
         "line",
