@@ -76,23 +76,34 @@ def audit_figures(run_dir: Path | str) -> list[str]:
 
 
 def _identifiers(run_dir: Path, listed: dict[str, dict]) -> list[str]:
-    """Figures whose text or element ids include a patient identifier of the run."""
+    """Figures whose text or element ids include a patient identifier of the run (the figures'
+    words are looked up among the run's identifiers, which are scanned, never held in memory)."""
     source = run_dir / "analysis_lines.parquet"
     if not source.is_file():
         return []
-    ids = set(pl.read_parquet(source, columns=["patient_id"])["patient_id"].cast(pl.String))
-    # an all-digit id (an OMOP person_id) cannot be told from a number a figure prints (an axis
-    # tick, a count): it is looked for in element ids only
-    wordy = {i for i in ids if not i.isdigit()}
-    problems = []
+    shown: dict[str, tuple[set[str], set[str]]] = {}
     for name, entry in listed.items():
         svg = _svg(run_dir, entry)
         found = {a or b for a, b in _TEXT.findall(svg)}
         words = found | {w for t in found for w in t.split()}
-        element_ids = {b for _, b in _TEXT.findall(svg) if b}
-        if (words & wordy) or (element_ids & ids):
-            problems.append(f"{name}: shows a patient identifier")
-    return problems
+        shown[name] = (words, {b for _, b in _TEXT.findall(svg) if b})
+    candidates = set().union(*(w | e for w, e in shown.values()))
+    patient_id = pl.col("patient_id").cast(pl.String)
+    ids = set(
+        pl.scan_parquet(source)
+        .select(patient_id)
+        .filter(patient_id.is_in(sorted(candidates)))
+        .unique()
+        .collect()["patient_id"]
+    )
+    # an all-digit id (an OMOP person_id) cannot be told from a number a figure prints (an axis
+    # tick, a count): it is looked for in element ids only
+    wordy = {i for i in ids if not i.isdigit()}
+    return [
+        f"{name}: shows a patient identifier"
+        for name, (words, element_ids) in shown.items()
+        if (words & wordy) or (element_ids & ids)
+    ]
 
 
 def check_figures(run_dir: Path | str) -> None:
