@@ -260,10 +260,12 @@ def waterfall_data(
             .otherwise("dflc")
         )
         .drop_nulls("value")
-        .sort("patient_id", "line", "date")
         .group_by("patient_id", "line")
-        .agg(
-            baseline=pl.col("value").filter(pl.col("role") == "baseline").last(),
+        .agg(  # the last baseline by date (sorted within each line, not the whole table)
+            baseline=pl.col("value")
+            .filter(pl.col("role") == "baseline")
+            .sort_by(pl.col("date").filter(pl.col("role") == "baseline"), maintain_order=True)
+            .last(),
             best=pl.col("value").filter(pl.col("role") == "on_line").min(),
         )
         .collect()
@@ -356,7 +358,8 @@ def plot_waterfall(
             if clipped:
                 note.append(f"{clipped} above +{CLIP_PCT:.0f} % drawn at +{CLIP_PCT:.0f} %")
             ax.set_title(("; " if page else ";\n").join(note), loc="left", fontsize=7.5)
-        present = [c for c in RESPONSE_ORDER if c in set(data["best_response"].drop_nulls())]
+        seen = set(data["best_response"].drop_nulls().unique().to_list())
+        present = [c for c in RESPONSE_ORDER if c in seen]
         handles = [Patch(color=RESPONSE_COLOURS[c], label=c) for c in present]
         handles.append(Line2D([], [], color="#777777", lw=0.8, ls=":", label="−50 %, −90 %"))
         _legend_below(fig, handles, page)
