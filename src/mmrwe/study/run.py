@@ -318,7 +318,7 @@ def _sas_transport(
     from mmrwe.adam import DATASETS, start_transport_files
 
     output.close_parts()  # the patient-level tables are complete; read back for SAS
-    rows = sum(output.manifest["outputs"].get(d.lower(), 0) for d in DATASETS)
+    rows = sum(output.outputs(d.lower()).get(d.lower(), 0) for d in DATASETS)
     with timer.stage("adam_xpt"):
         return start_transport_files(output.staging, rows)
 
