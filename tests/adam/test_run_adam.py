@@ -88,3 +88,25 @@ def test_large_runs_write_the_transport_files_in_another_process(run: Path, tmp_
         written = (tmp_path / f"{dataset.lower()}.xpt").read_bytes()
         assert written == (run_file(run, f"{dataset.lower()}.xpt")).read_bytes()
         assert b"01JAN60:00:00:00" in written[:560]
+
+
+def test_the_run_counts_its_adam_rows_to_choose_the_writing_process(
+    run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run decides whether to write the transport files in another process from the ADaM
+    rows it wrote (kept in the patient-level manifest): counted as 0, a 1,000,000-patient run
+    wrote about 3 GB of transport files in its own process, holding them in memory (issue 18)."""
+    import mmrwe.adam
+    from mmrwe.study.run import run_study
+
+    seen: list[int] = []
+
+    def record(directory: Path, rows: int) -> object:
+        seen.append(rows)
+        return lambda: []
+
+    monkeypatch.setattr(mmrwe.adam, "start_transport_files", record)
+    out = run_study(run.parent / "cohort", tmp_path / "again", config="isa-pd", report=False)
+    written = sum(out.patient_level["outputs"][d.lower()] for d in DATASETS)
+    assert written > 0
+    assert seen == [written]

@@ -50,7 +50,14 @@ from mmrwe.engine.wire import (
 )
 from mmrwe.errors import MmrweError
 from mmrwe.io.cohort import Cohort
-from mmrwe.pipeline import AnalysedPopulation, Stage, sum_attrition, sum_unmapped, tables_of
+from mmrwe.pipeline import (
+    AnalysedPopulation,
+    KeptTables,
+    Stage,
+    sum_attrition,
+    sum_unmapped,
+    tables_of,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -350,10 +357,14 @@ def population(
     counts = _sums(driver, "counts", "name", "n")
     return AnalysedPopulation(
         analysis_lines=lines,
-        endpoints=endpoints,
-        line_response=line_response,
-        adverse_events=adverse_events,
-        patients=patients,
+        kept=KeptTables.in_memory(
+            {
+                "endpoints": endpoints,
+                "line_response": line_response,
+                "adverse_events": adverse_events,
+                "patients": patients,
+            }
+        ),
         unmapped_drugs=sum_unmapped(
             [from_union(driver, "unmapped_drugs", schemas["unmapped_drugs"])]
         ),

@@ -23,6 +23,7 @@ from mmrwe.pipeline.driver import (
     sum_attrition,
     sum_unmapped,
 )
+from mmrwe.pipeline.kept import KeptTables
 from mmrwe.pipeline.partition import (
     PATIENT_TABLES,
     STAGES,
@@ -40,6 +41,7 @@ __all__ = [
     "PATIENT_TABLES",
     "STAGES",
     "AnalysedPopulation",
+    "KeptTables",
     "PartitionResult",
     "Stage",
     "analyse_cohort",

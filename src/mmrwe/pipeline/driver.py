@@ -27,6 +27,7 @@ import pyarrow as pa
 from mmrwe.errors import check_parameter
 from mmrwe.io.attrition import ATTRITION_TABLE
 from mmrwe.io.cohort import COHORT_SCHEMAS, Cohort
+from mmrwe.pipeline.kept import KeptTables
 from mmrwe.pipeline.partition import (
     PartitionResult,
     Stage,
@@ -48,6 +49,9 @@ DEFAULT_WORKERS = 2
 
 #: the endpoint columns the summaries and the report read (the rest is in the written table)
 KEPT_ENDPOINT_COLUMNS = ("patient_id", "line", "endpoint", "time_days", "time_months", "event")
+#: the text columns of ``analysis_lines`` no summary or figure reads: kept on disk only (they
+#: are half its memory), written to the output table from there
+UNSUMMARISED_COLUMNS = ("start_rule", "drugs", "drug_classes", "maintenance")
 
 Sink = Callable[[str, pl.DataFrame], None]
 #: one partition's cohort tables (every row of some patients), as a source hands them
@@ -56,15 +60,16 @@ Tables = Mapping[str, pa.Table | pl.DataFrame]
 
 @dataclass
 class AnalysedPopulation:
-    """What the chain keeps of all partitions: what the summaries read (the analysed lines
-    and their patient-level results, endpoints with :data:`KEPT_ENDPOINT_COLUMNS` only; empty when it stopped before ``population``), the combined
-    unmapped drugs and attrition, rows per patient-level table, a few tallies and timings."""
+    """What the chain keeps of all partitions: the analysed lines (in memory, with their
+    groups, without :data:`UNSUMMARISED_COLUMNS`; whole by :meth:`analysis_line_parts`), and on
+    disk (:class:`KeptTables`, read back on demand) their patient-level results
+    that the summaries and figures read (``endpoints`` with :data:`KEPT_ENDPOINT_COLUMNS` only,
+    ``line_response``, ``adverse_events``, ``patients``; empty when the chain stopped before
+    ``population``); the combined unmapped drugs and attrition, rows per patient-level table, a
+    few tallies and timings."""
 
     analysis_lines: pl.DataFrame
-    endpoints: pl.DataFrame
-    line_response: pl.DataFrame
-    adverse_events: pl.DataFrame
-    patients: pl.DataFrame
+    kept: KeptTables
     unmapped_drugs: pl.DataFrame
     attrition: pl.DataFrame
     counts: dict[str, int]
@@ -73,6 +78,40 @@ class AnalysedPopulation:
     patients_with_lines: int = 0
     #: lines per ``line_response.response_source`` (labs, physician, none), sorted by source
     response_sources: dict[str, int] = field(default_factory=dict)
+
+    def analysis_line_parts(self) -> Iterator[pl.DataFrame]:
+        """The whole ``analysis_lines`` table, every column, one partition at a time (with the
+        groups of :attr:`analysis_lines`)."""
+        from mmrwe.study.select import attach_groups
+
+        if "analysis_lines" not in self.kept:
+            yield self.analysis_lines
+            return
+        offset = 0
+        for part in self.kept.parts("analysis_lines"):
+            groups = self.analysis_lines.slice(offset, part.height)
+            offset += part.height
+            yield attach_groups(part, groups)
+
+    @property
+    def endpoints(self) -> pl.DataFrame:
+        """The analysed lines' endpoints (read from disk at each use)."""
+        return self.kept.read("endpoints")
+
+    @property
+    def line_response(self) -> pl.DataFrame:
+        """The analysed lines' responses (read from disk at each use)."""
+        return self.kept.read("line_response")
+
+    @property
+    def adverse_events(self) -> pl.DataFrame:
+        """The analysed patients' adverse events (read from disk at each use)."""
+        return self.kept.read("adverse_events")
+
+    @property
+    def patients(self) -> pl.DataFrame:
+        """The analysed patients' rows of the patients table (read from disk at each use)."""
+        return self.kept.read("patients")
 
 
 def cohort_partitions(cohort: Cohort, size: int) -> Iterator[Cohort]:
@@ -126,24 +165,17 @@ def sum_unmapped(tables: list[pl.DataFrame]) -> pl.DataFrame:
 
 
 class _Kept:
-    """What is kept of each partition while the patient-level tables are written away."""
+    """What is kept of each partition while the patient-level tables are written away: the
+    analysed lines in memory, their patient-level results on disk (:class:`KeptTables`)."""
 
     def __init__(self, stop_after: Stage) -> None:
         self.counts = dict.fromkeys(tables_of(stop_after), 0)
         self.sources: dict[str, int] = {}
         self.with_lines = 0
-        self.parts: dict[str, list[pl.DataFrame]] = {
-            n: []
-            for n in (
-                "analysis_lines",
-                "endpoints",
-                "line_response",
-                "adverse_events",
-                "patients",
-                "unmapped",
-            )
-        }
+        self.analysis_lines: list[pl.DataFrame] = []
+        self.unmapped: list[pl.DataFrame] = []
         self.attrition: list[pl.DataFrame] = []
+        self.tables = KeptTables()
 
     def add(self, part: Cohort, result: PartitionResult) -> None:
         tables = result.tables
@@ -153,39 +185,32 @@ class _Kept:
         if "line_response" in tables:
             for source, n in tables["line_response"]["response_source"].value_counts().rows():
                 self.sources[source] = self.sources.get(source, 0) + n
-        self.parts["unmapped"].append(result.unmapped_drugs)
+        self.unmapped.append(result.unmapped_drugs)
         self.attrition.append(result.attrition)
         if result.analysis_lines is not None:
             keys = result.analysis_lines.select("patient_id", "line")
             on = ["patient_id", "line"]
-            self.parts["analysis_lines"].append(result.analysis_lines)
+            kept = self.tables
+            kept.append("analysis_lines", result.analysis_lines)
+            narrow = result.analysis_lines.drop(UNSUMMARISED_COLUMNS, strict=False)
+            self.analysis_lines.append(narrow)
             endpoints = tables["endpoints"].select(KEPT_ENDPOINT_COLUMNS)
-            self.parts["endpoints"].append(endpoints.join(keys, on=on, how="semi"))
-            self.parts["line_response"].append(
-                tables["line_response"].join(keys, on=on, how="semi")
-            )
-            self.parts["adverse_events"].append(
-                part.adverse_events.join(keys, on="patient_id", how="semi")
-            )
-            self.parts["patients"].append(part.patients.join(keys, on="patient_id", how="semi"))
+            kept.append("endpoints", endpoints.join(keys, on=on, how="semi"))
+            kept.append("line_response", tables["line_response"].join(keys, on=on, how="semi"))
+            ae = part.adverse_events.join(keys, on="patient_id", how="semi")
+            kept.append("adverse_events", ae)
+            kept.append("patients", part.patients.join(keys, on="patient_id", how="semi"))
 
     def population(self, config: StudyConfig, timings: dict[str, float]) -> AnalysedPopulation:
-        def stacked(name: str) -> pl.DataFrame:
-            return pl.concat(self.parts[name]) if self.parts[name] else pl.DataFrame()
-
-        analysis_lines = stacked("analysis_lines")
-        patients = stacked("patients")
-        if self.parts["analysis_lines"]:
+        analysis_lines = pl.DataFrame()
+        if self.analysis_lines:
             from mmrwe.study.select import assign_groups
 
-            analysis_lines = assign_groups(analysis_lines, config.study)
+            analysis_lines = assign_groups(pl.concat(self.analysis_lines), config.study)
         return AnalysedPopulation(
             analysis_lines=analysis_lines,
-            endpoints=stacked("endpoints"),
-            line_response=stacked("line_response"),
-            adverse_events=stacked("adverse_events"),
-            patients=patients,
-            unmapped_drugs=sum_unmapped(self.parts["unmapped"]),
+            kept=self.tables,
+            unmapped_drugs=sum_unmapped(self.unmapped),
             attrition=sum_attrition(self.attrition),
             counts=self.counts,
             timings=timings,

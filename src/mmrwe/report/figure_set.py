@@ -1,7 +1,8 @@
 """The patient-journey, sequence, response and safety figures of a run, as drawing recipes.
 
 ``standard_figures`` returns (name, title, draw) triples; ``draw()`` reads the tables it needs
-through ``read(name)`` only when called, so a run can hand them to its figure writer one by one
+through ``read(name)`` (a frame, or a lazy scan of a table too large to read whole) only when
+called, so a run can hand them to its figure writer one by one
 (memory holds one figure's tables at a time).
 
 Every figure describes the study's analysed population (the patients of ``analysis_lines``):
@@ -22,6 +23,8 @@ from matplotlib.figure import Figure
 from mmrwe.privacy import SMALL_CELL_THRESHOLD
 
 Recipe = tuple[str, str, Callable[[], Figure]]
+#: a run's table by name (a lazy scan for tables too large to read whole: ``assessments``)
+Reader = Callable[[str], "pl.DataFrame | pl.LazyFrame"]
 
 #: patient-level figures (one mark per patient or patient-line)
 PATIENT_LEVEL_FIGURES = ("swimmer", "trajectory", "waterfall")
@@ -61,7 +64,7 @@ def groups_with(response_rates: pl.DataFrame, columns: str = "all") -> tuple[lis
 
 
 def standard_figures(
-    read: Callable[[str], pl.DataFrame],
+    read: Reader,
     *,
     patient_level: bool,
     threshold: int = SMALL_CELL_THRESHOLD,
@@ -141,7 +144,7 @@ def _patient_level(population: _Population, seed: int, by: str) -> list[Recipe]:
 class _Population:
     """The analysed population as the figures need it, read lazily (once) through ``read``."""
 
-    def __init__(self, read: Callable[[str], pl.DataFrame], threshold: int) -> None:
+    def __init__(self, read: Reader, threshold: int) -> None:
         self.read, self.threshold = read, threshold
         self.lines = cache(self._lines)
         self.journey_lines = cache(self._journey_lines)
@@ -215,5 +218,5 @@ def _trajectory(population: _Population, seed: int) -> Figure:
     if candidates.is_empty():
         raise NothingToDrawError("No patient with two lines and measurable disease to draw.")
     patient = candidates[int(np.random.default_rng(seed).integers(candidates.len()))]
-    assessments = population.read("assessments").filter(pl.col("patient_id") == patient)
-    return plot_trajectory(assessments, lines, patient, allow_patient_level=True)
+    assessments = population.read("assessments").lazy().filter(pl.col("patient_id") == patient)
+    return plot_trajectory(assessments.collect(), lines, patient, allow_patient_level=True)

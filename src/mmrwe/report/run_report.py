@@ -25,9 +25,19 @@ if TYPE_CHECKING:
     from mmrwe.stats.km_groups import GroupCurves
     from mmrwe.study.config import StudyConfig
 
-#: the columns the figures read of a written patient-level table (the largest, assessments, is
-#: read without the text columns they never draw: half its memory at a million patients)
+#: the columns the figures read of a written patient-level table (assessments and lines are read
+#: without the text columns they never draw: half their memory at a million patients)
 FIGURE_COLUMNS: dict[str, list[str]] = {
+    "lines": [
+        "patient_id",
+        "line",
+        "start_date",
+        "end_date",
+        "end_reason",
+        "regimen",
+        "drug_classes",
+        "infusion_date",
+    ],
     "assessments": [
         "patient_id",
         "line",
@@ -39,6 +49,9 @@ FIGURE_COLUMNS: dict[str, list[str]] = {
         "dflc",
     ],
 }
+#: the tables the figures scan lazily instead of reading whole (the largest, one row per
+#: assessment: the waterfall aggregates it, the trajectory filters one patient)
+LAZY_TABLES = ("assessments",)
 #: endpoints drawn as Kaplan–Meier curves, with their titles
 KM_ENDPOINTS = {"PFS": "Progression-free survival", "OS": "Overall survival"}
 
@@ -89,6 +102,11 @@ def km_by_group(
         small_cell_threshold=threshold,
         max_time=ticks[-1] if ticks else None,
     )
+
+
+def _endpoint_rows(population: AnalysedPopulation, endpoint: str) -> pl.DataFrame:
+    """The analysed lines' rows of one endpoint, read from the kept tables."""
+    return population.kept.scan("endpoints").filter(pl.col("endpoint") == endpoint).collect()
 
 
 def _annotation(fitted: GroupCurves) -> str | None:
@@ -152,13 +170,17 @@ def write_figures_and_report(
     threshold = study.study.small_cell_threshold
     compare = study.study.index == "first_eligible"
     figures = FigureWriter(output, bool(output.manifest.get("patient_level_figures_shared")))
-    lines, endpoints = population.analysis_lines, population.endpoints
+    lines = population.analysis_lines
     for endpoint, title in KM_ENDPOINTS.items():
         figures.add(
             f"km_{endpoint.lower()}",
             f"{title} by {study.study.group_by if study.study.group_by != 'none' else 'cohort'}",
             lambda endpoint=endpoint: km_by_group(
-                lines, endpoints, endpoint, threshold=threshold, compare=compare
+                lines,
+                _endpoint_rows(population, endpoint),
+                endpoint,
+                threshold=threshold,
+                compare=compare,
             ),
         )
     if study.study.group_by == "line":
@@ -182,7 +204,9 @@ def write_figures_and_report(
     output.close_parts()
     tables: dict[str, pl.DataFrame] = {**summaries, "analysis_lines": lines}
 
-    def read(name: str) -> pl.DataFrame:
+    def read(name: str) -> pl.DataFrame | pl.LazyFrame:
+        if name in LAZY_TABLES:  # scanned at each use: figures filter or aggregate it
+            return pl.scan_parquet(output.file(f"{name}.parquet")).select(FIGURE_COLUMNS[name])
         if name not in tables:
             path = output.file(f"{name}.parquet")
             tables[name] = pl.read_parquet(path, columns=FIGURE_COLUMNS.get(name))

@@ -118,7 +118,7 @@ def _estimates(
 
 def summary_by_line(
     analysis_lines: pl.DataFrame,
-    endpoints: pl.DataFrame,
+    endpoints: pl.DataFrame | pl.LazyFrame,
     *,
     by: str = "group",
     endpoint_names: Sequence[str] = ENDPOINTS,
@@ -135,7 +135,7 @@ def summary_by_line(
     analysis_lines : the analysed patient-lines (patient_id, line, ``by``; ``group_order``
         orders the groups when ``by = "group"``).
     endpoints : ``mmrwe.endpoints.derive_endpoints`` output (patient_id, line, endpoint,
-        time_days, event).
+        time_days, event); a lazy frame (e.g. a Parquet scan) is read one endpoint at a time.
     by : column of ``analysis_lines`` splitting the summary; a missing value is its own group,
         "(missing)", placed last.
     endpoint_names : endpoints summarised, in this order (PFS, OS, TTNT, DOR, TTR, TTD).
@@ -175,19 +175,23 @@ def summary_by_line(
     extra = (
         [by, "group_order"] if by == "group" and "group_order" in analysis_lines.columns else [by]
     )
-    rows = endpoint_rows(analysis_lines, endpoints, [*names, "OS"], extra)
-    if rows.is_empty():
+    rows = _endpoint_source(analysis_lines, endpoints, [*names, "OS"], extra, by)
+    groups = rows.select("group", "group_order").unique().sort("group_order", "group").collect()
+    if groups.is_empty():
         raise InvalidDataError(
             "No endpoint rows belong to the analysed lines: the (patient_id, line) keys of "
             "'analysis_lines' and 'endpoints' do not meet. Derive both from the same run."
         )
-    rows = _group_columns(rows, by)
-    groups = rows.select("group", "group_order").unique().sort("group_order", "group")
     groups = groups.with_row_index("code").with_columns(pl.col("code").cast(pl.Int64))
-    rows = rows.join(groups, on=["group", "group_order"])
+
+    def one(name: str) -> pl.DataFrame:  # one endpoint's rows at a time (memory: issue 18)
+        ep = rows.filter(pl.col("endpoint") == name).collect()
+        _require_unique(ep, "endpoints", ["patient_id", "line", "endpoint"])
+        return ep.join(groups, on=["group", "group_order"])
+
     parts = []
     for name in names:
-        ep = rows.filter(pl.col("endpoint") == name)
+        ep = one(name)
         if ep.is_empty():
             continue
         counts = ep.group_by("code").agg(
@@ -201,8 +205,42 @@ def summary_by_line(
         raise InvalidDataError(
             f"The endpoints table has no rows for {', '.join(names)} on the analysed lines."
         )
-    out = pl.concat(parts, how="diagonal_relaxed").join(_followup(rows), on="code", how="left")
+    out = pl.concat(parts, how="diagonal_relaxed").join(_followup(one("OS")), on="code", how="left")
     return _publish(out, groups, names, marks, threshold)
+
+
+def _endpoint_source(
+    analysis_lines: pl.DataFrame,
+    endpoints: pl.DataFrame | pl.LazyFrame,
+    names: list[str],
+    extra: list[str],
+    by: str,
+) -> pl.LazyFrame:
+    """:func:`endpoint_rows` with :func:`_group_columns`, as a lazy frame read one endpoint at
+    a time (a lazy ``endpoints``, e.g. a Parquet scan, is never read whole). The missing
+    group's order is fixed on all rows first, as :func:`_group_columns` does."""
+    if isinstance(endpoints, pl.DataFrame) or by != "group" or "group_order" not in extra:
+        whole = endpoints.collect() if isinstance(endpoints, pl.LazyFrame) else endpoints
+        return _group_columns(endpoint_rows(analysis_lines, whole, names, extra), by).lazy()
+    require_columns(analysis_lines, "analysis_lines", ["patient_id", "line", *extra])
+    require_columns(
+        pl.DataFrame(schema=endpoints.collect_schema()),
+        "endpoints",
+        ["patient_id", "line", "endpoint", "time_days", "event"],
+    )
+    _require_unique(analysis_lines, "analysis_lines", ["patient_id", "line"])
+    keep = analysis_lines.select("patient_id", "line", *dict.fromkeys(extra)).lazy()
+    rows = keep.join(
+        endpoints.filter(pl.col("endpoint").is_in(names)), on=["patient_id", "line"], how="inner"
+    )
+    order = pl.col("group_order").cast(pl.Int64)
+    top = rows.select(order.max()).collect().item()
+    return rows.with_columns(
+        (pl.col("time_days").cast(pl.Float64) / DAYS_PER_MONTH).alias("months"),
+        pl.col("event").cast(pl.Int8),
+        pl.col(by).cast(pl.String).fill_null(MISSING_GROUP).alias("group"),
+        order.fill_null(None if top is None else top + 1).alias("group_order"),
+    )
 
 
 def _followup(rows: pl.DataFrame) -> pl.DataFrame:

@@ -417,7 +417,8 @@ def _summaries(
     stage("summaries")
     with timer.stage("summaries"):
         summaries, analysed = summarise_release(population, attrition, study)
-        output.write("analysis_lines", population.analysis_lines, patient_level=True)
+        for part in population.analysis_line_parts():  # every column, partition by partition
+            output.append("analysis_lines", part)
         for name, table in summaries.items():
             output.write(name, table)
     simulated = is_simulated(cohort)

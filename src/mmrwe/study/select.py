@@ -290,7 +290,21 @@ def assign_groups(analysis_lines: pl.DataFrame, settings: StudySettings) -> pl.D
     """``analysis_lines`` with ``group`` and ``group_order`` set from the whole analysed
     population (regimens ranked by their frequency in it; ``line N+`` when a later line exists),
     columns in their documented order."""
-    order = [c for c in analysis_lines.columns if c not in GROUP_COLUMNS]
+    order = _documented_order(analysis_lines.columns)
+    return _groups(analysis_lines.drop(GROUP_COLUMNS, strict=False), settings).select(order)
+
+
+def attach_groups(part: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
+    """``part`` (some rows of ``analysis_lines``, e.g. one partition's) with the ``group`` and
+    ``group_order`` of ``groups`` (the same rows, in the same order, as :func:`assign_groups`
+    set them on the whole population), columns in their documented order."""
+    order = _documented_order(part.columns)
+    return part.drop(GROUP_COLUMNS, strict=False).hstack(groups.select(GROUP_COLUMNS)).select(order)
+
+
+def _documented_order(columns: list[str]) -> list[str]:
+    """The columns of ``analysis_lines`` with ``group`` and ``group_order`` after ``index_date``."""
+    order = [c for c in columns if c not in GROUP_COLUMNS]
     at = order.index("index_date") + 1
     order[at:at] = list(GROUP_COLUMNS)
-    return _groups(analysis_lines.drop(GROUP_COLUMNS, strict=False), settings).select(order)
+    return order

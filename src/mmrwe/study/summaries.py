@@ -43,7 +43,7 @@ def summarise_release(
     lines = population.analysis_lines
     out = {
         "summary_by_line": summary_by_line(
-            lines, population.endpoints, by="group", threshold=threshold
+            lines, population.kept.scan("endpoints"), by="group", threshold=threshold
         ),
         "response_rates": response_rates(
             lines, population.line_response, by="group", threshold=threshold

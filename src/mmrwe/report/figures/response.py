@@ -199,15 +199,20 @@ def _group_label(group: str, long: pl.DataFrame, width: str) -> str:
 
 
 def waterfall_data(
-    assessments: pl.DataFrame, line_response: pl.DataFrame, analysis_lines: pl.DataFrame
+    assessments: pl.DataFrame | pl.LazyFrame,
+    line_response: pl.DataFrame,
+    analysis_lines: pl.DataFrame,
 ) -> pl.DataFrame:
     """One row per measurable patient-line of ``analysis_lines``: ``group``, ``component``
     (serum, urine or flc), ``baseline``, ``best`` (lowest value on the line), ``best_change_pct``
     ((best − baseline) / baseline × 100), ``best_response``, sorted for drawing (largest
     increase first). Measurable: a component measurable at baseline with a positive baseline value
-    and at least one on-line value."""
+    and at least one on-line value. ``assessments`` may be a lazy scan (aggregated without
+    reading it whole)."""
     require_columns(
-        assessments,
+        pl.DataFrame(schema=assessments.collect_schema())
+        if isinstance(assessments, pl.LazyFrame)
+        else assessments,
         "assessments",
         ("patient_id", "line", "date", "role", "serum_m", "urine_m", "dflc"),
         "plot_waterfall",
@@ -245,7 +250,8 @@ def waterfall_data(
         .drop_nulls("component")
     )
     values = (
-        assessments.join(lines.select("patient_id", "line", "component"), on=["patient_id", "line"])
+        assessments.lazy()
+        .join(lines.lazy().select("patient_id", "line", "component"), on=["patient_id", "line"])
         .with_columns(
             value=pl.when(pl.col("component") == "serum")
             .then("serum_m")
@@ -254,12 +260,15 @@ def waterfall_data(
             .otherwise("dflc")
         )
         .drop_nulls("value")
-        .sort("patient_id", "line", "date")
         .group_by("patient_id", "line")
-        .agg(
-            baseline=pl.col("value").filter(pl.col("role") == "baseline").last(),
+        .agg(  # the last baseline by date (sorted within each line, not the whole table)
+            baseline=pl.col("value")
+            .filter(pl.col("role") == "baseline")
+            .sort_by(pl.col("date").filter(pl.col("role") == "baseline"), maintain_order=True)
+            .last(),
             best=pl.col("value").filter(pl.col("role") == "on_line").min(),
         )
+        .collect()
     )
     out = (
         lines.join(values, on=["patient_id", "line"])
@@ -274,7 +283,7 @@ def waterfall_data(
 
 
 def plot_waterfall(
-    assessments: pl.DataFrame,
+    assessments: pl.DataFrame | pl.LazyFrame,
     line_response: pl.DataFrame,
     analysis_lines: pl.DataFrame,
     *,
@@ -349,7 +358,8 @@ def plot_waterfall(
             if clipped:
                 note.append(f"{clipped} above +{CLIP_PCT:.0f} % drawn at +{CLIP_PCT:.0f} %")
             ax.set_title(("; " if page else ";\n").join(note), loc="left", fontsize=7.5)
-        present = [c for c in RESPONSE_ORDER if c in set(data["best_response"].drop_nulls())]
+        seen = set(data["best_response"].drop_nulls().unique().to_list())
+        present = [c for c in RESPONSE_ORDER if c in seen]
         handles = [Patch(color=RESPONSE_COLOURS[c], label=c) for c in present]
         handles.append(Line2D([], [], color="#777777", lw=0.8, ls=":", label="−50 %, −90 %"))
         _legend_below(fig, handles, page)
