@@ -110,3 +110,36 @@ def test_the_run_counts_its_adam_rows_to_choose_the_writing_process(
     written = sum(out.patient_level["outputs"][d.lower()] for d in DATASETS)
     assert written > 0
     assert seen == [written]
+
+
+def test_a_run_above_the_size_limit_writes_no_transport_files_and_says_why(
+    run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyreadstat holds a dataset whole in memory: above AUTO_MAX_ROWS ADaM rows a run writes
+    the Parquet datasets only, says so, and writes the .xpt files when asked (xpt=True); asked
+    not to, it writes none at any size."""
+    import mmrwe.adam.xpt
+    from mmrwe.study.run import run_study
+
+    cohort = run.parent / "cohort"
+    monkeypatch.setattr(mmrwe.adam.xpt, "AUTO_MAX_ROWS", 100)
+    big = run_study(cohort, tmp_path / "auto", config="isa-pd", report=False)
+    level = run_file(big.out, "adsl.parquet").parent
+    assert not list(level.glob("*.xpt"))
+    assert big.patient_level["sas_transport"] == []
+    assert any("more than 100 rows" in w for w in big.patient_level["warnings"])
+    assert "warnings" not in big.manifest or not any(
+        "transport" in w for w in big.manifest["warnings"]
+    )
+
+    asked = run_study(cohort, tmp_path / "asked", config="isa-pd", report=False, xpt=True)
+    assert sorted(p.name for p in run_file(asked.out, "adsl.parquet").parent.glob("*.xpt")) == [
+        "adrs.xpt",
+        "adsl.xpt",
+        "adtte.xpt",
+    ]
+
+    monkeypatch.setattr(mmrwe.adam.xpt, "AUTO_MAX_ROWS", 10**9)
+    never = run_study(cohort, tmp_path / "never", config="isa-pd", report=False, xpt=False)
+    assert not list(run_file(never.out, "adsl.parquet").parent.glob("*.xpt"))
+    assert never.patient_level["warnings"] == ["SAS transport files (.xpt) not written, as asked."]

@@ -110,6 +110,27 @@ def read_xpt(path: Path, dataset: str | None = None) -> tuple[pl.DataFrame, dict
     return df, labels, meta.table_name
 
 
+#: ADaM rows above which a run writes no transport files unless asked (``xpt=True``, ``--xpt``):
+#: pyreadstat holds each dataset whole in memory (about 4 GB for the 12 million rows of 200,000
+#: patients), and the FDA's Study Data Technical Conformance Guide asks for datasets over 5 GB to
+#: be split, which this size approaches (about 750 MB of files at 5 million rows)
+AUTO_MAX_ROWS = 5_000_000
+
+
+def transport_skipped(rows: int, asked: bool | None) -> str | None:
+    """Why a run writes no transport files for ``rows`` ADaM rows, or ``None`` when it writes
+    them (``asked``: ``True`` always, ``False`` never, ``None`` up to :data:`AUTO_MAX_ROWS`)."""
+    if asked is False:
+        return "SAS transport files (.xpt) not written, as asked."
+    if asked is None and rows > AUTO_MAX_ROWS:
+        return (
+            f"SAS transport files (.xpt) not written: the ADaM datasets hold more than "
+            f"{AUTO_MAX_ROWS:,} rows (docs/adam.md); they are in patient_level/ as Parquet. "
+            "Ask for transport files explicitly to write them anyway."
+        )
+    return None
+
+
 #: ADaM rows from which the transport files are written in a separate process while the run
 #: goes on (pyreadstat writes about a million values a second and holds the GIL: 20,000
 #: patients' ADRS alone take about 12 s); below it, in the run's own process

@@ -107,12 +107,13 @@ def run_chain(
     engine: str = "local",
     spark_master: str | None = None,
     write_omop: WriteOmop | None = None,
+    xpt: bool | None = None,
 ) -> RunResult:
     """What ``mmrwe lines``, ``mmrwe response`` and ``mmrwe run`` run: the one patient-level
     chain stopped after ``stop_after`` (:func:`mmrwe.study.run_study`; ``csv``: patient-level
     tables as CSV too), each stage named on stderr as it starts and the patients done shown on a
     progress bar; ``engine`` (``local`` or ``spark``, with ``spark_master``) runs the chain
-    (:func:`mmrwe.engine.make_engine`)."""
+    (:func:`mmrwe.engine.make_engine`); ``xpt``: SAS transport files (:func:`run_study`)."""
     from mmrwe.engine import make_engine
     from mmrwe.io.output import refuse_existing
     from mmrwe.study import run_study
@@ -134,4 +135,5 @@ def run_chain(
             on_progress=advance,
             engine=None if chosen.name == "local" else chosen,
             write_omop=write_omop,
+            xpt=xpt,
         )

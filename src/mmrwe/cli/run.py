@@ -39,6 +39,12 @@ def run_command(
     csv: bool = typer.Option(
         False, "--csv", help="Patient-level tables as CSV too (always Parquet)."
     ),
+    xpt: bool | None = typer.Option(
+        None,
+        "--xpt/--no-xpt",
+        help="ADaM datasets as SAS transport files (.xpt) too. Default: when they hold at most "
+        "5,000,000 rows (about 80,000 patients; docs/adam.md).",
+    ),
     delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
     no_report: bool = typer.Option(False, "--no-report", help="Tables only: no figures, no HTML."),
     engine: str = typer.Option(
@@ -84,8 +90,9 @@ def run_command(
         engine=engine,
         spark_master=spark_master,
         write_omop=omop_settings(source, write_omop, omop_target_schema, overwrite),
+        xpt=xpt,
     )
-    for note in result.manifest.get("warnings", []):
+    for note in [*result.manifest.get("warnings", []), *result.patient_level.get("warnings", [])]:
         warn(note)
     stdout.print(outcome_table(result.summaries["summary_by_line"], result.study.study.name))
     from mmrwe.io.output import run_file

@@ -127,6 +127,7 @@ def run_study(
     delimiter: str = ",",
     engine: Engine | None = None,
     write_omop: WriteOmop | None = None,
+    xpt: bool | None = None,
 ) -> RunResult:
     """Read, validate and analyse ``cohort`` partition by partition, straight from its files
     (:class:`mmrwe.io.stream.FileCohortSource`: reading partition k+1 while k is analysed), up
@@ -142,7 +143,9 @@ def run_study(
     local partitions; :class:`mmrwe.engine.spark.SparkEngine` on Spark, given the whole
     validated cohort); everything else is the same whichever engine runs it. ``write_omop`` (an
     OMOP source only) also writes the lines as OMOP ``episode``/``episode_event`` rows
-    (:mod:`mmrwe.omop.writeback`), checked against the CDM before anything runs.
+    (:mod:`mmrwe.omop.writeback`), checked against the CDM before anything runs. ``xpt``: the
+    ADaM datasets as SAS transport files too: ``True`` always, ``False`` never, ``None`` when
+    they hold at most :data:`mmrwe.adam.xpt.AUTO_MAX_ROWS` rows.
     """
     from mmrwe.io.stream import open_source
     from mmrwe.study.config import StudyConfig, load_config
@@ -171,7 +174,7 @@ def run_study(
                 source, study, vocabulary, output, stop_after, partition_size, timer, on_progress
             )
         timer.merge(population.timings, "patient_level.")
-        sas_transport = _sas_transport(output, stop_after, timer)
+        sas_transport = _sas_transport(output, stop_after, timer, xpt)
         if prepared is not None:
             _write_omop(prepared, output, source, timer)
         inputs = input_manifest(source, study, drug_map)
@@ -340,17 +343,24 @@ def _write_omop(
 
 
 def _sas_transport(
-    output: OutputDirectory, stop_after: Stage, timer: StageTimer
+    output: OutputDirectory, stop_after: Stage, timer: StageTimer, asked: bool | None
 ) -> Callable[[], list[str]] | None:
     """Start writing the ADaM datasets as SAS transport files (a whole run only, else None; in
     a separate process for large runs, so that the summaries and figures go on meanwhile); the
-    returned function waits for them and gives the file names."""
+    returned function waits for them and gives the file names. ``asked``: ``True`` always,
+    ``False`` never, ``None`` up to :data:`mmrwe.adam.xpt.AUTO_MAX_ROWS` rows; a run that
+    writes none says why (``warnings`` of the patient-level manifest)."""
     if stop_after != "population":
         return None
     from mmrwe.adam import DATASETS, start_transport_files
+    from mmrwe.adam.xpt import transport_skipped
 
     output.close_parts()  # the patient-level tables are complete; read back for SAS
     rows = sum(output.outputs(d.lower()).get(d.lower(), 0) for d in DATASETS)
+    skipped = transport_skipped(rows, asked)
+    if skipped is not None:
+        output.patient_level.setdefault("warnings", []).append(skipped)
+        return lambda: []
     with timer.stage("adam_xpt"):
         return start_transport_files(output.layout.patient_level, rows)
 
