@@ -73,8 +73,8 @@ review and within your data-use agreement. Do not add files from `../patient_lev
 
 Everything in this folder describes individual patients: lines of therapy, exposures,
 assessments, responses, endpoints, analysis lines, ADaM datasets (Parquet and SAS transport
-.xpt), exact row counts (manifest_patient_level.json) and patient-level figures (swimmer,
-trajectory, waterfall). Keep it where the source data are kept, under the same access rules.
+.xpt), OMOP episode and episode_event rows (with --write-omop), exact row counts
+(manifest_patient_level.json) and patient-level figures (swimmer, trajectory, waterfall). Keep it where the source data are kept, under the same access rules.
 It must not be shared, e-mailed or published; share `../shareable/` instead.
 """,
 }
