@@ -105,12 +105,13 @@ def run_chain(
     delimiter: str = ",",
     engine: str = "local",
     spark_master: str | None = None,
+    ledger: Path | None = None,
 ) -> RunResult:
     """What ``mmrwe lines``, ``mmrwe response`` and ``mmrwe run`` run: the one patient-level
     chain stopped after ``stop_after`` (:func:`mmrwe.study.run_study`; ``csv``: patient-level
     tables as CSV too), each stage named on stderr as it starts and the patients done shown on a
     progress bar; ``engine`` (``local`` or ``spark``, with ``spark_master``) runs the chain
-    (:func:`mmrwe.engine.make_engine`)."""
+    (:func:`mmrwe.engine.make_engine`); ``ledger``: the cohort's release ledger."""
     from mmrwe.engine import make_engine
     from mmrwe.io.output import refuse_existing
     from mmrwe.study import run_study
@@ -131,4 +132,5 @@ def run_chain(
             on_stage=lambda name: info(f"{name} ..."),
             on_progress=advance,
             engine=None if chosen.name == "local" else chosen,
+            ledger=ledger,
         )

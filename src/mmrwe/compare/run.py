@@ -118,9 +118,12 @@ def compare_run(
     n_bootstrap: int = DEFAULT_BOOTSTRAP,
     seed: int = 2010,
     overwrite: bool = False,
+    ledger: Path | None = None,
 ) -> Comparison:
     """Compare the run in ``run_dir`` with ``arm`` of ``trial`` and write the results to ``out``:
-    read the run, match its patients on the trial's baseline, fit the comparison, write it."""
+    read the run, match its patients on the trial's baseline, fit the comparison, audit its
+    counts with everything the run shares (and, with ``ledger``, every earlier release of the
+    cohort: docs/privacy.md), write it."""
     from mmrwe.compare.library import load_benchmarks
     from mmrwe.io.output import refuse_existing
 
@@ -139,6 +142,7 @@ def compare_run(
         "matched_on": ", ".join(request.match_on) or "none (unadjusted)",
     }
     fit = shared_fit(matched, run.threshold)
+    book = _audit(run, fit["weights"], ledger)
     if "ess" in table.columns and fit["weights"]["ess"][0] is None:  # withheld with the share
         table = table.with_columns(pl.lit(None, pl.Float64).alias("ess"))
     tables = {
@@ -148,7 +152,36 @@ def compare_run(
     }
     result = Comparison(out=Path(out), tables=tables, warnings=list(dict.fromkeys(caught)))
     _write(result, run, request, label, (trial_arm, published, matched, ipd_table), overwrite)
+    if book is not None:
+        book.commit()
     return result
+
+
+def _audit(run: _RunData, weights: pl.DataFrame, ledger: Path | None) -> Any:
+    """The comparison's counts audited with the run's shared outputs and the ledger's earlier
+    releases (:func:`mmrwe.privacy.release.audit_comparison`); the ledger, its release staged."""
+    from mmrwe.privacy.ledger import Ledger
+    from mmrwe.privacy.release import audit_comparison
+    from mmrwe.study.config import StudyConfig
+
+    book = None
+    if ledger is not None:
+        drug_map = run.manifest.get("drug_map")
+        book = Ledger.open(
+            ledger,
+            run.manifest.get("inputs", []),
+            StudyConfig.model_validate(run.manifest.get("config", {})),
+            Path(drug_map) if drug_map and Path(drug_map).is_file() else None,
+            f"comparison of {run.manifest.get('config', {}).get('study', {}).get('name', '')}",
+        )
+        book.run_release = str(run.manifest.get("release", ""))
+    audit_comparison(_shared_dir(run.run_dir), weights, run.threshold, book)
+    return book
+
+
+def _shared_dir(run_dir: Path) -> Path:
+    """The run's files that may leave the site (``shareable/`` once the run has one)."""
+    return run_dir / "shareable" if (run_dir / "shareable").is_dir() else run_dir
 
 
 def _read_run(run_dir: Path) -> _RunData:

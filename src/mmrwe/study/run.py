@@ -30,6 +30,7 @@ from mmrwe.timing import StageTimer
 if TYPE_CHECKING:  # typing only: importing the rules would load the compiled stages
     from mmrwe.engine import Engine
     from mmrwe.io.stream import CohortInMemory, FileCohortSource
+    from mmrwe.privacy.ledger import Ledger
     from mmrwe.study.config import StudyConfig
     from mmrwe.vocab import Vocabulary
 
@@ -122,6 +123,7 @@ def run_study(
     on_progress: Callable[[int], None] | None = None,
     delimiter: str = ",",
     engine: Engine | None = None,
+    ledger: Path | None = None,
 ) -> RunResult:
     """Read, validate and analyse ``cohort`` partition by partition, straight from its files
     (:class:`mmrwe.io.stream.FileCohortSource`: reading partition k+1 while k is analysed), up
@@ -135,7 +137,9 @@ def run_study(
     starts; ``on_progress`` is advanced by the patients done; ``delimiter`` separates the
     fields of the cohort's CSV tables. ``engine`` runs the patient-level chain (default: the
     local partitions; :class:`mmrwe.engine.spark.SparkEngine` on Spark, given the whole
-    validated cohort); everything else is the same whichever engine runs it.
+    validated cohort); everything else is the same whichever engine runs it. ``ledger``: the
+    release ledger of the cohort (docs/privacy.md): earlier releases are protected against, and
+    this one is recorded once the run has succeeded.
     """
     from mmrwe.io.stream import open_source
     from mmrwe.study.config import StudyConfig, load_config
@@ -162,6 +166,7 @@ def run_study(
         sas_transport = _sas_transport(output, stop_after, timer)
         inputs = input_manifest(source, study, drug_map)
         output.patient_level["input_rows"] = inputs.pop("input_rows")
+        released = _open_ledger(ledger, inputs, study, drug_map)
         output.manifest.update(
             inputs, progression_source=progression_source(stop_after), engine="local"
         )
@@ -177,7 +182,7 @@ def run_study(
             output.write("attrition", attrition)
         else:
             summaries = _summaries(
-                output, cohort, source.present, population, attrition, study, timer, stage
+                output, cohort, source.present, population, attrition, study, timer, stage, released
             )
             if report:
                 from mmrwe.report.run_report import write_figures_and_report
@@ -194,7 +199,11 @@ def run_study(
         if sas_transport is not None:
             with timer.stage("adam_xpt_wait"):
                 output.manifest["sas_transport"] = sas_transport()
+        if released is not None and released.pending is not None:
+            output.manifest["release"] = released.pending["release"]
         output.record_timings(timer)
+    if released is not None:
+        released.commit()
     return RunResult(
         out=Path(out),
         study=study,
@@ -323,6 +332,17 @@ def _sas_transport(
         return start_transport_files(output.staging, rows)
 
 
+def _open_ledger(
+    path: Path | None, inputs: dict, study: StudyConfig, drug_map: Path | None
+) -> Ledger | None:
+    """The release ledger of the run's cohort (None without one)."""
+    if path is None:
+        return None
+    from mmrwe.privacy.ledger import Ledger
+
+    return Ledger.open(path, inputs["inputs"], study, drug_map, study.study.name)
+
+
 def _vocabulary(drug_map: Path | None) -> Vocabulary:
     """The shipped vocabulary, extended by the user drug map when one is given."""
     from mmrwe.vocab import load_vocabulary, read_drug_map
@@ -363,6 +383,7 @@ def _summaries(
     study: StudyConfig,
     timer: StageTimer,
     stage: Callable[[str], None],
+    ledger: Ledger | None = None,
 ) -> dict[str, pl.DataFrame]:
     """The aggregate tables of a whole run (small cells suppressed), written, and the
     manifest's fields of a whole run."""
@@ -372,7 +393,7 @@ def _summaries(
         raise StudySelectsNothing(study.study.name, attrition)
     stage("summaries")
     with timer.stage("summaries"):
-        summaries, analysed = summarise_release(population, attrition, study)
+        summaries, analysed = summarise_release(population, attrition, study, ledger)
         output.write("analysis_lines", population.analysis_lines, patient_level=True)
         for name, table in summaries.items():
             output.write(name, table)
