@@ -119,8 +119,10 @@ def test_a_cell_that_cannot_be_protected_stops_the_release_naming_it() -> None:
     )
     with pytest.raises(
         ReleaseNotProtected, match="subgroup_hazard_ratios, row 1, column 'n_patients'"
-    ):
+    ) as caught:
         protect_release({"subgroup_hazard_ratios": published}, 3)
+    # the message names the cell, never its value (before: 'only 2..2 fit'; channel 10)
+    assert "2..2" not in str(caught.value) and "fewer than three values" in str(caught.value)
 
 
 @pytest.fixture(scope="module")

@@ -236,9 +236,10 @@ def _match(run: _RunData, trial_arm: Any, published: Any, match_on: tuple[str, .
         )
     if 0 < data.height < max(threshold, 2):
         raise ParameterError(
-            f"Only {data.height} real-world patients remain ({n_missing} without a matched "
-            f"characteristic): fewer than the small-cell threshold ({threshold}); a comparison "
-            "would publish a small cell. Match on fewer characteristics or widen the study."
+            f"Fewer real-world patients remain than the small-cell threshold ({threshold})"
+            + (", some without a matched characteristic" if n_missing else "")
+            + "; a comparison would publish a small cell (the count is not printed: messages "
+            "may be shared). Match on fewer characteristics or widen the study."
         )
     time = data["time_months"].to_numpy()
     n = len(time)

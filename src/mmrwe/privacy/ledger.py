@@ -87,7 +87,7 @@ class Ledger:
             file_digest(drug_map),
         )
         releases = data["cohorts"].get(cohort, {}).get("releases", [])
-        return cls(path, cohort, rules, study, list(releases))
+        return cls(path, cohort, rules, study=study, releases=list(releases))
 
     def add_to(self, model: Model, tables: dict[str, pl.DataFrame]) -> None:
         """Every earlier release of the cohort as fixed cells of ``model``, with the identities

@@ -161,9 +161,9 @@ def _baseline_size_row(df: pl.DataFrame) -> str:
 
 
 def _baseline() -> Shared:
-    from mmrwe.stats.baseline import SUMMARIES, TOTAL, TOTAL_LINES, _partitions
+    from mmrwe.stats.baseline import TOTAL, TOTAL_LINES, _partitions, summary_levels
 
-    summaries = [level for rows in SUMMARIES.values() for level, *_ in rows]
+    summaries = summary_levels()
 
     def relations(df: pl.DataFrame) -> list[Spec]:
         """As ``baseline_relations``, with the labels as published."""
@@ -395,7 +395,7 @@ def protect_model(model: Model, threshold: int) -> set[int]:
             if not picked:
                 raise ReleaseNotProtected(
                     f"Small-cell protection across the shared outputs: {model.name(cell)} "
-                    f"can be worked out (only {lo:g}..{hi:g} fit everything shared) even "
+                    "can be narrowed to fewer than three values by everything shared, even "
                     "with every linked count withheld. Group the levels or the analysis groups "
                     "more coarsely."
                 )
@@ -537,7 +537,7 @@ def audit_comparison(
         e = exposed[0]
         raise ReleaseNotProtected(
             f"Small-cell protection across the run and this comparison: {model.name(e.cell)} "
-            f"can be worked out (only {e.lo:g}..{e.hi:g} fit everything shared): the "
+            "can be narrowed to fewer than three values by everything shared: the "
             "comparison's patients used, missing a characteristic and without the endpoint add "
             "up to the run's analysed patients. Compare a study whose analysed patients are "
             "published, or match on fewer characteristics."

@@ -39,7 +39,7 @@ def summarise_release(
     from mmrwe.privacy import count_text, protect_attrition
     from mmrwe.privacy.release import protect_release
     from mmrwe.stats.adverse_events import adverse_events
-    from mmrwe.stats.baseline import baseline_table
+    from mmrwe.stats.baseline import baseline_table, withhold_summaries
     from mmrwe.stats.response_rates import response_rates
     from mmrwe.stats.subgroups import subgroup_hazard_ratios
     from mmrwe.stats.summary_by_line import summary_by_line
@@ -79,6 +79,7 @@ def summarise_release(
         subgroup_endpoint=study.study.subgroup_endpoint,
         ledger=ledger,
     )
+    shared["baseline"] = withhold_summaries(shared["baseline"])
     row = shared.pop("manifest").row(0, named=True)
     return shared, {k: v if threshold == 0 else _as_count(row[k]) for k, v in analysed.items()}
 
