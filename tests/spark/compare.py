@@ -6,6 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
+from mmrwe.io.output import RunLayout
 from mmrwe.pipeline import tables_of
 
 
@@ -15,9 +16,11 @@ def sorted_rows(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def spark_table(run: Path, name: str, schema: pl.Schema) -> pl.DataFrame:
-    """A patient-level table the Spark engine wrote (a folder of Parquet parts)."""
-    parts = sorted((run / name).glob("part-*.parquet"))
-    assert parts, f"{run / name} has no Parquet parts"
+    """A patient-level table the Spark engine wrote (a folder of Parquet parts in
+    ``patient_level/``)."""
+    folder = RunLayout(run).patient_level / name
+    parts = sorted(folder.glob("part-*.parquet"))
+    assert parts, f"{folder} has no Parquet parts"
     return pl.concat([pl.read_parquet(p) for p in parts]).select(schema.names()).cast(schema)
 
 
@@ -26,7 +29,7 @@ def assert_same_run(local: Path, spark: Path) -> list[str]:
     every patient-level table the same rows after a stable sort. Returns the tables compared."""
     patient_level = set(tables_of("population"))
     compared = []
-    for path in sorted(local.glob("*.parquet")):
+    for path in sorted(local.glob("*/*.parquet")):
         name = path.stem
         if name in patient_level:
             ours = pl.read_parquet(path)
@@ -35,7 +38,8 @@ def assert_same_run(local: Path, spark: Path) -> list[str]:
             assert sorted_rows(theirs).equals(sorted_rows(ours)), f"{name}: rows differ"
         else:
             for suffix in (".parquet", ".csv"):
-                a, b = path.with_suffix(suffix), spark / f"{name}{suffix}"
+                a = path.with_suffix(suffix)
+                b = spark / path.parent.name / f"{name}{suffix}"
                 if not a.exists():  # analysis_lines is patient-level: Parquet only
                     continue
                 assert b.read_bytes() == a.read_bytes(), f"{name}{suffix} differs"

@@ -9,17 +9,19 @@ from pathlib import Path
 import pytest
 
 from mmrwe.cli.app import main
+from mmrwe.io.output import run_file
 
 
 @pytest.mark.spark
 def test_run_engine_spark(spark, cohort: Path, local_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     assert main(["run", str(cohort), "--out", str(out), "--no-report", "--engine", "spark"]) == 0
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = json.loads((run_file(out, "manifest.json")).read_text())
     assert (manifest["engine"], manifest["spark_master"]) == ("spark", spark.sparkContext.master)
     for name in ("summary_by_line.csv", "attrition.csv", "analysis_lines.parquet"):
-        assert (out / name).read_bytes() == (local_run / name).read_bytes(), name
-    assert sorted(p.name for p in (out / "lines").glob("*.parquet"))
+        assert run_file(out, name).read_bytes() == run_file(local_run, name).read_bytes(), name
+    assert sorted(p.name for p in (out / "patient_level" / "lines").glob("*.parquet"))
+    assert sorted(p.name for p in out.iterdir()) == ["patient_level", "shareable"]
 
 
 @pytest.mark.parametrize(

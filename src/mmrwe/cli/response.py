@@ -31,8 +31,8 @@ def response_command(
     delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
 ) -> None:
     """Derive lines of therapy and IMWG response (Kumar 2016) and write lines (refractoriness
-    with lab-derived PD), line_exposures, unmapped_drugs, assessments, line_response, attrition
-    and manifest.json."""
+    with lab-derived PD), line_exposures, assessments and line_response (OUT/patient_level/),
+    unmapped_drugs, attrition and manifest.json (OUT/shareable/)."""
     result = run_chain(
         cohort_source(cohort, concept_map),
         out,

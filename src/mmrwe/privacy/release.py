@@ -489,8 +489,9 @@ def read_shared(directory: Path) -> dict[str, pl.DataFrame]:
     ``analysed`` counts as the table ``manifest``."""
     import json
 
-    from mmrwe.io.output import SHARED_TABLES
+    from mmrwe.io.output import SHARED_TABLES, shareable_folder
 
+    directory = shareable_folder(directory)
     tables = {
         name: pl.read_csv(directory / f"{name}.csv", infer_schema=False)
         for name in sorted(SHARED_TABLES)
