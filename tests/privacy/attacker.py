@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from mmrwe.io.output import run_file
+from mmrwe.io.output import run_file, shareable_folder
 
 BIG = 1e6
 SHARED = (
@@ -300,8 +300,8 @@ def read_releases(runs: list[Path], threshold: int = 11) -> Attack:
         a.eqs += [{p + c: v for c, v in eq.items()} for eq in one.eqs]
         a.les += [(p + x, p + y) for x, y in one.les]
         a.sensitive |= {p + c for c in one.sensitive}
-        att = pl.read_csv(run / "attrition.csv", infer_schema=False)
-        reasons = att["reason"].to_list()
+        att = _read(run, "attrition")
+        reasons = [] if att is None else att["reason"].to_list()
         own = [k for k, r in enumerate(reasons) if r.startswith(OWN_STEPS)]
         first = own[0] if own else len(reasons)
         lines, total = f"{p}manifest.lines", ""
@@ -337,7 +337,9 @@ def read_run_and_comparisons(run: Path, comparisons: list[Path], threshold: int 
     (one index line per patient)."""
     a = read_run(run, threshold)
     for i, cmp in enumerate(comparisons):
-        w = pl.read_csv(cmp / "weights.csv", infer_schema=False).row(0, named=True)
+        w = pl.read_csv(shareable_folder(cmp) / "weights.csv", infer_schema=False).row(
+            0, named=True
+        )
         cols = (
             "patients_used",
             "patients_missing_a_characteristic",

@@ -19,11 +19,6 @@ from mmrwe.study.run import run_study
 from tests.privacy.attacker import read_releases
 
 
-def shared(run: Path) -> Path:
-    """The folder of a run that may leave the site (the run folder before the hand-off split)."""
-    return run / "shareable" if (run / "shareable").is_dir() else run
-
-
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("ledger") / "cohort"
@@ -38,7 +33,7 @@ def test_two_studies_of_one_cohort_without_the_ledger_give_a_small_count_back(
     runs = [tmp_path / s for s in ("outcomes-by-line", "ide-cel")]
     for run in runs:
         run_study(cohort, run, config=run.name, report=False)
-    pinned = read_releases([shared(r) for r in runs]).pinned()
+    pinned = read_releases(runs).pinned()
     assert pinned.get("r1.manifest.lines") == 2
 
 
@@ -49,7 +44,7 @@ def test_the_ledger_protects_the_second_release_against_the_first(
     runs = [tmp_path / s for s in ("outcomes-by-line", "ide-cel")]
     for run in runs:
         run_study(cohort, run, config=run.name, report=False, ledger=ledger)
-    attack = read_releases([shared(r) for r in runs])
+    attack = read_releases(runs)
     assert "r1.manifest.lines" in attack.hidden()
     assert attack.narrowed() == {}
     book = json.loads(ledger.read_text())
@@ -109,7 +104,7 @@ def test_a_comparison_that_gives_back_a_withheld_count_is_refused(
             "patients_without_the_endpoint": ["0"],
         }
     ).write_csv(before / "weights.csv")
-    assert read_run_and_comparisons(shared(run), [before]).pinned()
+    assert read_run_and_comparisons(run, [before]).pinned()
     with pytest.raises(ReleaseNotProtected, match="attrition, row 13") as caught:
         compare_run(run, tmp_path / "cmp", trial="mammoth", arm="all", endpoint="OS")
     assert "5..5" not in str(caught.value)  # the cell is named, its value is not printed

@@ -162,6 +162,7 @@ def compare_run(
 def _audit(run: _RunData, weights: pl.DataFrame, ledger: Path | None) -> Any:
     """The comparison's counts audited with the run's shared outputs and the ledger's earlier
     releases (:func:`mmrwe.privacy.release.audit_comparison`); the ledger, its release staged."""
+    from mmrwe.io.output import shareable_folder
     from mmrwe.privacy.ledger import Ledger
     from mmrwe.privacy.release import audit_comparison
     from mmrwe.study.config import StudyConfig
@@ -177,13 +178,8 @@ def _audit(run: _RunData, weights: pl.DataFrame, ledger: Path | None) -> Any:
             f"comparison of {run.manifest.get('config', {}).get('study', {}).get('name', '')}",
         )
         book.run_release = str(run.manifest.get("release", ""))
-    audit_comparison(_shared_dir(run.run_dir), weights, run.threshold, book)
+    audit_comparison(shareable_folder(run.run_dir), weights, run.threshold, book)
     return book
-
-
-def _shared_dir(run_dir: Path) -> Path:
-    """The run's files that may leave the site (``shareable/`` once the run has one)."""
-    return run_dir / "shareable" if (run_dir / "shareable").is_dir() else run_dir
 
 
 def _read_run(run_dir: Path) -> _RunData:
