@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from mmrwe.io.output import run_file
+from mmrwe.io.output import run_file, shareable_folder
 
 BIG = 1e6
 SHARED = (
@@ -280,3 +280,71 @@ def _manifest(a: Attack, path: Path, sizes, att) -> None:
         exact = m.get("outputs", {}).get(name)
         if key is not None and exact is not None:
             a.total(key, [a.cell(f"manifest.outputs.{name}", exact)])
+
+
+OWN_STEPS = ("lines excluded:", "later eligible lines of the same patient")
+
+
+def read_releases(runs: list[Path], threshold: int = 11) -> Attack:
+    """The attack on several releases of one cohort together: each run's own model, and what
+    a reader knows across them (docs/privacy.md, the release ledger): an attrition step reached
+    by the same steps is the same count; an unmapped drug is the same rows and patients; the
+    lines entering a study's criteria (its lines excluded by them plus its analysed lines) are
+    the same in every study."""
+    a = Attack(threshold)
+    chains: list[tuple[list[str], int, str]] = []
+    for i, run in enumerate(runs):
+        one = read_run(run, threshold)
+        p = f"r{i}."
+        a.cells |= {p + c: b for c, b in one.cells.items()}
+        a.eqs += [{p + c: v for c, v in eq.items()} for eq in one.eqs]
+        a.les += [(p + x, p + y) for x, y in one.les]
+        a.sensitive |= {p + c for c in one.sensitive}
+        att = _read(run, "attrition")
+        reasons = [] if att is None else att["reason"].to_list()
+        own = [k for k, r in enumerate(reasons) if r.startswith(OWN_STEPS)]
+        first = own[0] if own else len(reasons)
+        lines, total = f"{p}manifest.lines", ""
+        if lines in a.cells and all(f"{p}att.{k}.rows_excluded" in a.cells for k in own):
+            total = f"{p}lines_entering"
+            a.cells[total] = (0.0, BIG)
+            a.total(total, [f"{p}att.{k}.rows_excluded" for k in own] + [lines])
+        chains.append((reasons[:first], i, total))
+        un = _read(run, "unmapped_drugs")
+        for k, drug in enumerate([] if un is None else un["drug"].to_list()):
+            for c in ("rows", "patients"):
+                name = f"drug.{drug}.{c}"
+                a.cells.setdefault(name, (0.0, BIG))
+                a.total(name, [f"{p}un.{k}.{c}"] if f"{p}un.{k}.{c}" in a.cells else [None])
+    pairs = [(x, y) for n, x in enumerate(chains) for y in chains[n + 1 :]]
+    for (ra, i, la), (rb, j, lb) in pairs:
+        common = 0
+        while common < min(len(ra), len(rb)) and ra[common] == rb[common]:
+            common += 1
+        for k in range(common):
+            for c in ("patients_before", "patients_excluded", "patients_after", "rows_excluded"):
+                x, y = f"r{i}.att.{k}.{c}", f"r{j}.att.{k}.{c}"
+                if x in a.cells and y in a.cells:
+                    a.total(x, [y])
+        if la and lb and ra == rb:
+            a.total(la, [lb])
+    return a
+
+
+def read_run_and_comparisons(run: Path, comparisons: list[Path], threshold: int = 11) -> Attack:
+    """One run's shared files and the comparisons made of it: the patients a comparison uses,
+    misses a characteristic of, or lacks the endpoint of add up to the run's analysed patients
+    (one index line per patient)."""
+    a = read_run(run, threshold)
+    for i, cmp in enumerate(comparisons):
+        w = pl.read_csv(shareable_folder(cmp) / "weights.csv", infer_schema=False).row(
+            0, named=True
+        )
+        cols = (
+            "patients_used",
+            "patients_missing_a_characteristic",
+            "patients_without_the_endpoint",
+        )
+        parts = [a.cell(f"cmp{i}.{c}", w[c]) for c in cols]
+        a.total("manifest.patients" if "manifest.patients" in a.cells else None, parts)
+    return a

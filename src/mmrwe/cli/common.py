@@ -106,6 +106,7 @@ def run_chain(
     delimiter: str = ",",
     engine: str = "local",
     spark_master: str | None = None,
+    ledger: Path | None = None,
     write_omop: WriteOmop | None = None,
     xpt: bool | None = None,
 ) -> RunResult:
@@ -113,7 +114,8 @@ def run_chain(
     chain stopped after ``stop_after`` (:func:`mmrwe.study.run_study`; ``csv``: patient-level
     tables as CSV too), each stage named on stderr as it starts and the patients done shown on a
     progress bar; ``engine`` (``local`` or ``spark``, with ``spark_master``) runs the chain
-    (:func:`mmrwe.engine.make_engine`); ``xpt``: SAS transport files (:func:`run_study`)."""
+    (:func:`mmrwe.engine.make_engine`); ``ledger``: the cohort's release ledger; ``xpt``: SAS
+    transport files (:func:`run_study`)."""
     from mmrwe.engine import make_engine
     from mmrwe.io.output import refuse_existing
     from mmrwe.study import run_study
@@ -134,6 +136,7 @@ def run_chain(
             on_stage=lambda name: info(f"{name} ..."),
             on_progress=advance,
             engine=None if chosen.name == "local" else chosen,
+            ledger=ledger,
             write_omop=write_omop,
             xpt=xpt,
         )

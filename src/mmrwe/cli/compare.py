@@ -36,6 +36,13 @@ def compare_command(
     bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamples."),
     seed: int = typer.Option(2010, "--seed", help="Seed of the bootstrap."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing directory."),
+    ledger: Path | None = typer.Option(
+        None,
+        "--ledger",
+        help="Release ledger of the cohort (a JSON file, created when absent; the one passed "
+        "to `mmrwe run --ledger`): the comparison's counts are checked against every earlier "
+        "release of the cohort and recorded (docs/privacy.md).",
+    ),
 ) -> None:
     """Compare the real-world cohort of a run with a trial arm of the benchmark library:
     unadjusted and MAIC-weighted (Signorovitch 2010), against reconstructed trial patient data
@@ -56,6 +63,7 @@ def compare_command(
         n_bootstrap=bootstrap,
         seed=seed,
         overwrite=overwrite,
+        ledger=ledger,
     )
     for message in result.warnings:
         warn(message)

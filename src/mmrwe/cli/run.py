@@ -53,6 +53,14 @@ def run_command(
         help="Where the patient-level chain runs: local (this machine) or spark (a Spark "
         "cluster; needs mmrwe[spark] and Java; docs/scale.md).",
     ),
+    ledger: Path | None = typer.Option(
+        None,
+        "--ledger",
+        help="Release ledger of the cohort (a JSON file, created when absent): the counts "
+        "earlier runs of the same input files published. The run protects its small cells "
+        "against them too and records its own release (docs/privacy.md). Without it, "
+        "releases of one cohort are protected one by one only.",
+    ),
     write_omop: bool = typer.Option(
         False,
         "--write-omop",
@@ -89,6 +97,7 @@ def run_command(
         csv=csv,
         engine=engine,
         spark_master=spark_master,
+        ledger=ledger,
         write_omop=omop_settings(source, write_omop, omop_target_schema, overwrite),
         xpt=xpt,
     )

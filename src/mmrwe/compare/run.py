@@ -120,9 +120,12 @@ def compare_run(
     n_bootstrap: int = DEFAULT_BOOTSTRAP,
     seed: int = 2010,
     overwrite: bool = False,
+    ledger: Path | None = None,
 ) -> Comparison:
     """Compare the run in ``run_dir`` with ``arm`` of ``trial`` and write the results to ``out``:
-    read the run, match its patients on the trial's baseline, fit the comparison, write it."""
+    read the run, match its patients on the trial's baseline, fit the comparison, audit its
+    counts with everything the run shares (and, with ``ledger``, every earlier release of the
+    cohort: docs/privacy.md), write it."""
     from mmrwe.compare.library import load_benchmarks
     from mmrwe.io.output import refuse_existing
 
@@ -141,6 +144,7 @@ def compare_run(
         "matched_on": ", ".join(request.match_on) or "none (unadjusted)",
     }
     fit = shared_fit(matched, run.threshold)
+    book = _audit(run, fit["weights"], ledger)
     if "ess" in table.columns and fit["weights"]["ess"][0] is None:  # withheld with the share
         table = table.with_columns(pl.lit(None, pl.Float64).alias("ess"))
     tables = {
@@ -150,7 +154,32 @@ def compare_run(
     }
     result = Comparison(out=Path(out), tables=tables, warnings=list(dict.fromkeys(caught)))
     _write(result, run, request, label, (trial_arm, published, matched, ipd_table), overwrite)
+    if book is not None:
+        book.commit()
     return result
+
+
+def _audit(run: _RunData, weights: pl.DataFrame, ledger: Path | None) -> Any:
+    """The comparison's counts audited with the run's shared outputs and the ledger's earlier
+    releases (:func:`mmrwe.privacy.release.audit_comparison`); the ledger, its release staged."""
+    from mmrwe.io.output import shareable_folder
+    from mmrwe.privacy.ledger import Ledger
+    from mmrwe.privacy.release import audit_comparison
+    from mmrwe.study.config import StudyConfig
+
+    book = None
+    if ledger is not None:
+        drug_map = run.manifest.get("drug_map")
+        book = Ledger.open(
+            ledger,
+            run.manifest.get("inputs", []),
+            StudyConfig.model_validate(run.manifest.get("config", {})),
+            Path(drug_map) if drug_map and Path(drug_map).is_file() else None,
+            f"comparison of {run.manifest.get('config', {}).get('study', {}).get('name', '')}",
+        )
+        book.run_release = str(run.manifest.get("release", ""))
+    audit_comparison(shareable_folder(run.run_dir), weights, run.threshold, book)
+    return book
 
 
 def _read_run(run_dir: Path) -> _RunData:
@@ -206,9 +235,10 @@ def _match(run: _RunData, trial_arm: Any, published: Any, match_on: tuple[str, .
         )
     if 0 < data.height < max(threshold, 2):
         raise ParameterError(
-            f"Only {data.height} real-world patients remain ({n_missing} without a matched "
-            f"characteristic): fewer than the small-cell threshold ({threshold}); a comparison "
-            "would publish a small cell. Match on fewer characteristics or widen the study."
+            f"Fewer real-world patients remain than the small-cell threshold ({threshold})"
+            + (", some without a matched characteristic" if n_missing else "")
+            + "; a comparison would publish a small cell (the count is not printed: messages "
+            "may be shared). Match on fewer characteristics or widen the study."
         )
     time = data["time_months"].to_numpy()
     n = len(time)

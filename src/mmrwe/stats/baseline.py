@@ -11,6 +11,7 @@ and labelled so. Quartiles as R ``quantile(type = 7)`` (linear interpolation).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import polars as pl
@@ -119,13 +120,32 @@ def _median_range(v: pl.Series, digits: int) -> str:
     return f"{shown} ({_number(v.min(), 0)}-{_number(v.max(), 0)})"
 
 
+#: the ends of a published age range are coarsened to this many years (docs/privacy.md)
+RANGE_STEP = 5
+
+
+#: the level of the range as published with small-cell protection on
+COARSE_RANGE = f"range (to {RANGE_STEP} years)"
+
+
 def _range(v: pl.Series, digits: int) -> str:
-    return f"{_number(v.min(), digits)}-{_number(v.max(), digits)}"
+    return f"{_number(v.min(), digits)}-{_number(v.max(), digits)}"  # type: ignore[arg-type]
+
+
+def _coarse_range(v: pl.Series, digits: int) -> str:
+    """'min-max' with the ends widened to multiples of :data:`RANGE_STEP` (the youngest and the
+    oldest are each one patient's value: 37-98 is published as 35-100)."""
+    lo = RANGE_STEP * math.floor(float(v.min()) / RANGE_STEP)  # type: ignore[arg-type]
+    hi = RANGE_STEP * math.ceil(float(v.max()) / RANGE_STEP)  # type: ignore[arg-type]
+    return f"{_number(lo, digits)}-{_number(hi, digits)}"
 
 
 #: Summary rows: characteristic -> [(level, column, formatter, digits)].
 SUMMARIES = {
-    AGE: [("median (IQR)", "age_at_index", _quartiles, 1), ("range", "age_at_index", _range, 0)],
+    AGE: [
+        ("median (IQR)", "age_at_index", _quartiles, 1),
+        ("range", "age_at_index", _range, 0),
+    ],
     PRIOR: [("median (range)", "prior_lines", _median_range, 1)],
     YEARS: [("median (IQR)", "years_since_diagnosis", _quartiles, 1)],
 }
@@ -136,13 +156,16 @@ def _stat_rows(
 ) -> dict[str, list[tuple[str, list[str]]]]:
     """Summary rows per characteristic: {characteristic: [(level, one cell per column)]}.
 
-    A summary of fewer than ``threshold`` known values is withheld; of none, empty.
+    A summary of fewer than ``threshold`` known values is withheld; of none, empty. With
+    protection on, the age range is coarsened (:func:`_coarse_range`).
     """
     subsets = [df.filter(pl.col(by) == g) for g in groups] + ([df] if with_total else [])
     out: dict[str, list[tuple[str, list[str]]]] = {}
     for characteristic, rows in SUMMARIES.items():
         out[characteristic] = []
         for level, column, fmt, digits in rows:
+            if fmt is _range and threshold > 0:
+                level, fmt = COARSE_RANGE, _coarse_range
             cells = []
             for sub in subsets:
                 v = sub[column].drop_nulls().cast(pl.Float64)
@@ -227,12 +250,37 @@ def baseline_table(
     ).with_columns(pl.col(columns).cast(pl.String))
     table = _format_counts(protected, columns)
     stats = _stat_rows(df, by, groups, len(columns) > len(groups), threshold)
-    table = _assemble(table, stats, columns)
+    table = withhold_summaries(_assemble(table, stats, columns))
     if df["patient_id"].n_unique() < df.height:  # a patient in several groups
         table = table.with_columns(
             pl.col("characteristic").replace({PATIENTS: PATIENT_LINES})
         ).rename({TOTAL: TOTAL_LINES}, strict=False)
     return table
+
+
+def summary_levels() -> list[str]:
+    """The levels of Table 1's summary rows (not counts)."""
+    return [level for rows in SUMMARIES.values() for level, *_ in rows] + [COARSE_RANGE]
+
+
+def withhold_summaries(table: pl.DataFrame) -> pl.DataFrame:
+    """Table 1 with a column's summaries of a characteristic withheld where one of its counts
+    in that column is hidden: the median, quartiles and range of age bound the count of
+    patients aged 65 or more (a median of 66 says at least half are), and the median and range
+    of prior lines the counts of its levels (docs/privacy.md). Run again after every step that
+    hides counts."""
+    columns = [c for c in table.columns if c not in ("characteristic", "level")]
+    summary = pl.col("level").is_in(summary_levels())
+    exprs = []
+    for c in columns:
+        hidden = table.filter(
+            ~summary
+            & (pl.col("level") != "unknown")  # the summaries are of the known values
+            & (pl.col(c).str.starts_with("<") | (pl.col(c) == WITHHELD))
+        )["characteristic"].unique()
+        hit = summary & pl.col("characteristic").is_in(hidden.to_list()) & (pl.col(c) != "")
+        exprs.append(pl.when(hit).then(pl.lit(WITHHELD)).otherwise(pl.col(c)).alias(c))
+    return table.with_columns(exprs)
 
 
 def _assemble(

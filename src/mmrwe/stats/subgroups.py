@@ -173,8 +173,13 @@ def _publish(table: pl.DataFrame, threshold: int) -> pl.DataFrame:
     few_people = (pl.col("n_distinct") < threshold) & (pl.col("n_distinct") > 0)
     few = pl.col("n_patients").str.starts_with("<") | few_people
     estimates = ["hr", "lower", "upper", "p", "median_months", "median_lower", "median_upper"]
+    # a hidden event count is not published through its estimates either (issue 20): its own
+    # median, and the hazard ratios of its subgroup (each level's against the reference's)
+    events = pl.col("n_events").str.starts_with("<")
+    hidden = {c: few | events for c in estimates[4:]}
+    hidden |= {c: few | events.any().over("subgroup") for c in estimates[:4]}
     return out.with_columns(
-        *[pl.when(few).then(None).otherwise(pl.col(c)).alias(c) for c in estimates],
+        *[pl.when(hidden[c]).then(None).otherwise(pl.col(c)).alias(c) for c in estimates],
         *[
             pl.when(few_people & ~pl.col(c).str.starts_with("<") & (pl.col(c) != "0"))
             .then(pl.lit(WITHHELD))

@@ -288,8 +288,11 @@ def _publish(
     if threshold > 0:
         few_people = (pl.col("n_distinct") < threshold) & (pl.col("n_distinct") > 0)
         few = pl.col("n_patients").str.starts_with("<") | few_people
+        # a hidden event count is not published through its curve either: S(12 months) = 0.6
+        # of 20 patient-lines without earlier censoring says 8 events by then (issue 20)
+        hidden = few | pl.col("n_events").str.starts_with("<")
         out = out.with_columns(
-            *[pl.when(few).then(None).otherwise(pl.col(c)).alias(c) for c in estimates],
+            *[pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c) for c in estimates],
             *[
                 pl.when(few_people & ~pl.col(c).str.starts_with("<") & (pl.col(c) != "0"))
                 .then(pl.lit(WITHHELD))

@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # typing only: importing the rules would load the compiled st
     from mmrwe.engine import Engine
     from mmrwe.io.stream import CohortInMemory, FileCohortSource
     from mmrwe.omop.writeback import PreparedWriteBack, WriteOmop
+    from mmrwe.privacy.ledger import Ledger
     from mmrwe.study.config import StudyConfig
     from mmrwe.vocab import Vocabulary
 
@@ -126,6 +127,7 @@ def run_study(
     on_progress: Callable[[int], None] | None = None,
     delimiter: str = ",",
     engine: Engine | None = None,
+    ledger: Path | None = None,
     write_omop: WriteOmop | None = None,
     xpt: bool | None = None,
 ) -> RunResult:
@@ -141,11 +143,13 @@ def run_study(
     starts; ``on_progress`` is advanced by the patients done; ``delimiter`` separates the
     fields of the cohort's CSV tables. ``engine`` runs the patient-level chain (default: the
     local partitions; :class:`mmrwe.engine.spark.SparkEngine` on Spark, given the whole
-    validated cohort); everything else is the same whichever engine runs it. ``write_omop`` (an
-    OMOP source only) also writes the lines as OMOP ``episode``/``episode_event`` rows
-    (:mod:`mmrwe.omop.writeback`), checked against the CDM before anything runs. ``xpt``: the
-    ADaM datasets as SAS transport files too: ``True`` always, ``False`` never, ``None`` when
-    they hold at most :data:`mmrwe.adam.xpt.AUTO_MAX_ROWS` rows.
+    validated cohort); everything else is the same whichever engine runs it. ``ledger``: the
+    release ledger of the cohort (docs/privacy.md): earlier releases are protected against, and
+    this one is recorded once the run has succeeded. ``write_omop`` (an OMOP source only) also
+    writes the lines as OMOP ``episode``/``episode_event`` rows (:mod:`mmrwe.omop.writeback`),
+    checked against the CDM before anything runs. ``xpt``: the ADaM datasets as SAS transport files
+    too: ``True`` always, ``False`` never, ``None`` when they hold at most
+    :data:`mmrwe.adam.xpt.AUTO_MAX_ROWS` rows.
     """
     from mmrwe.io.stream import open_source
     from mmrwe.study.config import StudyConfig, load_config
@@ -179,6 +183,7 @@ def run_study(
             _write_omop(prepared, output, source, timer)
         inputs = input_manifest(source, study, drug_map)
         output.patient_level["input_rows"] = inputs.pop("input_rows")
+        released = _open_ledger(ledger, inputs, study, drug_map)
         output.manifest.update(
             inputs, progression_source=progression_source(stop_after), engine="local"
         )
@@ -194,7 +199,7 @@ def run_study(
             output.write("attrition", attrition)
         else:
             summaries = _summaries(
-                output, cohort, source.present, population, attrition, study, timer, stage
+                output, cohort, source.present, population, attrition, study, timer, stage, released
             )
             if report:
                 from mmrwe.report.run_report import write_figures_and_report
@@ -211,8 +216,12 @@ def run_study(
         if sas_transport is not None:
             with timer.stage("adam_xpt_wait"):
                 output.patient_level["sas_transport"] = sas_transport()
+        if released is not None and released.pending is not None:
+            output.manifest["release"] = released.pending["release"]
         _audit_shareable(output, study, timer)
         output.record_timings(timer)
+    if released is not None:
+        released.commit()
     return RunResult(
         out=Path(out),
         study=study,
@@ -377,6 +386,17 @@ def _audit_shareable(output: OutputDirectory, study: StudyConfig, timer: StageTi
         check_shareable(output.layout.root, study.study.small_cell_threshold)
 
 
+def _open_ledger(
+    path: Path | None, inputs: dict, study: StudyConfig, drug_map: Path | None
+) -> Ledger | None:
+    """The release ledger of the run's cohort (None without one)."""
+    if path is None:
+        return None
+    from mmrwe.privacy.ledger import Ledger
+
+    return Ledger.open(path, inputs["inputs"], study, drug_map, study.study.name)
+
+
 def _vocabulary(drug_map: Path | None) -> Vocabulary:
     """The shipped vocabulary, extended by the user drug map when one is given."""
     from mmrwe.vocab import load_vocabulary, read_drug_map
@@ -417,6 +437,7 @@ def _summaries(
     study: StudyConfig,
     timer: StageTimer,
     stage: Callable[[str], None],
+    ledger: Ledger | None = None,
 ) -> dict[str, pl.DataFrame]:
     """The aggregate tables of a whole run (small cells suppressed), written, and the
     manifest's fields of a whole run."""
@@ -426,7 +447,7 @@ def _summaries(
         raise StudySelectsNothing(study.study.name, attrition)
     stage("summaries")
     with timer.stage("summaries"):
-        summaries, analysed = summarise_release(population, attrition, study)
+        summaries, analysed = summarise_release(population, attrition, study, ledger)
         for part in population.analysis_line_parts():  # every column, partition by partition
             output.append("analysis_lines", part)
         for name, table in summaries.items():

@@ -13,6 +13,7 @@ import polars as pl
 from mmrwe.pipeline import AnalysedPopulation
 
 if TYPE_CHECKING:  # typing only: importing the rules would load the compiled stages
+    from mmrwe.privacy.ledger import Ledger
     from mmrwe.study.config import StudyConfig
 
 
@@ -24,17 +25,21 @@ def summarise(
 
 
 def summarise_release(
-    population: AnalysedPopulation, attrition: pl.DataFrame, study: StudyConfig
+    population: AnalysedPopulation,
+    attrition: pl.DataFrame,
+    study: StudyConfig,
+    ledger: Ledger | None = None,
 ) -> tuple[dict[str, pl.DataFrame], dict[str, int | str]]:
     """``summary_by_line``, ``response_rates``, ``adverse_events``, ``baseline``,
     ``subgroup_hazard_ratios`` (when the study names subgroups), ``attrition`` and
     ``unmapped_drugs``, all suppressed; and the analysed patients and lines as the manifest
     shares them. Each table is protected on its own, then all of them together with the
-    manifest's counts (``protect_release``, last: docs/privacy.md)."""
+    manifest's counts (``protect_release``, last: docs/privacy.md), with the earlier releases of
+    the cohort in ``ledger`` when given."""
     from mmrwe.privacy import count_text, protect_attrition
     from mmrwe.privacy.release import protect_release
     from mmrwe.stats.adverse_events import adverse_events
-    from mmrwe.stats.baseline import baseline_table
+    from mmrwe.stats.baseline import baseline_table, withhold_summaries
     from mmrwe.stats.response_rates import response_rates
     from mmrwe.stats.subgroups import subgroup_hazard_ratios
     from mmrwe.stats.summary_by_line import summary_by_line
@@ -72,7 +77,9 @@ def summarise_release(
         {**out, "manifest": manifest},
         threshold,
         subgroup_endpoint=study.study.subgroup_endpoint,
+        ledger=ledger,
     )
+    shared["baseline"] = withhold_summaries(shared["baseline"])
     row = shared.pop("manifest").row(0, named=True)
     return shared, {k: v if threshold == 0 else _as_count(row[k]) for k, v in analysed.items()}
 
