@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
-from mmrwe.pipeline import tables_of
+from mmrwe.pipeline import Stage, tables_of
 
 
 def sorted_rows(df: pl.DataFrame) -> pl.DataFrame:
@@ -21,10 +21,11 @@ def spark_table(run: Path, name: str, schema: pl.Schema) -> pl.DataFrame:
     return pl.concat([pl.read_parquet(p) for p in parts]).select(schema.names()).cast(schema)
 
 
-def assert_same_run(local: Path, spark: Path) -> list[str]:
+def assert_same_run(local: Path, spark: Path, stop_after: Stage = "population") -> list[str]:
     """Assert: every aggregate table (and analysis_lines) byte-identical, Parquet and CSV;
-    every patient-level table the same rows after a stable sort. Returns the tables compared."""
-    patient_level = set(tables_of("population"))
+    every patient-level table of a chain stopped after ``stop_after`` the same rows after a
+    stable sort. Returns the tables compared."""
+    patient_level = set(tables_of(stop_after))
     compared = []
     for path in sorted(local.glob("*.parquet")):
         name = path.stem
