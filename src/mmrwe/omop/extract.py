@@ -20,6 +20,9 @@ The mapping rules (documented with their sources in ``docs/omop.md``):
   the native unit rules. A unit that cannot be converted excludes the row (counted).
 - responses: ``observation`` rows of the observation concept set, named by the set.
 - every event dated outside all of the person's observation periods is excluded (counted).
+- rows keep the order of their CDM ids (``drug_exposure_id``, ``measurement_id`` …; a database,
+  DuckDB or Spark, returns a query's rows in no fixed order): the same CDM gives the same native
+  tables, row for row, on every backend.
 """
 
 from __future__ import annotations
@@ -263,8 +266,10 @@ def _drugs(con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: in
         ),
         set_hit=set_name.is_not_null(),
     )
-    # a drug-set concept is named once, not once per ingredient
-    df = df.unique(["drug_exposure_id", "drug"], keep="first", maintain_order=True)
+    # a drug-set concept is named once, not once per ingredient; rows in the CDM's id order
+    df = df.sort("drug_exposure_id", "drug").unique(
+        ["drug_exposure_id", "drug"], keep="first", maintain_order=True
+    )
     return df.select(
         "person_id", "drug_exposure_id", "drug", "start_date", "end_date", date=pl.col("start_date")
     )
@@ -277,9 +282,17 @@ def _procedures(
     ids = m.by_domain["procedure"]["concept_id"].to_list() or [-1]
     po = _in_range(con.table("procedure_occurrence", database=loc.cdm_schema), lo, hi, cohort)
     po = po.filter(po.procedure_concept_id.isin(ids) | po.procedure_source_concept_id.isin(ids))
-    df = po.select(
-        "person_id", "procedure_concept_id", "procedure_source_concept_id", "procedure_date"
-    ).to_polars()
+    df = (
+        po.select(
+            "person_id",
+            "procedure_occurrence_id",
+            "procedure_concept_id",
+            "procedure_source_concept_id",
+            "procedure_date",
+        )
+        .to_polars()
+        .sort("procedure_occurrence_id")
+    )
     names = dict(
         zip(
             m.by_domain["procedure"]["concept_id"],
@@ -319,6 +332,7 @@ def _measurements(
         .left_join(unit_c, "unit_concept_id")
         .select(
             "person_id",
+            "measurement_id",
             "measurement_concept_id",
             "operator_concept_id",
             "value_as_number",
@@ -328,11 +342,13 @@ def _measurements(
             date="measurement_date",
         )
         .to_polars()
+        .sort("measurement_id")
     )
     df = df.join(
         sets.rename({"concept_id": "measurement_concept_id", "mmrwe_name": "test"}),
         on="measurement_concept_id",
         how="left",
+        maintain_order="left",
     )
     op = pl.col("operator_concept_id").replace_strict(
         m.operators, default="", return_dtype=pl.String
@@ -391,7 +407,7 @@ def _rescale(df: pl.DataFrame) -> pl.DataFrame:
         schema=["test", "unit", "factor", "target"],
         orient="row",
     )
-    out = df.join(table, on=["test", "unit"], how="left")
+    out = df.join(table, on=["test", "unit"], how="left", maintain_order="left")
     return out.with_columns(
         value_as_number=pl.col("value_as_number") / pl.col("factor").fill_null(1.0),
         unit=pl.coalesce("target", "unit"),
@@ -405,7 +421,8 @@ def _observations(
     sets = m.by_domain["observation"]
     ob = _in_range(con.table("observation", database=loc.cdm_schema), lo, hi, cohort)
     ob = ob.filter(ob.observation_concept_id.isin(sets["concept_id"].to_list() or [-1]))
-    df = ob.select("person_id", "observation_concept_id", date="observation_date").to_polars()
+    df = ob.select("person_id", "observation_id", "observation_concept_id", date="observation_date")
+    df = df.to_polars().sort("observation_id")
     names = dict(zip(sets["concept_id"], sets["mmrwe_name"], strict=True))
     return df.select(
         "person_id",
@@ -427,7 +444,7 @@ def _inside(df: pl.DataFrame, periods: pl.DataFrame) -> tuple[pl.DataFrame, int]
         .select("__i")
         .unique()
     )
-    kept = df.join(hits, on="__i", how="semi").drop("__i")
+    kept = df.join(hits, on="__i", how="semi", maintain_order="left").drop("__i")
     return kept, df.height - kept.height
 
 
@@ -442,7 +459,9 @@ def _convertible(labs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         )
     )
     numeric = pl.col("value").str.contains(r"^[<>]?[0-9.\-]").fill_null(False)
-    flagged = labs.join(pairs, on=["test", "unit"], how="left", nulls_equal=True)
+    flagged = labs.join(
+        pairs, on=["test", "unit"], how="left", nulls_equal=True, maintain_order="left"
+    )
     ok = pl.col("unit_ok").fill_null(False) | ~numeric
     bad = flagged.filter(~ok).group_by("test", "unit").agg(rows=pl.len())
     bad = bad.sort("rows", "test", "unit", descending=[True, False, False])
@@ -452,7 +471,7 @@ def _convertible(labs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 def _ongoing(treatments: pl.DataFrame, ends: pl.DataFrame) -> pl.DataFrame:
     """An exposure reaching the end of its person's observation is ongoing at the last contact
     (end left empty): the data cannot say it stopped."""
-    df = treatments.join(ends, on="person_id", how="left")
+    df = treatments.join(ends, on="person_id", how="left", maintain_order="left")
     return df.with_columns(
         end_date=pl.when(pl.col("end_date") >= pl.col("op_end").cast(pl.Date))
         .then(None)
