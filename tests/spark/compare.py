@@ -21,6 +21,17 @@ def spark_table(run: Path, name: str, schema: pl.Schema) -> pl.DataFrame:
     return pl.concat([pl.read_parquet(p) for p in parts]).select(schema.names()).cast(schema)
 
 
+def run_table(run: Path, name: str) -> pl.DataFrame:
+    """A table of a run directory, whichever engine wrote it (one Parquet file, or a folder of
+    Parquet parts)."""
+    path = run / f"{name}.parquet"
+    if path.exists():
+        return pl.read_parquet(path)
+    parts = sorted((run / name).glob("part-*.parquet"))
+    assert parts, f"{run / name} has no Parquet parts"
+    return pl.concat([pl.read_parquet(p) for p in parts])
+
+
 def assert_same_run(local: Path, spark: Path, stop_after: Stage = "population") -> list[str]:
     """Assert: every aggregate table (and analysis_lines) byte-identical, Parquet and CSV;
     every patient-level table of a chain stopped after ``stop_after`` the same rows after a

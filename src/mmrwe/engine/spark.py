@@ -96,6 +96,11 @@ class SparkEngine:
             self.session = start_session(self.master)
         return self.session
 
+    def start(self) -> None:
+        """Start (or find) the SparkSession, so that a source read through Spark
+        (``omop+spark://``) uses this engine's master."""
+        self.spark()
+
     def manifest(self) -> dict[str, object]:
         """The manifest's record of the engine: its name, Spark's version and master."""
         spark = self.spark()

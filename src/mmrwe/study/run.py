@@ -147,6 +147,8 @@ def run_study(
     vocabulary = _vocabulary(drug_map)
     timer = StageTimer()
     command = COMMANDS.get(stop_after, "run")
+    if engine is not None:
+        engine.start()
     stage("reading and validating")
     with (
         open_source(cohort, tables=TABLES_READ[stop_after], delimiter=delimiter) as source,
