@@ -82,7 +82,7 @@ def cohort_source(cohort: Path, concept_map: Path | None) -> Path | str:
 
     if not is_omop_url(cohort):
         raise ParameterError(
-            f"--concept-map applies to an OMOP CDM (omop+duckdb:// or omop+postgresql://), not to "
+            f"--concept-map applies to an OMOP CDM (omop+duckdb://, omop+postgresql:// or omop+spark://), not to "
             f"the cohort '{cohort}': map a native cohort's drug names with --drug-map."
         )
     return f"{cohort}{'&' if '?' in str(cohort) else '?'}concept_map={concept_map.resolve()}"
