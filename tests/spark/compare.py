@@ -35,7 +35,8 @@ def run_table(run: Path, name: str) -> pl.DataFrame:
 def assert_same_run(local: Path, spark: Path, stop_after: Stage = "population") -> list[str]:
     """Assert: every aggregate table (and analysis_lines) byte-identical, Parquet and CSV;
     every patient-level table of a chain stopped after ``stop_after`` the same rows after a
-    stable sort. Returns the tables compared."""
+    stable sort; the SAS transport files of the ADaM datasets byte-identical. Returns the tables
+    compared."""
     patient_level = set(tables_of(stop_after))
     compared = []
     for path in sorted(local.glob("*.parquet")):
@@ -52,5 +53,8 @@ def assert_same_run(local: Path, spark: Path, stop_after: Stage = "population") 
                     continue
                 assert b.read_bytes() == a.read_bytes(), f"{name}{suffix} differs"
         compared.append(name)
+    for path in sorted(local.glob("*.xpt")):  # SAS transport: row order is part of the bytes
+        assert (spark / path.name).read_bytes() == path.read_bytes(), f"{path.name} differs"
+        compared.append(path.name)
     assert patient_level <= set(compared)
     return compared
