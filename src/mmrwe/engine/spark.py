@@ -241,10 +241,10 @@ def python_errors() -> Iterator[None]:
 
     try:
         yield
-    except Py4JError as error:
+    except (Py4JError, ConnectionError) as error:  # py4j retries a lost JVM: connection refused
         raise SparkEngineError(
-            "Spark stopped during the patient-level chain (its JVM failed, most often out of "
-            "memory): give Spark more memory (spark.driver.memory in local mode, executor "
+            "Spark stopped during the patient-level chain (its JVM failed or was killed, most "
+            "often out of memory): give Spark more memory (spark.driver.memory in local mode, executor "
             f"memory on a cluster) or more buckets. Spark said: {_first_line(error)}"
         ) from None
     except PythonException as error:
