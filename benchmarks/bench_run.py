@@ -47,7 +47,7 @@ r = run_study(Path(cohort), Path(out), stop_after=stop, report=stop == "populati
 wall = time.perf_counter() - t
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 print(json.dumps({"wall": wall, "peak_gb": peak, "timings": r.manifest["timings_seconds"],
-                  "input_rows": r.manifest["input_rows"]}))
+                  "input_rows": r.patient_level["input_rows"]}))
 """
 
 DUCKDB = """

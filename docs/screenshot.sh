@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mmrwe --quiet demo --out "$work/demo" >/dev/null
-report="$work/demo/run/report.html"
+report="$work/demo/run/shareable/report.html"
 browser=(chromium --headless --no-sandbox --disable-gpu --disable-background-networking
   --hide-scrollbars --window-size=1100,9000)
 # where the first KM figure sits: a copy of the report with a measuring script (and no CSP)

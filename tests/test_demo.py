@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from mmrwe.cli.app import main
+from mmrwe.io.output import run_file
 
 
 def test_demo_writes_the_report_with_every_figure_and_the_comparison(
@@ -15,16 +16,20 @@ def test_demo_writes_the_report_with_every_figure_and_the_comparison(
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--patients", "1200", "--seed", "3"]) == 0
     captured = capsys.readouterr()
-    report = out / "run" / "report.html"
+    report = run_file(out / "run", "report.html")
     assert str(report) in captured.err and "line 1" in captured.out
     html = report.read_text()
-    manifest = json.loads((out / "run" / "manifest.json").read_text())
+    manifest = json.loads((run_file(out / "run", "manifest.json")).read_text())
     comparison = json.loads(
-        (out / "run" / "comparisons" / "icaria-mm" / "manifest.json").read_text()
+        (out / "run" / "shareable" / "comparisons" / "icaria-mm" / "manifest.json").read_text()
     )
     listed = [f["name"] for f in manifest["figures"]] + [f["name"] for f in comparison["figures"]]
     embedded = re.findall(r'<figure id="fig-([^"]+)"', html)
-    assert sorted(embedded) == sorted(listed) and len(listed) >= 8
+    kept = manifest["patient_level_figures_kept"]  # in patient_level/figures/, not shown
+    assert sorted(embedded) == sorted(listed) and len(listed) + len(kept) >= 8
+    assert all((out / "run" / "patient_level" / "figures" / f"{k}.svg").is_file() for k in kept)
+    assert not set(kept) & set(embedded)
+    assert not kept or "patient_level/figures/" in html
     assert "Real-world versus trial" in html and "ICARIA-MM" in html
     assert "Simulated data" in html
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mmrwe.cli.app import main
+from mmrwe.io.output import run_file
 
 OUTPUTS = {
     "lines": ("lines", "line_exposures", "unmapped_drugs", "attrition"),
@@ -29,7 +30,8 @@ def test_two_runs_give_identical_tables(command: str, small_cohort: Path, tmp_pa
     assert main([command, str(small_cohort), "--out", str(b), "--csv"]) == 0
     for name in OUTPUTS[command]:
         for ext in ("parquet", "csv"):
-            assert (a / f"{name}.{ext}").read_bytes() == (b / f"{name}.{ext}").read_bytes()
+            file = f"{name}.{ext}"
+            assert run_file(a, file).read_bytes() == run_file(b, file).read_bytes()
 
 
 @pytest.mark.parametrize("command", list(OUTPUTS))

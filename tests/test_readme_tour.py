@@ -57,4 +57,8 @@ def test_the_whole_tour_runs_in_order(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(clone(tmp_path))
     for command in tour():
         assert main(["--quiet", *command[1:]]) == 0, command
-    assert (tmp_path / "results" / "report.html").is_file()
+    assert (tmp_path / "results" / "shareable" / "report.html").is_file()
+    assert (tmp_path / "results" / "patient_level" / "lines.parquet").is_file()
+    assert (
+        tmp_path / "isa" / "shareable" / "comparisons" / "icaria-mm" / "manifest.json"
+    ).is_file()

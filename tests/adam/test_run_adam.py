@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from mmrwe.adam import DATASETS, labels, read_xpt
+from mmrwe.io.output import run_file
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def table(run: Path, name: str) -> pl.DataFrame:
-    return pl.read_parquet(run / f"{name}.parquet")
+    return pl.read_parquet(run_file(run, f"{name}.parquet"))
 
 
 def test_adsl_has_every_patient_and_flags_the_analysed(run: Path) -> None:
@@ -38,7 +39,7 @@ def test_adsl_has_every_patient_and_flags_the_analysed(run: Path) -> None:
     index = flagged.join(first, left_on="USUBJID", right_on="patient_id")
     assert (index["INDXLINE"] == index["line"]).all()
     assert (index["TRT01A"] == index["regimen"]).all()
-    study = json.loads((run / "manifest.json").read_text())["config"]["study"]["name"]
+    study = json.loads((run_file(run, "manifest.json")).read_text())["config"]["study"]["name"]
     assert set(adsl["STUDYID"]) == {study}
 
 
@@ -55,11 +56,12 @@ def test_adtte_and_adrs_cover_the_patient_level_tables(run: Path) -> None:
 
 @pytest.mark.parametrize("dataset", list(DATASETS))
 def test_transport_files_read_back_with_labels_and_values(run: Path, dataset: str) -> None:
-    back, back_labels, name = read_xpt(run / f"{dataset.lower()}.xpt", dataset)
+    back, back_labels, name = read_xpt(run_file(run, f"{dataset.lower()}.xpt"), dataset)
     assert name == dataset and back_labels == labels(dataset)
     assert back.equals(table(run, dataset.lower()))
-    manifest = json.loads((run / "manifest.json").read_text())
+    manifest = json.loads((run_file(run, "manifest_patient_level.json")).read_text())
     assert f"{dataset.lower()}.xpt" in manifest["sas_transport"]
+    assert run_file(run, f"{dataset.lower()}.xpt").parent.name == "patient_level"
 
 
 def test_adam_text_is_ascii_for_sas(run: Path) -> None:
@@ -79,10 +81,10 @@ def test_large_runs_write_the_transport_files_in_another_process(run: Path, tmp_
     from mmrwe.adam.xpt import BACKGROUND_ROWS, start_transport_files
 
     for dataset in DATASETS:
-        shutil.copy(run / f"{dataset.lower()}.parquet", tmp_path)
+        shutil.copy(run_file(run, f"{dataset.lower()}.parquet"), tmp_path)
     wait = start_transport_files(tmp_path, rows=BACKGROUND_ROWS)
     assert wait() == [f"{d.lower()}.xpt" for d in DATASETS]
     for dataset in DATASETS:
         written = (tmp_path / f"{dataset.lower()}.xpt").read_bytes()
-        assert written == (run / f"{dataset.lower()}.xpt").read_bytes()
+        assert written == (run_file(run, f"{dataset.lower()}.xpt")).read_bytes()
         assert b"01JAN60:00:00:00" in written[:560]

@@ -15,6 +15,7 @@ import pytest
 from mmrwe.compare.figure import plot_comparison
 from mmrwe.compare.library import load_benchmarks
 from mmrwe.compare.run import compare_run
+from mmrwe.io.output import run_file
 
 matplotlib.use("Agg")
 
@@ -24,7 +25,8 @@ N = 40
 def _run_dir(path: Path, *, penta: int, unknown_cytogenetics: int) -> Path:
     """A run directory as ``mmrwe run`` writes it (first_eligible, threshold 11): N patients,
     ``penta`` of them penta-refractory, ``unknown_cytogenetics`` with unknown risk."""
-    path.mkdir()
+    (path / "shareable").mkdir(parents=True)
+    (path / "patient_level").mkdir()
     i = np.arange(N)
     ids = [f"P{k:03d}" for k in i]
     cyto = np.where(i % 3 == 0, "high", "standard").astype(object)
@@ -42,7 +44,7 @@ def _run_dir(path: Path, *, penta: int, unknown_cytogenetics: int) -> Path:
             "ecog": (i % 3).tolist(),
             "prior_asct": (i % 4 != 0).tolist(),
         }
-    ).write_parquet(path / "analysis_lines.parquet")
+    ).write_parquet(run_file(path, "analysis_lines.parquet"))
     time = 1.0 + (i * 7 % N) / 2
     pl.DataFrame(
         {
@@ -53,9 +55,9 @@ def _run_dir(path: Path, *, penta: int, unknown_cytogenetics: int) -> Path:
             "time_months": time,
             "event": (i % 4 != 0).astype(np.int8),
         }
-    ).write_parquet(path / "endpoints.parquet")
+    ).write_parquet(run_file(path, "endpoints.parquet"))
     manifest = {"config": {"study": {"small_cell_threshold": 11}}, "simulated_data": False}
-    (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (run_file(path, "manifest.json")).write_text(json.dumps(manifest), encoding="utf-8")
     return path
 
 
@@ -67,7 +69,7 @@ def _compare(
         result = compare_run(
             run, out, trial="KarMMa", arm="ide-cel", endpoint=endpoint, match_on=match_on
         )
-    return {name: pl.read_parquet(out / f"{name}.parquet") for name in result.tables}
+    return {name: pl.read_parquet(run_file(out, f"{name}.parquet")) for name in result.tables}
 
 
 @pytest.fixture(scope="module")
@@ -135,9 +137,9 @@ def test_duration_of_response_is_compared_among_responders(tmp_path: Path) -> No
     re-run the study" whenever any analysed patient is a non-responder, i.e. on every real
     cohort (``compare/run.py``: ``data.height != rows.height``)."""
     run = _run_dir(tmp_path / "run", penta=15, unknown_cytogenetics=0)
-    endpoints = pl.read_parquet(run / "endpoints.parquet")
+    endpoints = pl.read_parquet(run_file(run, "endpoints.parquet"))
     dor = endpoints.head(30).with_columns(pl.lit("DOR").alias("endpoint"))  # 30 responders
-    pl.concat([endpoints, dor]).write_parquet(run / "endpoints.parquet")
+    pl.concat([endpoints, dor]).write_parquet(run_file(run, "endpoints.parquet"))
     tables = _compare(run, tmp_path / "cmp", (), endpoint="DOR")
     assert tables["comparison"].height >= 1
     assert set(tables["comparison"]["endpoint"]) == {"DOR"}

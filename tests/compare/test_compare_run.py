@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from mmrwe.cli.app import main
+from mmrwe.io.output import run_file
 from mmrwe.simulate import simulate_cohort
 from mmrwe.stats import KaplanMeier
 from mmrwe.study import run_study
@@ -37,16 +38,18 @@ def test_medians_only_against_icaria_mm(runs: dict[str, Path], tmp_path: Path) -
     assert median["note"] == "no digitised curve: medians and landmark rates only"
     # the real-world median is the Kaplan-Meier median of the run's own PFS rows
     pfs = (
-        pl.read_parquet(runs["isa-pd"] / "endpoints.parquet")
+        pl.read_parquet(run_file(runs["isa-pd"], "endpoints.parquet"))
         .join(
-            pl.read_parquet(runs["isa-pd"] / "analysis_lines.parquet").select("patient_id", "line"),
+            pl.read_parquet(run_file(runs["isa-pd"], "analysis_lines.parquet")).select(
+                "patient_id", "line"
+            ),
             on=["patient_id", "line"],
         )
         .filter(pl.col("endpoint") == "PFS")
     )
     km = KaplanMeier().fit(pfs["time_months"].to_numpy(), pfs["event"].to_numpy())
     assert median["rw_unadjusted"] == pytest.approx(km.median_[0])
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = json.loads((run_file(out, "manifest.json")).read_text())
     assert "Attal" in manifest["citation"] and manifest["simulated_data"] is True
     page = (out / "comparison.html").read_text()
     assert "Simulated data" in page and "data:image/svg+xml;base64," in page
@@ -75,7 +78,7 @@ def test_maic_against_reconstructed_trial_data(runs: dict[str, Path], tmp_path: 
     table = pl.read_parquet(out / "comparison.parquet")
     assert table["analysis"].to_list() == ["unadjusted", "weighted"]
     assert table["n_trial"].to_list() == [128, 128]
-    assert (out / "figures" / "comparison.svg").is_file()
+    assert (run_file(out, "figures") / "comparison.svg").is_file()
 
 
 def test_refusals_name_the_reason(runs: dict[str, Path], tmp_path: Path, capsys) -> None:
@@ -122,7 +125,7 @@ def test_trial_times_in_days_are_named(runs: dict[str, Path], tmp_path: Path, ca
     assert main(args) == 0
     err = " ".join(capsys.readouterr().err.split())
     assert "11.5 months" in err and "look like days" in err and "30.4375" in err
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = json.loads((run_file(out, "manifest.json")).read_text())
     assert any("look like days" in w for w in manifest["warnings"])
 
 

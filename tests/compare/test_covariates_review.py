@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from mmrwe.compare.covariates import real_world_covariates
+from mmrwe.io.output import run_file
 from mmrwe.study import run_study
 from mmrwe.study.config import load_config
 from tests.study._cohorts import study_file, write_cohort
@@ -33,7 +34,9 @@ def test_prior_asct_is_unknown_when_lines_precede_the_data(tmp_path: Path) -> No
         )
     )
     run_study(cohort, tmp_path / "run", config=config, report=False)
-    analysed = pl.read_parquet(tmp_path / "run" / "analysis_lines.parquet").sort("patient_id")
+    analysed = pl.read_parquet(run_file(tmp_path / "run", "analysis_lines.parquet")).sort(
+        "patient_id"
+    )
     assert analysed["prior_lines"].to_list() == [0, 2]
     assert analysed["prior_asct"].to_list()[1] is None, analysed.select(
         "patient_id", "prior_lines", "prior_asct"

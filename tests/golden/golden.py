@@ -1,9 +1,11 @@
 """A small golden run: what ``mmrwe lines``, ``mmrwe response`` and ``mmrwe run`` write for a
 2,000-patient simulated cohort (seed 1) with the default study and the shipped ``isa-pd`` study.
 
-Aggregate tables are kept whole (a reviewer reads their diff); patient-level tables are kept as
-row counts and SHA-256 digests of their CSV bytes (written with ``--csv``: patient-level CSV is
-opt-in). A refactor must leave every one unchanged; a
+Aggregate tables (``shareable/``) are kept whole (a reviewer reads their diff); patient-level
+tables (``patient_level/``) are kept as row counts and SHA-256 digests of their CSV bytes
+(written with ``--csv``: patient-level CSV is opt-in). Digests are keyed by the table's place in
+the run directory (``shareable/attrition``, ``patient_level/lines``), so the layout is checked
+too. A refactor must leave every one unchanged; a
 deliberate rule change regenerates them with ``python -m tests.golden.golden`` and says so in its
 commit.
 """
@@ -12,9 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
+
+from mmrwe.io.output import SHAREABLE
 
 HERE = Path(__file__).parent
 EXPECTED = HERE / "expected"
@@ -40,6 +45,11 @@ WHOLE = {
 }
 
 
+def whole(tables: dict[str, object]) -> list[str]:
+    """The ``shareable/<table>`` keys of ``tables`` kept whole."""
+    return sorted(k for k in tables if k.startswith(f"{SHAREABLE}/") and k.split("/")[1] in WHOLE)
+
+
 def simulate(folder: Path) -> Path:
     """The golden cohort, simulated into ``folder``."""
     from mmrwe.simulate import simulate_cohort
@@ -60,11 +70,11 @@ def run(cohort: Path, folder: Path, name: str) -> Path:
 
 
 def digest(out: Path) -> dict[str, dict[str, object]]:
-    """Row count and SHA-256 of every CSV table the run wrote."""
+    """Row count and SHA-256 of every CSV table the run wrote, keyed ``folder/table``."""
     tables = {}
-    for csv in sorted(out.glob("*.csv")):
+    for csv in sorted(out.glob("*/*.csv")):
         data = csv.read_bytes()
-        tables[csv.stem] = {
+        tables[f"{csv.parent.name}/{csv.stem}"] = {
             "rows": max(data.count(b"\n") - 1, 0),
             "sha256": hashlib.sha256(data).hexdigest(),
         }
@@ -80,10 +90,10 @@ def regenerate() -> None:
             out = run(cohort, folder, name)
             target = EXPECTED / name
             target.mkdir(parents=True, exist_ok=True)
-            for old in target.glob("*"):
-                old.unlink()
+            shutil.rmtree(target)
+            (target / SHAREABLE).mkdir(parents=True)
             tables = digest(out)
-            for table in sorted(WHOLE & tables.keys()):
+            for table in sorted(whole(tables)):
                 (target / f"{table}.csv").write_bytes((out / f"{table}.csv").read_bytes())
             (target / "digests.json").write_text(
                 json.dumps(tables, indent=2, sort_keys=True) + "\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.golden.golden import EXPECTED, RUNS, WHOLE, digest, run, simulate
+from tests.golden.golden import EXPECTED, RUNS, digest, run, simulate, whole
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def test_tables_byte_identical_to_the_golden_run(name: str, cohort: Path, tmp_pa
     expected = json.loads((EXPECTED / name / "digests.json").read_text())
     got = digest(out)
     assert sorted(got) == sorted(expected), "the run writes other tables than the golden run"
-    for table in sorted(WHOLE & got.keys()):
+    for table in whole(got):
         assert (out / f"{table}.csv").read_text() == (
             EXPECTED / name / f"{table}.csv"
         ).read_text(), f"{name}: {table}.csv differs from the golden run"

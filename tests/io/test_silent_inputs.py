@@ -15,6 +15,7 @@ from mmrwe.cli.app import main
 from mmrwe.errors import InvalidDataError
 from mmrwe.io import read_cohort, validate_cohort
 from mmrwe.io.checks import CHECKS
+from mmrwe.io.output import run_file
 from tests.conftest import TABLES, write_cohort
 
 
@@ -241,7 +242,7 @@ def test_run_prints_the_count_and_top_unmapped_names(tmp_path: Path, capsys) -> 
     out = tmp_path / "run"
     assert main(["--quiet", "run", str(tmp_path / "c"), "--out", str(out), "--no-report"]) == 0
     err = capsys.readouterr().err
-    unmapped = pl.read_csv(out / "unmapped_drugs.csv", infer_schema=False)
+    unmapped = pl.read_csv(run_file(out, "unmapped_drugs.csv"), infer_schema=False)
     assert unmapped.height > 0
     assert f"{unmapped.height} drug names are not in the vocabulary" in " ".join(err.split())
     assert f"{unmapped['drug'][0]} ({unmapped['rows'][0]} rows)" in " ".join(err.split())

@@ -16,7 +16,7 @@ from polars.testing import assert_frame_equal
 from mmrwe.errors import InvalidDataError
 from mmrwe.io import read_cohort, validate_cohort
 from mmrwe.io.cohort import COHORT_SCHEMAS
-from mmrwe.io.output import PATIENT_LEVEL_MANIFEST
+from mmrwe.io.output import PATIENT_LEVEL_MANIFEST, run_file
 from mmrwe.io.stream import FileCohortSource
 from mmrwe.simulate import simulate_cohort
 from mmrwe.study import run_study
@@ -135,7 +135,8 @@ def test_a_streamed_run_equals_a_run_on_sorted_input(cohort: Path, tmp_path: Pat
     b = run_study(shuffled, tmp_path / "b", stop_after="response", partition_size=100)
     for name in ("line_response", "assessments"):
         assert_frame_equal(
-            pl.read_parquet(a.out / f"{name}.parquet"), pl.read_parquet(b.out / f"{name}.parquet")
+            pl.read_parquet(run_file(a.out, f"{name}.parquet")),
+            pl.read_parquet(run_file(b.out, f"{name}.parquet")),
         )
-    exact = [json.loads((r.out / PATIENT_LEVEL_MANIFEST).read_text()) for r in (a, b)]
+    exact = [json.loads(run_file(r.out, PATIENT_LEVEL_MANIFEST).read_text()) for r in (a, b)]
     assert exact[0]["input_rows"] == exact[1]["input_rows"]

@@ -10,6 +10,7 @@ import pytest
 
 from mmrwe.cli.app import main
 from mmrwe.errors import ConfigError
+from mmrwe.io.output import run_file
 from tests.conftest import TABLES, write_cohort
 from tests.test_output_commands import OUTPUTS as COMMAND_OUTPUTS
 
@@ -20,8 +21,10 @@ def test_writes_tables_and_manifest(small_cohort: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["lines", str(small_cohort), "--out", str(out), "--csv"]) == 0
     for name in OUTPUTS:
-        assert (out / f"{name}.parquet").exists() and (out / f"{name}.csv").exists()
-    lines = pl.read_parquet(out / "lines.parquet")
+        assert (run_file(out, f"{name}.parquet")).exists() and (
+            run_file(out, f"{name}.csv")
+        ).exists()
+    lines = pl.read_parquet(run_file(out, "lines.parquet"))
     # P001 Rd, P002 bortezomib alone (V), P003 (1 line before the data) daratumumab, then P
     assert lines.select("patient_id", "line", "regimen").rows() == [
         ("P001", 1, "Rd"),
@@ -29,13 +32,13 @@ def test_writes_tables_and_manifest(small_cohort: Path, tmp_path: Path) -> None:
         ("P003", 2, "daratumumab"),
         ("P003", 3, "P"),
     ]
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = json.loads((run_file(out, "manifest.json")).read_text())
     assert "recorded PD" in manifest["progression_source"]
     assert manifest["config"]["lines"]["regimen_window_days"] == 28
     assert {i["file"] for i in manifest["inputs"]} >= {"patients.csv", "treatments.csv"}
-    exact = json.loads((out / "manifest_patient_level.json").read_text())
+    exact = json.loads((run_file(out, "manifest_patient_level.json")).read_text())
     assert exact["outputs"]["lines"] == 4 and "lines" not in manifest["outputs"]
-    attrition = pl.read_parquet(out / "attrition.parquet")
+    attrition = pl.read_parquet(run_file(out, "attrition.parquet"))
     assert attrition["patients_after"].to_list()[:-1] == attrition["patients_before"].to_list()[1:]
 
 
@@ -45,7 +48,7 @@ def test_recorded_pd_makes_refractory(tmp_path: Path) -> None:
     tables["responses"] += "P003,2020-06-15,PD\n"
     out = tmp_path / "out"
     assert main(["lines", str(write_cohort(tmp_path / "c", tables)), "--out", str(out)]) == 0
-    lines = pl.read_parquet(out / "lines.parquet").filter(pl.col("patient_id") == "P003")
+    lines = pl.read_parquet(run_file(out, "lines.parquet")).filter(pl.col("patient_id") == "P003")
     assert lines["anti_cd38_refractory"].to_list() == [False, True]
 
 
@@ -54,7 +57,10 @@ def test_config_overrides_and_errors(small_cohort: Path, tmp_path: Path, capsys)
     good.write_text("[lines]\ngap_days = 20\n")
     out = tmp_path / "out"
     assert main(["lines", str(small_cohort), "--out", str(out), "--config", str(good)]) == 0
-    assert json.loads((out / "manifest.json").read_text())["config"]["lines"]["gap_days"] == 20
+    assert (
+        json.loads((run_file(out, "manifest.json")).read_text())["config"]["lines"]["gap_days"]
+        == 20
+    )
     bad = tmp_path / "bad.toml"
     bad.write_text('[lines]\ngap_days = "ninety"\nregimen_window = 21\n')
     assert (
@@ -70,12 +76,14 @@ def test_drug_map_extends_vocabulary(tmp_path: Path) -> None:
     cohort = write_cohort(tmp_path / "c", tables)
     out1, out2 = tmp_path / "o1", tmp_path / "o2"
     assert main(["lines", str(cohort), "--out", str(out1)]) == 0
-    assert pl.read_parquet(out1 / "unmapped_drugs.parquet")["drug"].to_list() == ["XR-4411"]
+    assert pl.read_parquet(run_file(out1, "unmapped_drugs.parquet"))["drug"].to_list() == [
+        "XR-4411"
+    ]
     drug_map = tmp_path / "map.csv"
     drug_map.write_text("name,generic_name,class\nXR-4411,xr-4411,investigational\n")
     assert main(["lines", str(cohort), "--out", str(out2), "--drug-map", str(drug_map)]) == 0
-    assert pl.read_parquet(out2 / "unmapped_drugs.parquet").height == 0
-    p1 = pl.read_parquet(out2 / "lines.parquet").filter(pl.col("patient_id") == "P001")
+    assert pl.read_parquet(run_file(out2, "unmapped_drugs.parquet")).height == 0
+    p1 = pl.read_parquet(run_file(out2, "lines.parquet")).filter(pl.col("patient_id") == "P001")
     assert p1.height == 2  # the investigational agent started months into Rd opens line 2
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mmrwe.cli.app import main
+from mmrwe.io.output import run_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,7 +47,7 @@ def test_readme_omop_commands_run_as_written(
     numbers = json.loads((tmp_path / "check.json").read_text())
     assert numbers["cdm_version"] == "v5.4"
     assert numbers["persons_with_myeloma"] == numbers["persons"] == 500
-    manifest = json.loads((tmp_path / "omop-results" / "manifest.json").read_text())
+    manifest = json.loads((run_file(tmp_path / "omop-results", "manifest.json")).read_text())
     assert manifest["inputs"][0]["omop_mapping"]["persons_with_myeloma"] == 500
 
 
@@ -56,7 +57,7 @@ def test_demo_through_omop(tmp_path: Path) -> None:
         == 0
     )
     assert (tmp_path / "demo" / "cdm.duckdb").is_file()
-    assert (tmp_path / "demo" / "run" / "report.html").is_file()
+    assert (run_file(tmp_path / "demo" / "run", "report.html")).is_file()
 
 
 def test_concept_map_option_reaches_the_omop_reader(tmp_path: Path) -> None:
@@ -86,11 +87,13 @@ def test_concept_map_option_reaches_the_omop_reader(tmp_path: Path) -> None:
     )
     assert main(["--quiet", "validate", url, "--concept-map", str(cmap)]) == 0
     # exact input counts stay with the patient-level data (manifest_patient_level.json)
-    manifest = json.loads((tmp_path / "a" / "manifest_patient_level.json").read_text())
+    manifest = json.loads((run_file(tmp_path / "a", "manifest_patient_level.json")).read_text())
     # 1500 mg/dL and a word (no unit: canonical) are read; mmol/L is excluded, counted
     assert manifest["input_rows"]["labs"] == 2
     assert main(["--quiet", "response", url, "--out", str(tmp_path / "b")]) == 0
-    rows = json.loads((tmp_path / "b" / "manifest_patient_level.json").read_text())["input_rows"]
+    rows = json.loads((run_file(tmp_path / "b", "manifest_patient_level.json")).read_text())[
+        "input_rows"
+    ]
     assert rows.get("labs", 0) == 0
     assert (
         main(

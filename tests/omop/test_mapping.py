@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from mmrwe.io.output import run_file
 from mmrwe.omop import read_omop
 from mmrwe.omop.render import write_duckdb
 from mmrwe.study import run_study
@@ -110,7 +111,9 @@ def test_adjudicated_first_line_from_a_hand_made_cdm(cdm: str, tmp_path: Path) -
     """Lenalidomide (branded) and bortezomib start the same day: one line (Rajkumar 2011,
     drugs started within the regimen window belong to one line), opened 2020-02-01."""
     run_study(cdm, tmp_path / "run", stop_after="lines")
-    lines = pl.read_parquet(tmp_path / "run" / "lines.parquet").filter(pl.col("patient_id") == "1")
+    lines = pl.read_parquet(run_file(tmp_path / "run", "lines.parquet")).filter(
+        pl.col("patient_id") == "1"
+    )
     first = lines.row(0, named=True)
     assert first["start_date"] == dt.date(2020, 2, 1)
     assert first["drugs"] == "bortezomib;lenalidomide"

@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from mmrwe.io.output import run_file
 from mmrwe.study import StudySettings, run_study
 from mmrwe.study.config import StudyConfig
 
@@ -38,8 +39,8 @@ def native_run(simulated, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _same_tables(native: Path, omop: Path, person: pl.DataFrame) -> None:
     ids = dict(zip(person["person_id"].cast(pl.String), person["person_source_value"], strict=True))
     for name in COMPARED:
-        a = pl.read_parquet(native / f"{name}.parquet")
-        b = pl.read_parquet(omop / f"{name}.parquet")
+        a = pl.read_parquet(run_file(native, f"{name}.parquet"))
+        b = pl.read_parquet(run_file(omop, f"{name}.parquet"))
         for col in ("patient_id", "USUBJID"):
             if col in b.columns:
                 b = b.with_columns(pl.col(col).replace_strict(ids))

@@ -17,6 +17,7 @@ from mmrwe.endpoints.derive import ENDPOINTS_TABLE
 from mmrwe.errors import InvalidDataError, MissingColumnsError, ParameterError
 from mmrwe.io.attrition import ATTRITION_TABLE
 from mmrwe.io.cohort import COHORT_SCHEMAS
+from mmrwe.io.output import run_file
 from mmrwe.io.read import read_cohort
 from mmrwe.lines import derive_lines_of_therapy
 from mmrwe.lines.derive import DERIVED_LINES_TABLE, LINE_EXPOSURES_TABLE
@@ -60,14 +61,16 @@ def test_every_table_a_run_writes_has_its_declared_dtypes(cohort: Path, tmp_path
     their columns after the declared ones of ``analysis_lines``)."""
     out = run_study(cohort, tmp_path / "run", config="isa-pd", report=False).out
     for name, contract in WRITTEN.items():
-        assert contract.mismatches(pl.read_parquet(out / f"{name}.parquet")) == [], name
+        assert contract.mismatches(pl.read_parquet(run_file(out, f"{name}.parquet"))) == [], name
     lines_run = run_study(cohort, tmp_path / "lines", stop_after="lines").out
     for name, contract in {
         "lines": LINES_TABLE,
         "attrition": ATTRITION_TABLE,
         "unmapped_drugs": UNMAPPED_DRUGS_TABLE,
     }.items():
-        assert contract.mismatches(pl.read_parquet(lines_run / f"{name}.parquet")) == [], name
+        assert contract.mismatches(pl.read_parquet(run_file(lines_run, f"{name}.parquet"))) == [], (
+            name
+        )
 
 
 def test_the_partition_function_returns_its_declared_tables(cohort: Path) -> None:

@@ -14,6 +14,7 @@ from polars.testing import assert_frame_equal
 
 from mmrwe.errors import ParameterError
 from mmrwe.io.cohort import COHORT_SCHEMAS
+from mmrwe.io.output import run_file
 from mmrwe.io.read import read_cohort
 from mmrwe.pipeline import STAGES, analyse_cohort, analyse_partition
 from mmrwe.simulate import simulate_cohort
@@ -56,15 +57,15 @@ def test_partitions_give_the_tables_of_one_partition(
     seen: list[int] = []
     parts = _run(cohort, tmp_path / "parts", stop_after, SIZE, seen)
     assert seen == [SIZE] * (N_PATIENTS // SIZE) + [N_PATIENTS % SIZE]
-    names = sorted(p.stem for p in whole.out.glob("*.csv"))
-    assert names == sorted(p.stem for p in parts.out.glob("*.csv"))
+    names = sorted(p.stem for p in whole.out.glob("*/*.csv"))
+    assert names == sorted(p.stem for p in parts.out.glob("*/*.csv"))
     assert {"lines", "line_exposures", "attrition", "unmapped_drugs"} <= set(names)
     for name in names:
-        a = pl.read_parquet(whole.out / f"{name}.parquet")
-        b = pl.read_parquet(parts.out / f"{name}.parquet")
+        a = pl.read_parquet(run_file(whole.out, f"{name}.parquet"))
+        b = pl.read_parquet(run_file(parts.out, f"{name}.parquet"))
         assert_frame_equal(a, b)
         csv = f"{name}.csv"
-        assert (whole.out / csv).read_bytes() == (parts.out / csv).read_bytes(), name
+        assert run_file(whole.out, csv).read_bytes() == run_file(parts.out, csv).read_bytes(), name
     assert whole.manifest["outputs"] == parts.manifest["outputs"]
     assert whole.manifest.get("response_sources") == parts.manifest.get("response_sources")
 
@@ -85,10 +86,10 @@ def test_commands_are_one_chain_stopped_at_different_stages(cohort: Path, tmp_pa
         "line_response": ("response", "run"),
     }
     for name, commands in same.items():
-        first, *others = (runs[c] / f"{name}.csv" for c in commands)
+        first, *others = (run_file(runs[c], f"{name}.csv") for c in commands)
         assert all(first.read_bytes() == other.read_bytes() for other in others), name
-    lines_only = pl.read_parquet(runs["lines"] / "lines.parquet")
-    with_response = pl.read_parquet(runs["run"] / "lines.parquet")
+    lines_only = pl.read_parquet(run_file(runs["lines"], "lines.parquet"))
+    with_response = pl.read_parquet(run_file(runs["run"], "lines.parquet"))
     assert lines_only.columns == with_response.columns
     ended = pl.col("start_rule").str.contains("ended the planned transplant sequence")
     lab_ended = set(with_response.filter(ended)["patient_id"]) - set(
@@ -100,7 +101,8 @@ def test_commands_are_one_chain_stopped_at_different_stages(cohort: Path, tmp_pa
         with_response.filter(kept).drop("^.*_refractory$"),
     )
     exposures = [
-        pl.read_parquet(runs[c] / "line_exposures.parquet").filter(kept) for c in ("lines", "run")
+        pl.read_parquet(run_file(runs[c], "line_exposures.parquet")).filter(kept)
+        for c in ("lines", "run")
     ]
     assert_frame_equal(*exposures)
 
@@ -176,8 +178,8 @@ def test_every_command_reads_the_cohort_as_known_at_the_data_cutoff(
     study.write_text(f"[study]\ndata_cutoff = {cutoff}\n")
     for stop_after in ("lines", "response"):
         out = run_study(cohort, tmp_path / stop_after, config=study, stop_after=stop_after).out  # type: ignore[arg-type]
-        lines = pl.read_parquet(out / "lines.parquet")
+        lines = pl.read_parquet(run_file(out, "lines.parquet"))
         assert lines.height and lines["start_date"].max() <= cutoff
         assert lines["end_date"].max() <= cutoff
-        reasons = pl.read_parquet(out / "attrition.parquet")["reason"]
+        reasons = pl.read_parquet(run_file(out, "attrition.parquet"))["reason"]
         assert reasons.str.contains(f"after the data cut-off {cutoff}").sum() >= 2

@@ -12,6 +12,8 @@ import numpy as np
 import polars as pl
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from mmrwe.io.output import run_file
+
 BIG = 1e6
 SHARED = (
     "summary_by_line",
@@ -140,7 +142,7 @@ class Attack:
 
 
 def _read(run: Path, name: str) -> pl.DataFrame | None:
-    path = run / f"{name}.csv"
+    path = run_file(run, f"{name}.csv")
     return pl.read_csv(path, infer_schema=False) if path.exists() else None
 
 
@@ -153,7 +155,7 @@ def read_run(run: Path, threshold: int = 11) -> Attack:
     _baseline(a, t["baseline"], t["response_rates"], sizes)
     _subgroups(a, t["subgroup_hazard_ratios"], t["summary_by_line"])
     _attrition(a, t["attrition"], t["unmapped_drugs"])
-    _manifest(a, run / "manifest.json", sizes, t["attrition"])
+    _manifest(a, run_file(run, "manifest.json"), sizes, t["attrition"])
     return a
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from mmrwe.io.output import write_table
+from mmrwe.io.output import run_file, write_table
 from mmrwe.privacy import protect_attrition, suppress_counts
 from mmrwe.privacy.model import MIN_SPAN
 from mmrwe.privacy.release import ReleaseNotProtected, protect_release
@@ -138,7 +138,7 @@ def test_a_whole_run_pins_no_hidden_cell(cohort_120: Path, tmp_path: Path, study
     # the >= 4 prior lines subgroup, 12 patient-lines / 11 events (channel 8)
     run = tmp_path / "run"
     run_study(cohort_120, run, config=study, report=False)
-    manifest = json.loads((run / "manifest.json").read_text())
+    manifest = json.loads(run_file(run, "manifest.json").read_text())
     assert "analysis_lines" not in manifest["outputs"] and "input_rows" not in manifest
     attack = read_run(run)
     assert len(attack.hidden()) > 20

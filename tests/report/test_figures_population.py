@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from mmrwe.io.output import run_file
 from mmrwe.report import figure_set
 from mmrwe.report.figure_audit import audit_figures
 from mmrwe.report.figures.style import svg_text
@@ -29,18 +30,18 @@ def isa(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _manifest(run: Path) -> dict:
-    return json.loads((run / "manifest.json").read_text())
+    return json.loads((run_file(run, "manifest.json")).read_text())
 
 
 def _read(run: Path):  # type: ignore[no-untyped-def]
-    return lambda name: pl.read_parquet(run / f"{name}.parquet")
+    return lambda name: pl.read_parquet(run_file(run, f"{name}.parquet"))
 
 
 def test_the_sequence_chart_totals_the_analysed_patients(isa: Path) -> None:
-    analysed = pl.read_parquet(isa / "analysis_lines.parquet")["patient_id"].unique()
+    analysed = pl.read_parquet(run_file(isa, "analysis_lines.parquet"))["patient_id"].unique()
     assert 11 <= analysed.len() < 200  # a sub-population of the 2,000
     assert _manifest(isa)["analysed"]["patients"] == analysed.len()
-    lines = pl.read_parquet(isa / "lines.parquet")
+    lines = pl.read_parquet(run_file(isa, "lines.parquet"))
     on_line_1 = lines.filter(pl.col("line") == 1).join(
         analysed.to_frame(), on="patient_id", how="semi"
     )
@@ -51,7 +52,7 @@ def test_the_sequence_chart_totals_the_analysed_patients(isa: Path) -> None:
         if n == "sequences"
     ]
     fig = draw()
-    assert svg_text(fig) == (isa / "figures" / "sequences.svg").read_text()
+    assert svg_text(fig) == (run_file(isa, "figures") / "sequences.svg").read_text()
     heights = [
         p.get_height()
         for ax in fig.axes
@@ -73,7 +74,7 @@ def test_swimmer_and_trajectory_draw_analysed_patients(isa: Path, monkeypatch) -
     from mmrwe.report.figures import journeys
     from mmrwe.report.figures.style import NothingToDrawError
 
-    analysed = set(pl.read_parquet(isa / "analysis_lines.parquet")["patient_id"])
+    analysed = set(pl.read_parquet(run_file(isa, "analysis_lines.parquet"))["patient_id"])
     drawn: dict[str, set] = {}
     monkeypatch.setattr(
         journeys,
@@ -100,7 +101,7 @@ def test_swimmer_and_trajectory_draw_analysed_patients(isa: Path, monkeypatch) -
 
 
 def test_no_waterfall_of_withheld_response_counts(isa: Path) -> None:
-    rates = pl.read_csv(isa / "response_rates.csv", infer_schema=False)
+    rates = pl.read_csv(run_file(isa, "response_rates.csv"), infer_schema=False)
     assert "<11" in rates.row(0)  # the study's best-response breakdown is withheld
     manifest = _manifest(isa)
     assert "waterfall" not in [f["name"] for f in manifest["figures"]]
@@ -125,27 +126,28 @@ def test_the_audit_finds_a_figure_that_publishes_withheld_counts(isa: Path, tmp_
         allow_patient_level=True,
         threshold=0,
     )
-    save_figure(fig, run / "figures" / "waterfall")
+    save_figure(fig, run_file(run, "figures") / "waterfall")
     manifest = _manifest(run)
     manifest["figures"].append(
         {"name": "waterfall", "title": "t", "files": ["figures/waterfall.svg"]}
     )
-    swimmer_file = run / "figures" / "swimmer.svg"
+    swimmer_file = run_file(run, "figures") / "swimmer.svg"
     swimmer = swimmer_file.read_text() if swimmer_file.exists() else "<svg></svg>"
     manifest["figures"].append({"name": "swimmer", "title": "t", "files": ["figures/swimmer.svg"]})
     patient = next(iter(read("analysis_lines")["patient_id"]))
     many = "".join(f'<g id="swimmer-row-{k}"></g>' for k in range(1, 41))
-    (run / "figures" / "swimmer.svg").write_text(
+    (run_file(run, "figures") / "swimmer.svg").write_text(
         swimmer.replace("</svg>", f"{many}<text>{patient}</text></svg>")
     )
-    (run / "manifest.json").write_text(json.dumps(manifest))
+    manifest["patient_level_figures_shared"] = True  # as a study sharing them writes it
+    (run_file(run, "manifest.json")).write_text(json.dumps(manifest))
     problems = audit_figures(run)
     assert any(p.startswith("waterfall: group 'Isa-Pd'") for p in problems), problems
     assert any(p.startswith("swimmer: 40 patients") for p in problems), problems
     assert "swimmer: shows a patient identifier" in problems
-    manifest["patient_level_figures"] = False
-    (run / "manifest.json").write_text(json.dumps(manifest))
-    assert any("patient-level figures are off" in p for p in audit_figures(run))
+    manifest["patient_level_figures_shared"] = False  # the default: not in shareable/
+    (run_file(run, "manifest.json")).write_text(json.dumps(manifest))
+    assert any("the study does not share them" in p for p in audit_figures(run))
 
 
 def _waterfall_tables(groups: dict[str, tuple[str, ...]], n: int):  # type: ignore[no-untyped-def]
@@ -194,6 +196,6 @@ def test_the_audit_reads_the_recorded_configuration_typed(isa: Path, tmp_path: P
     run = copytree(isa, tmp_path / "run")
     manifest = _manifest(run)
     manifest["config"]["study"]["small_cell_threshold"] = "eleven"
-    (run / "manifest.json").write_text(json.dumps(manifest))
+    (run_file(run, "manifest.json")).write_text(json.dumps(manifest))
     with pytest.raises(InvalidDataError, match=r"manifest\.json.*small_cell_threshold"):
         audit_figures(run)

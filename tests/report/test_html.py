@@ -168,7 +168,10 @@ def test_study_definition_lists_the_criteria(report):
     section = re.search(r'<section id="study">.*?</section>', text, re.S).group(0)
     assert "<dt>min prior lines</dt><dd>1</dd>" in section
     assert "every eligible line is analysed" in section
-    assert "<dt>Patient-level figures</dt><dd>yes</dd>" in section
+    assert (
+        "<dt>Patient-level figures</dt><dd>yes, kept in patient_level/figures/ (not shared)</dd>"
+        in section
+    )
     assert study.tables.get("study") is None
 
 

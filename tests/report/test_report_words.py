@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+from mmrwe.io.output import run_file
 from mmrwe.report.html import build_report
 from tests.report.run_fixture import write_run
 
@@ -20,9 +21,9 @@ def test_evaluable_has_one_definition_stated_once(tmp_path: Path) -> None:
     1 in the demo); the waterfall's patient-lines (measurable at baseline and measured again:
     1,987) are called measurable, not evaluable."""
     run = write_run(tmp_path / "run")
-    manifest = json.loads((run / "manifest.json").read_text())
+    manifest = json.loads((run_file(run, "manifest.json")).read_text())
     manifest["figures"].append({"name": "waterfall", "title": "Best change", "files": []})
-    (run / "manifest.json").write_text(json.dumps(manifest))
+    (run_file(run, "manifest.json")).write_text(json.dumps(manifest))
     text = _text(build_report(run).read_text(encoding="utf-8"))
     definitions = re.findall(r"Evaluable:", text)
     assert len(definitions) == 1
@@ -42,7 +43,7 @@ def test_unmapped_adverse_event_terms_are_listed(tmp_path: Path) -> None:
     """Issue 15 item 10: terms outside the synonym list are named in the data-quality section;
     the methods say how terms were normalised."""
     run = write_run(tmp_path / "run")
-    (run / "adverse_events.csv").write_text(AE)
+    (run / "adverse_events.csv").write_text(AE)  # a hand-made run: one flat folder
     html = build_report(run).read_text(encoding="utf-8")
     quality = re.search(r'<section id="quality">.*?</section>', html, re.S).group(0)
     assert "tumour flare" in quality and "Cytokine release syndrome" not in quality

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from mmrwe.cli.app import main
+from mmrwe.io.output import run_file
 from tests.conftest import TABLES, write_cohort
 from tests.response.helpers import day, write_case
 from tests.test_output_commands import OUTPUTS as COMMAND_OUTPUTS
@@ -23,13 +24,15 @@ def test_writes_tables_and_manifest(small_cohort: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["response", str(small_cohort), "--out", str(out), "--csv"]) == 0
     for name in OUTPUTS:
-        assert (out / f"{name}.parquet").exists() and (out / f"{name}.csv").exists()
-    manifest = json.loads((out / "manifest.json").read_text())
+        assert (run_file(out, f"{name}.parquet")).exists() and (
+            run_file(out, f"{name}.csv")
+        ).exists()
+    manifest = json.loads((run_file(out, "manifest.json")).read_text())
     assert "lab-derived PD" in manifest["progression_source"]
     assert manifest["config"]["response"]["assessment_window_days"] == 7
-    exact = json.loads((out / "manifest_patient_level.json").read_text())
+    exact = json.loads((run_file(out, "manifest_patient_level.json")).read_text())
     assert exact["outputs"]["line_response"] == 4
-    lr = pl.read_parquet(out / "line_response.parquet")
+    lr = pl.read_parquet(run_file(out, "line_response.parquet"))
     # P001: baseline 3.1 g/dL (12 days before Rd); 15 g/L = 1.5 (52 % down, PR) on 2015-05-20,
     # <0.1 with a positive IFE (VGPR) on 2015-06-20: PR held twice, dated 2015-05-20
     p1 = lr.filter(pl.col("patient_id") == "P001").row(0, named=True)
@@ -43,9 +46,9 @@ def test_writes_tables_and_manifest(small_cohort: Path, tmp_path: Path) -> None:
     # the physician recorded PR on 2016-09-01
     p2 = lr.filter(pl.col("patient_id") == "P002").row(0, named=True)
     assert (p2["best_response"], p2["response_source"]) == ("PR", "physician")
-    assessments = pl.read_parquet(out / "assessments.parquet")
+    assessments = pl.read_parquet(run_file(out, "assessments.parquet"))
     assert assessments["reason"].null_count() == 0
-    attrition = pl.read_parquet(out / "attrition.parquet")
+    attrition = pl.read_parquet(run_file(out, "attrition.parquet"))
     assert attrition["patients_after"].to_list()[:-1] == attrition["patients_before"].to_list()[1:]
 
 
@@ -62,11 +65,11 @@ def test_lab_pd_makes_refractory_where_recorded_pd_cannot(tmp_path: Path) -> Non
     cohort = write_case(case, tmp_path / "c")
     assert main(["response", str(cohort), "--out", str(tmp_path / "r")]) == 0
     assert main(["lines", str(cohort), "--out", str(tmp_path / "l")]) == 0
-    with_labs = pl.read_parquet(tmp_path / "r" / "lines.parquet")
-    recorded_only = pl.read_parquet(tmp_path / "l" / "lines.parquet")
+    with_labs = pl.read_parquet(run_file(tmp_path / "r", "lines.parquet"))
+    recorded_only = pl.read_parquet(run_file(tmp_path / "l", "lines.parquet"))
     assert with_labs["len_refractory"].to_list() == [False, True]
     assert recorded_only["len_refractory"].to_list() == [False, False]
-    lr = pl.read_parquet(tmp_path / "r" / "line_response.parquet")
+    lr = pl.read_parquet(run_file(tmp_path / "r", "line_response.parquet"))
     assert lr["progression_date"].to_list() == [day(120), None]
 
 
@@ -80,9 +83,12 @@ def test_no_minimal_response_makes_refractory(tmp_path: Path) -> None:
     }  # fmt: skip
     out = tmp_path / "r"
     assert main(["response", str(write_case(case, tmp_path / "c")), "--out", str(out)]) == 0
-    lr = pl.read_parquet(out / "line_response.parquet")
+    lr = pl.read_parquet(run_file(out, "line_response.parquet"))
     assert lr["best_response"].to_list() == ["SD", "NE"]
-    assert pl.read_parquet(out / "lines.parquet")["len_refractory"].to_list() == [False, True]
+    assert pl.read_parquet(run_file(out, "lines.parquet"))["len_refractory"].to_list() == [
+        False,
+        True,
+    ]
 
 
 def test_config_errors_are_reported(small_cohort: Path, tmp_path: Path, capsys) -> None:

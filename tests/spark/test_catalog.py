@@ -14,6 +14,7 @@ import pytest
 from mmrwe.engine.catalog import NATIVE_TABLES
 from mmrwe.engine.spark import SparkEngine
 from mmrwe.errors import InvalidDataError
+from mmrwe.io.output import run_file
 from mmrwe.study import run_study
 from tests.spark.compare import assert_same_run
 
@@ -34,7 +35,7 @@ def test_catalog_cohort_same_as_folder(
     url = f"native+spark://?schema={database}"
     run_study(url, out, report=False, engine=SparkEngine(session=spark))
     assert_same_run(local_run, out)
-    inputs = json.loads((out / "manifest.json").read_text())["inputs"]
+    inputs = json.loads(run_file(out, "manifest.json").read_text())["inputs"]
     assert {i["file"] for i in inputs} == {
         f"{database}.{name} (Spark catalog)" for name in NATIVE_TABLES
     }

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mmrwe.cli.app import main
+from mmrwe.io.output import run_file
 from tests.spark.compare import assert_same_run
 
 
@@ -17,11 +18,12 @@ from tests.spark.compare import assert_same_run
 def test_run_engine_spark(spark, cohort: Path, local_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     assert main(["run", str(cohort), "--out", str(out), "--no-report", "--engine", "spark"]) == 0
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = json.loads((run_file(out, "manifest.json")).read_text())
     assert (manifest["engine"], manifest["spark_master"]) == ("spark", spark.sparkContext.master)
     for name in ("summary_by_line.csv", "attrition.csv", "analysis_lines.parquet"):
-        assert (out / name).read_bytes() == (local_run / name).read_bytes(), name
-    assert sorted(p.name for p in (out / "lines").glob("*.parquet"))
+        assert run_file(out, name).read_bytes() == run_file(local_run, name).read_bytes(), name
+    assert sorted(p.name for p in (out / "patient_level" / "lines").glob("*.parquet"))
+    assert sorted(p.name for p in out.iterdir()) == ["patient_level", "shareable"]
 
 
 @pytest.mark.spark
@@ -36,7 +38,7 @@ def test_stopped_chain_engine_spark(spark, cohort: Path, command: str, tmp_path:
         assert main(args) == 0, engine
     compared = assert_same_run(runs["local"], runs["spark"], stop_after=command)
     assert {"attrition", "unmapped_drugs", "lines"} <= set(compared)
-    manifest = json.loads((runs["spark"] / "manifest.json").read_text())
+    manifest = json.loads(run_file(runs["spark"], "manifest.json").read_text())
     assert (manifest["command"], manifest["engine"]) == (command, "spark")
 
 

@@ -17,7 +17,7 @@ from mmrwe.engine import LocalEngine
 from mmrwe.engine.call import FailOnce
 from mmrwe.engine.spark import SparkEngine
 from mmrwe.errors import InvalidDataError
-from mmrwe.io.output import OutputDirectory
+from mmrwe.io.output import OutputDirectory, run_file
 from mmrwe.io.read import read_cohort
 from mmrwe.study import run_study
 from mmrwe.study.config import load_config
@@ -38,14 +38,14 @@ def test_default_study_same_as_local(spark, cohort: Path, local_run: Path, tmp_p
     compared = assert_same_run(local_run, out)
     assert {"summary_by_line", "response_rates", "baseline", "attrition"} <= set(compared)
     assert {"adsl.xpt", "adrs.xpt", "adtte.xpt"} <= set(compared)
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = json.loads((run_file(out, "manifest.json")).read_text())
     assert manifest["engine"] == "spark"
     assert manifest["spark_version"] == spark.version
     assert manifest["spark_master"] == "local[2,2]"
-    local_manifest = json.loads((local_run / "manifest.json").read_text())
+    local_manifest = json.loads((run_file(local_run, "manifest.json")).read_text())
     assert local_manifest["engine"] == "local"
     assert manifest["outputs"] == local_manifest["outputs"]
-    assert not (out / "_spark").exists()
+    assert not (out / "_spark").exists() and not (out / "patient_level" / "_spark").exists()
 
 
 def test_shipped_study_same_as_local(spark, cohort: Path, tmp_path: Path) -> None:
@@ -68,7 +68,7 @@ def test_task_failing_once_duplicates_nothing(
     )
     assert marker.exists(), "the injected fault did not fire"
     assert_same_run(local_run, out)
-    lines = spark_table(out, "lines", pl.read_parquet(local_run / "lines.parquet").schema)
+    lines = spark_table(out, "lines", pl.read_parquet(run_file(local_run, "lines.parquet")).schema)
     assert lines.select("patient_id", "line").is_duplicated().sum() == 0
 
 

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from mmrwe.errors import MmrweError
+from mmrwe.io.output import run_file
 from mmrwe.study import run_study
 from mmrwe.study.config import load_config
 from tests.study._cohorts import study_file, write_cohort
@@ -37,7 +38,7 @@ def test_regimen_groups_do_not_depend_on_the_partition(tmp_path: Path) -> None:
     whole = _run(cohort, tmp_path / "whole", toml, report=False)
     parts = _run(cohort, tmp_path / "parts", toml, report=False, partition_size=1)
     orders = {
-        name: pl.read_parquet(d / "analysis_lines.parquet")
+        name: pl.read_parquet(run_file(d, "analysis_lines.parquet"))
         .select("regimen", "group_order")
         .unique()
         .sort("regimen")
@@ -48,8 +49,8 @@ def test_regimen_groups_do_not_depend_on_the_partition(tmp_path: Path) -> None:
         {"regimen": "Rd", "group_order": 2},
     ]
     assert orders["parts"].to_dicts() == orders["whole"].to_dicts()
-    assert pl.read_parquet(parts / "summary_by_line.parquet").equals(
-        pl.read_parquet(whole / "summary_by_line.parquet")
+    assert pl.read_parquet(run_file(parts, "summary_by_line.parquet")).equals(
+        pl.read_parquet(run_file(whole, "summary_by_line.parquet"))
     )
 
 
@@ -64,7 +65,9 @@ def test_pooled_line_group_label_does_not_depend_on_the_partition(tmp_path: Path
     whole = _run(cohort, tmp_path / "whole", toml, report=False)
     parts = _run(cohort, tmp_path / "parts", toml, report=False, partition_size=1)
     for run in (whole, parts):
-        groups = pl.read_parquet(run / "analysis_lines.parquet").filter(pl.col("line") >= 2)
+        groups = pl.read_parquet(run_file(run, "analysis_lines.parquet")).filter(
+            pl.col("line") >= 2
+        )
         assert groups["group"].unique().to_list() == ["line 2+"], run.name
 
 
@@ -100,7 +103,7 @@ def test_report_does_not_print_a_small_analysed_count(small_population_run: Path
     text `<11`" (spec data-model.md, outputs of a run; docs/privacy.md). Found: the lede under
     the title prints the exact analysed counts, "3 patient-lines of 3 patients analysed"
     (``report/sections.py`` ``lede``, from manifest ``analysed``)."""
-    html = (small_population_run / "report.html").read_text(encoding="utf-8")
+    html = (run_file(small_population_run, "report.html")).read_text(encoding="utf-8")
     counts = re.findall(r"((?:&lt;)?\d+) patient-lines of ((?:&lt;)?\d+) patients", html)
     assert counts, "the lede is no longer where this test looks"
     assert counts == [("&lt;11", "&lt;11")]  # HTML-escaped <11
@@ -112,7 +115,9 @@ def test_manifest_does_not_hold_a_small_analysed_count(small_population_run: Pat
     """manifest.json goes with the aggregate outputs of a run (docs/studies.md, "What `mmrwe
     run` writes": "Aggregate (suppressed, no identifiers): ... And manifest.json"). Found:
     ``analysed`` holds the exact counts 3 and 3 (``study/run.py``, ``output.manifest.update``)."""
-    manifest = json.loads((small_population_run / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads(
+        (run_file(small_population_run, "manifest.json")).read_text(encoding="utf-8")
+    )
     analysed = manifest["analysed"]
     assert not any(isinstance(v, int) and 1 <= v < 11 for v in analysed.values()), analysed
 
@@ -133,7 +138,7 @@ def test_unmapped_drugs_rows_do_not_give_back_the_patients(tmp_path: Path) -> No
     ]
     cohort = write_cohort(tmp_path / "cohort", [["Rd"]] * 12, extra_treatments=extra)
     run = _run(cohort, tmp_path / "run", "[study]\npatient_level_figures = false\n", report=False)
-    unmapped = pl.read_parquet(run / "unmapped_drugs.parquet").filter(
+    unmapped = pl.read_parquet(run_file(run, "unmapped_drugs.parquet")).filter(
         pl.col("drug").str.contains("zz-local")
     )
     assert unmapped.height == 1
@@ -153,4 +158,4 @@ def test_demo_with_a_small_cohort_skips_the_comparison(tmp_path: Path) -> None:
 
     out = tmp_path / "demo"
     assert main(["--quiet", "demo", "--out", str(out), "--patients", "5"]) == 0
-    assert (out / "run" / "report.html").is_file()
+    assert (run_file(out / "run", "report.html")).is_file()

@@ -40,7 +40,8 @@ def compare_command(
     """Compare the real-world cohort of a run with a trial arm of the benchmark library:
     unadjusted and MAIC-weighted (Signorovitch 2010), against reconstructed trial patient data
     (Guyot 2012) or the published median and rates. Writes comparison, balance, weights,
-    published, figures/comparison.png|svg, comparison.html and manifest.json."""
+    published, figures/comparison.png|svg, comparison.html and manifest.json (all aggregate);
+    under RUN_DIR/shareable/comparisons/ it also becomes a section of the run's report."""
     from mmrwe.compare.run import compare_run
 
     names = tuple(n.strip() for n in match_on.split(",") if n.strip())

@@ -24,12 +24,13 @@ def demo_command(
     ),
 ) -> None:
     """The whole product on simulated data: simulate a calibrated cohort (OUT/cohort), run the
-    default study, outcomes by line of therapy (OUT/run, with report.html), set its Isa-Pd
+    default study, outcomes by line of therapy (OUT/run, with shareable/report.html), set its Isa-Pd
     patients (OUT/isa-pd) beside ICARIA-MM's published figures, and print a summary."""
     import shutil
 
     from mmrwe.cli.run import outcome_table
     from mmrwe.compare.run import compare_run
+    from mmrwe.io.output import RunLayout, run_file
     from mmrwe.report.html import build_report
     from mmrwe.simulate import simulate_cohort
     from mmrwe.study import run_study
@@ -60,13 +61,14 @@ def demo_command(
     isa_dir = out / "isa-pd"
     try:
         run_study(source, isa_dir, config="isa-pd", report=False)  # type: ignore[arg-type]
-        compare_run(isa_dir, run_dir / "comparisons" / "icaria-mm", trial="icaria-mm", arm="isa-pd")
+        comparison = RunLayout(run_dir).shareable / "comparisons" / "icaria-mm"
+        compare_run(isa_dir, comparison, trial="icaria-mm", arm="isa-pd")
     except MmrweError as exc:  # e.g. too few Isa-Pd patients in a small demo cohort
         warn(f"comparison with ICARIA-MM skipped: {exc}")
     build_report(run_dir)
-    stdout.print(run_summary({**result.manifest, **result.patient_level}))
+    stdout.print(run_summary({**result.patient_level, **result.manifest}))
     stdout.print(outcome_table(result.summaries["summary_by_line"], result.study.study.name))
-    info(f"report: {run_dir / 'report.html'}")
+    info(f"report: {run_file(run_dir, 'report.html')}")
 
 
 def run_summary(manifest: dict) -> Table:  # type: ignore[type-arg]

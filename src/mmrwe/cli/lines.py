@@ -38,8 +38,8 @@ def lines_command(
     engine: str = engine_option(),
     spark_master: str | None = spark_master_option(),
 ) -> None:
-    """Derive lines of therapy (IMWG, Rajkumar 2011) and write lines, line_exposures,
-    unmapped_drugs, attrition and manifest.json. Reads and validates patients, treatments and
+    """Derive lines of therapy (IMWG, Rajkumar 2011) and write lines and line_exposures
+    (OUT/patient_level/), unmapped_drugs, attrition and manifest.json (OUT/shareable/). Reads and validates patients, treatments and
     responses (recorded PD for refractoriness)."""
     result = run_chain(
         cohort_source(cohort, concept_map),

@@ -41,8 +41,8 @@ def response_command(
     spark_master: str | None = spark_master_option(),
 ) -> None:
     """Derive lines of therapy and IMWG response (Kumar 2016) and write lines (refractoriness
-    with lab-derived PD), line_exposures, unmapped_drugs, assessments, line_response, attrition
-    and manifest.json."""
+    with lab-derived PD), line_exposures, assessments and line_response (OUT/patient_level/),
+    unmapped_drugs, attrition and manifest.json (OUT/shareable/)."""
     result = run_chain(
         cohort_source(cohort, concept_map),
         out,

@@ -47,8 +47,9 @@ def run_command(
     spark_master: str | None = spark_master_option(),
 ) -> None:
     """Run the whole study: lines of therapy, IMWG response, endpoints per line, the analysed
-    population, summary tables (small cells suppressed), figures, report.html and
-    manifest.json."""
+    population: patient-level tables under OUT/patient_level/, and summary tables (small cells
+    suppressed), figures, report.html and manifest.json under OUT/shareable/ (audited before
+    success: what may leave the site)."""
     result = run_chain(
         cohort_source(cohort, concept_map),
         out,
@@ -65,7 +66,9 @@ def run_command(
     for note in result.manifest.get("warnings", []):
         warn(note)
     stdout.print(outcome_table(result.summaries["summary_by_line"], result.study.study.name))
-    report = out / "report.html"
+    from mmrwe.io.output import run_file
+
+    report = run_file(out, "report.html")
     info(f"written to {out}" + (f"; report: {report}" if report.exists() else ""))
     warn_unmapped_drugs(result.summaries.get("unmapped_drugs"))
 

@@ -5,8 +5,9 @@ patients on the trial's published baseline (MAIC, Signorovitch 2010) when asked;
 endpoint with the trial's patient-level data (reconstructed from its published curve, Guyot
 2012) when given, else with its published median and landmark rates only, and says so. Writes
 ``comparison``, ``balance``, ``weights``, ``published`` (aggregate tables), the figure, the
-section page ``comparison.html`` and ``manifest.json``. Written under ``RUN_DIR/comparisons/``,
-the comparison also becomes a section of the run's ``report.html``, which is rewritten.
+section page ``comparison.html`` and ``manifest.json`` (one folder, all aggregate). Written
+under ``RUN_DIR/shareable/comparisons/``, the comparison also becomes a section of the run's
+``report.html``, which is rewritten, and the run's ``shareable/`` folder is audited again.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from mmrwe.errors import InvalidDataError, ParameterError
+from mmrwe.io.output import run_file, shareable_folder
 
 #: bootstrap resamples of the weighted hazard ratio
 DEFAULT_BOOTSTRAP = 1000
@@ -153,12 +155,13 @@ def compare_run(
 
 def _read_run(run_dir: Path) -> _RunData:
     """The run's manifest, ``analysis_lines`` (one index line per patient) and endpoints."""
-    manifest_file = run_dir / "manifest.json"
-    needed = [run_dir / "analysis_lines.parquet", run_dir / "endpoints.parquet"]
+    manifest_file = run_file(run_dir, "manifest.json")
+    needed = [run_file(run_dir, "analysis_lines.parquet"), run_file(run_dir, "endpoints.parquet")]
     if not manifest_file.is_file() or not all(p.is_file() for p in needed):
         raise InvalidDataError(
-            f"'{run_dir}' is not the output directory of `mmrwe run` (it needs manifest.json, "
-            "analysis_lines.parquet and endpoints.parquet). Run the study first (mmrwe run, or "
+            f"'{run_dir}' is not the output directory of `mmrwe run` (it needs "
+            "shareable/manifest.json, patient_level/analysis_lines.parquet and "
+            "patient_level/endpoints.parquet). Run the study first (mmrwe run, or "
             "mmrwe.study.run_study) and give its output directory."
         )
     manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
@@ -198,7 +201,7 @@ def _match(run: _RunData, trial_arm: Any, published: Any, match_on: tuple[str, .
     n_without = rows.height - data.height
     if n_without and published.name not in RESPONDERS_ONLY:
         raise InvalidDataError(
-            f"{run.run_dir}/endpoints.parquet has no {published.name} row for "
+            f"{run_file(run.run_dir, 'endpoints.parquet')} has no {published.name} row for "
             f"{n_without} analysed lines; re-run the study."
         )
     if 0 < data.height < max(threshold, 2):
@@ -309,7 +312,7 @@ def _write(
     from mmrwe.report.figures.style import save_figure
 
     trial_arm, published, matched, ipd = fitted
-    with OutputDirectory(result.out, overwrite=overwrite, command="compare") as output:
+    with OutputDirectory(result.out, overwrite=overwrite, command="compare", split=False) as output:
         for name, df in result.tables.items():
             output.write(name, df)
         fig = plot_comparison(
@@ -329,13 +332,14 @@ def _write(
         output.manifest.update(_manifest(result, run, request, label, trial_arm))
         output.write_manifest()
         write_comparison_page(output.staging)
-    if result.out.resolve().parent == (run.run_dir / "comparisons").resolve():
+    if result.out.resolve().parent == (shareable_folder(run.run_dir) / "comparisons").resolve():
         from mmrwe.report.html import build_report
 
-        if (run.run_dir / "report.html").is_file():
-            build_report(
-                run.run_dir
-            )  # the run's report gains its "real-world versus trial" section
+        if (shareable_folder(run.run_dir) / "report.html").is_file():
+            build_report(run.run_dir)  # the report gains its "real-world versus trial" section
+        from mmrwe.privacy.shareable import check_shareable
+
+        check_shareable(run.run_dir, run.threshold)
 
 
 def _manifest(

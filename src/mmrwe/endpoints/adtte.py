@@ -54,8 +54,8 @@ PARAMN_STEP = 100
 def to_adtte(endpoints: pl.DataFrame, *, study_id: str) -> pl.DataFrame:
     """ADTTE rows (:data:`ADTTE_SCHEMA`) of an ``endpoints`` table, in its order.
 
-    ``study_id`` fills ``STUDYID``. ``ADTF`` is empty: no date of the run's tables is
-    imputed at the level ADaM flags (day, month), so no flag applies."""
+    ``study_id`` fills ``STUDYID``. ``ADTF`` is empty: partial input dates are imputed and
+    counted when the cohort is read, and their imputation level is not carried this far."""
     ENDPOINTS_TABLE.require(endpoints, "to_adtte")
     line = pl.col("line").cast(pl.String)
     reason = pl.col("event_or_censor_reason")

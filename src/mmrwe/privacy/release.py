@@ -464,8 +464,9 @@ def audit_shared(directory: Path, threshold: int = SMALL_CELL_THRESHOLD) -> list
     values, named with the values that fit (empty: protected)."""
     import json
 
-    from mmrwe.io.output import SHARED_TABLES
+    from mmrwe.io.output import SHARED_TABLES, shareable_folder
 
+    directory = shareable_folder(directory)
     tables = {
         name: pl.read_csv(directory / f"{name}.csv", infer_schema=False)
         for name in sorted(SHARED_TABLES)

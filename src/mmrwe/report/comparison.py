@@ -1,6 +1,6 @@
 """The "real-world versus trial" section: one per comparison directory (``mmrwe compare``),
 as a page of its own (``comparison.html``) and, for comparisons written under the run's
-``comparisons/`` folder, inside the run's report (``sections.comparisons``).
+``shareable/comparisons/`` folder, inside the run's report (``sections.comparisons``).
 
 Rendered from the comparison's outputs (``manifest.json``, ``comparison``, ``balance``,
 ``weights``, ``published``) in the words of the rest of the report: no raw field names, each

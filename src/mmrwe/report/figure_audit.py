@@ -1,16 +1,18 @@
 """The privacy audit of a run's figures: a figure publishes nothing the tables withhold.
 
-Checked from what the run wrote (``manifest.json``, the figure SVGs, the aggregate tables), so
-the audit does not trust the code that drew the figures:
+Checked from what the run wrote under ``shareable/`` (``manifest.json``, the figure SVGs, the
+aggregate tables), so the audit does not trust the code that drew the figures:
 
-1. patient-level figures (swimmer, trajectory, waterfall) are listed only when the run allows
-   them (``patient_level_figures``);
+1. patient-level figures (swimmer, trajectory, waterfall) are in ``shareable/`` only when the
+   study shares them explicitly (``share_patient_level_figures``; otherwise they are in
+   ``patient_level/figures/``);
 2. the waterfall draws only groups whose counts ``response_rates`` publishes in full;
 3. the swimmer draws at most 30 patients and at most half of the analysed patients (a sample,
    never a census), and none when the analysed patients are fewer than the threshold;
 4. no figure's text or element id is a patient identifier of the run.
 
-``write_figures_and_report`` runs it after drawing and stops the run on any problem.
+:func:`mmrwe.privacy.shareable.check_shareable` runs it before the run reports success and
+stops the run on any problem.
 """
 
 from __future__ import annotations
@@ -18,8 +20,6 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-
-import polars as pl
 
 from mmrwe.errors import MmrweError
 
@@ -30,9 +30,9 @@ class FigurePrivacyError(MmrweError):
     """A figure of the run would publish what the tables withhold."""
 
 
-def _svg(run_dir: Path, entry: dict) -> str:
+def _svg(shared: Path, entry: dict) -> str:
     svg = next((f for f in entry.get("files", []) if str(f).endswith(".svg")), None)
-    return (run_dir / svg).read_text(encoding="utf-8") if svg else ""
+    return (shared / svg).read_text(encoding="utf-8") if svg else ""
 
 
 def _analysed_patients(manifest: dict) -> int | None:
@@ -43,50 +43,50 @@ def _analysed_patients(manifest: dict) -> int | None:
 
 def audit_figures(run_dir: Path | str) -> list[str]:
     """Problems of the run's figures (empty: every listed figure passes rules 1–4)."""
+    from mmrwe.io.output import shareable_folder
+    from mmrwe.privacy.shareable import run_patient_ids
     from mmrwe.report.figure_set import PATIENT_LEVEL_FIGURES, SWIMMER_PATIENTS, groups_with
     from mmrwe.report.html import read_text_table, recorded_config
 
-    run_dir = Path(run_dir)
-    manifest_file = run_dir / "manifest.json"
+    shared = shareable_folder(run_dir)
+    manifest_file = shared / "manifest.json"
     manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
     threshold = recorded_config(manifest_file, manifest).study.small_cell_threshold
     listed = {f["name"]: f for f in manifest.get("figures", []) or []}
     problems = [
-        f"{name}: a patient-level figure although patient-level figures are off"
+        f"{name}: a patient-level figure in shareable/ although the study does not share them"
         for name in PATIENT_LEVEL_FIGURES
-        if name in listed and not manifest.get("patient_level_figures")
+        if name in listed and not manifest.get("patient_level_figures_shared")
     ]
-    rates = read_text_table(run_dir, "response_rates")
+    rates = read_text_table(shared, "response_rates")
     if "waterfall" in listed and threshold > 0:
         published = set(groups_with(rates, "all")[0]) if rates is not None else set()
         drawn = set(
-            re.findall(r'id="waterfall-(?!left-out)([^"]+)"', _svg(run_dir, listed["waterfall"]))
+            re.findall(r'id="waterfall-(?!left-out)([^"]+)"', _svg(shared, listed["waterfall"]))
         )
         problems += [
             f"waterfall: group {g!r} drawn although response_rates withholds some of its counts"
             for g in sorted(drawn - published)
         ]
     if "swimmer" in listed:
-        rows = len(set(re.findall(r'id="swimmer-row-(\d+)"', _svg(run_dir, listed["swimmer"]))))
+        rows = len(set(re.findall(r'id="swimmer-row-(\d+)"', _svg(shared, listed["swimmer"]))))
         analysed = _analysed_patients(manifest)
         if analysed is None or rows > min(SWIMMER_PATIENTS, analysed // 2):
             problems.append(f"swimmer: {rows} patients drawn of {analysed} analysed (a census)")
-    problems += _identifiers(run_dir, listed)
+    problems += _identifiers(shared, listed, run_patient_ids(run_dir))
     return problems
 
 
-def _identifiers(run_dir: Path, listed: dict[str, dict]) -> list[str]:
+def _identifiers(shared: Path, listed: dict[str, dict], ids: set[str]) -> list[str]:
     """Figures whose text or element ids include a patient identifier of the run."""
-    source = run_dir / "analysis_lines.parquet"
-    if not source.is_file():
+    if not ids:
         return []
-    ids = set(pl.read_parquet(source, columns=["patient_id"])["patient_id"].cast(pl.String))
     # an all-digit id (an OMOP person_id) cannot be told from a number a figure prints (an axis
     # tick, a count): it is looked for in element ids only
     wordy = {i for i in ids if not i.isdigit()}
     problems = []
     for name, entry in listed.items():
-        svg = _svg(run_dir, entry)
+        svg = _svg(shared, entry)
         found = {a or b for a, b in _TEXT.findall(svg)}
         words = found | {w for t in found for w in t.split()}
         element_ids = {b for _, b in _TEXT.findall(svg) if b}

@@ -56,8 +56,11 @@ class RunDirectory:
     @classmethod
     def read(cls, path: Path, *, config_key: str = "config") -> RunDirectory:
         """Read ``manifest.json`` (required), its configuration (``config_key``: ``config`` for
-        a run, ``run_config`` for a comparison) and every table of :data:`TABLES` present."""
-        path = Path(path)
+        a run, ``run_config`` for a comparison) and every table of :data:`TABLES` present, from
+        the run's ``shareable/`` folder (the report reads nothing patient-level)."""
+        from mmrwe.io.output import shareable_folder
+
+        path = shareable_folder(path)
         manifest_file = path / "manifest.json"
         if not manifest_file.is_file():
             raise InvalidDataError(
@@ -147,7 +150,8 @@ def read_text_table(run_dir: Path, name: str) -> pl.DataFrame | None:
 
 
 def build_report(run_dir: Path, *, out: Path | None = None) -> Path:
-    """Write ``report.html`` for the run in ``run_dir`` (or at ``out``) and return its path."""
+    """Write ``report.html`` into the ``shareable/`` folder of the run in ``run_dir`` (or at
+    ``out``) and return its path."""
     from mmrwe.report import sections
 
     run = RunDirectory.read(Path(run_dir))
@@ -164,7 +168,7 @@ def build_report(run_dir: Path, *, out: Path | None = None) -> Path:
         toc=f'<nav class="toc" aria-label="Contents"><strong>Contents</strong><ol>{toc}</ol></nav>',
         body="\n".join(p.html for p in parts),
     )
-    target = Path(out) if out is not None else Path(run_dir) / "report.html"
+    target = Path(out) if out is not None else run.path / "report.html"
     target.write_text(page, encoding="utf-8")
     return target
 

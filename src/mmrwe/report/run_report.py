@@ -1,7 +1,9 @@
 """The figures of a run and its HTML report, drawn from the run's tables.
 
-Every figure is listed in ``manifest.json`` (``figures``: name, title, files) and embedded in
-``report.html``. Kaplan–Meier curves follow the small-cell rule: they stop where fewer than the
+Every shareable figure is saved under ``shareable/figures/``, listed in ``manifest.json``
+(``figures``: name, title, files) and embedded in ``report.html``; the patient-level figures
+(swimmer, trajectory, waterfall) are saved under ``patient_level/figures/`` and listed in the
+patient-level manifest, unless the study shares them (``share_patient_level_figures``). Kaplan–Meier curves follow the small-cell rule: they stop where fewer than the
 threshold remain at risk and numbers at risk below it are printed ``<N``.
 """
 
@@ -104,12 +106,16 @@ def _annotation(fitted: GroupCurves) -> str | None:
 
 
 class FigureWriter:
-    """Saves figures as PNG and SVG under ``figures/`` and lists them for the manifest."""
+    """Saves figures as PNG and SVG under ``figures/`` of ``shareable/`` (listed for the
+    manifest) or, for a patient-level figure the study does not share, of ``patient_level/``
+    (listed for the patient-level manifest)."""
 
-    def __init__(self, output: OutputDirectory) -> None:
-        self.folder = output.file("figures")
-        self.folder.mkdir(exist_ok=True)
+    def __init__(self, output: OutputDirectory, share_patient_level: bool = False) -> None:
+        self.output = output
+        self.share_patient_level = share_patient_level
         self.listed: list[dict[str, Any]] = []
+        #: patient-level figures kept in ``patient_level/figures/``
+        self.kept: list[dict[str, Any]] = []
         self.skipped: list[dict[str, str]] = []
 
     def add(self, name: str, title: str, draw: Callable[[], Figure | None]) -> None:
@@ -123,9 +129,14 @@ class FigureWriter:
             return
         if fig is None:
             return
-        save_figure(fig, self.folder / name)
+        from mmrwe.report.figure_set import PATIENT_LEVEL_FIGURES
+
+        kept = name in PATIENT_LEVEL_FIGURES and not self.share_patient_level
+        folder = self.output.file("figures", patient_level=kept)
+        folder.mkdir(exist_ok=True)
+        save_figure(fig, folder / name)
         files = [f"figures/{name}.png", f"figures/{name}.svg"]
-        self.listed.append({"name": name, "title": title, "files": files})
+        (self.kept if kept else self.listed).append({"name": name, "title": title, "files": files})
 
 
 def write_figures_and_report(
@@ -135,11 +146,12 @@ def write_figures_and_report(
     study: StudyConfig,
     patient_level: bool,
 ) -> None:
-    """Draw the run's figures into ``figures/``, list them in the manifest and write
-    ``report.html``."""
+    """Draw the run's figures into ``figures/`` (of ``shareable/``, or of ``patient_level/``
+    for the patient-level figures a study does not share), list them in the manifests and
+    write ``shareable/report.html``."""
     threshold = study.study.small_cell_threshold
     compare = study.study.index == "first_eligible"
-    figures = FigureWriter(output)
+    figures = FigureWriter(output, bool(output.manifest.get("patient_level_figures_shared")))
     lines, endpoints = population.analysis_lines, population.endpoints
     for endpoint, title in KM_ENDPOINTS.items():
         figures.add(
@@ -187,11 +199,10 @@ def write_figures_and_report(
         figures.add(name, title, draw)
     output.manifest["figures"] = figures.listed
     output.manifest["figures_skipped"] = figures.skipped
+    output.manifest["patient_level_figures_kept"] = [f["name"] for f in figures.kept]
+    output.patient_level["figures"] = figures.kept
     output.manifest["outputs"]["report.html"] = 1
     output.write_manifest()
-    from mmrwe.report.figure_audit import check_figures
     from mmrwe.report.html import build_report
 
-    check_figures(output.staging)
-
-    build_report(output.staging)
+    build_report(output.layout.shareable)

@@ -88,10 +88,6 @@ _INDEX = {
 }
 
 
-def _yes_no(value: object) -> object:
-    return {True: "yes", False: "no"}.get(value, value) if isinstance(value, bool) else value
-
-
 def study_definition(run: RunDirectory) -> Section:
     study = run.config.study
     rows = [
@@ -100,7 +96,7 @@ def study_definition(run: RunDirectory) -> Section:
         ("Groups", study.group_by),
         ("Data cut-off", study.data_cutoff or "each patient's last contact"),
         ("Small-cell threshold", study.small_cell_threshold),
-        ("Patient-level figures", _yes_no(run.manifest.get("patient_level_figures"))),
+        ("Patient-level figures", _patient_level_figures(run.manifest)),
     ]
     if study.subgroups:
         rows.append(("Subgroups", ", ".join(study.subgroups)))
@@ -446,6 +442,31 @@ def _p_value(text: str | None) -> str:
         return str(text)
 
 
+def _patient_level_figures(manifest: dict) -> str:
+    """Whether the run drew the patient-level figures and where they are."""
+    if not manifest.get("patient_level_figures"):
+        return "no"
+    if manifest.get("patient_level_figures_shared"):
+        return "yes, shared in this report (share_patient_level_figures = true)"
+    return "yes, kept in patient_level/figures/ (not shared)"
+
+
+def patient_level_note(run: RunDirectory) -> Section | None:
+    """Where the patient-level figures are and why this report does not show them."""
+    kept = run.manifest.get("patient_level_figures_kept") or []
+    if not kept:
+        return None
+    return _section(
+        "patient-level-figures",
+        "Patient-level figures",
+        f"<p>The patient-level figures of this run ({esc(', '.join(kept))}) are in the run's "
+        "<code>patient_level/figures/</code> folder and are not shown here: each draws "
+        "individual patients, and patient-level content stays at the site unless the study "
+        "shares it explicitly (<code>share_patient_level_figures = true</code> in its "
+        "<code>[study]</code> section; see docs/privacy.md).</p>",
+    )
+
+
 def other_figures(run: RunDirectory) -> Section | None:
     rest = figures_for(run, run.figure_plan, OTHER)
     if not rest:
@@ -527,7 +548,8 @@ def provenance(run: RunDirectory) -> Section:
 
 #: every section builder, in report order (for tests and callers composing their own report)
 def comparisons(run: RunDirectory) -> Section | None:
-    """Every comparison written under ``comparisons/`` of the run (``mmrwe compare``)."""
+    """Every comparison written under ``shareable/comparisons/`` of the run
+    (``mmrwe compare``)."""
     from mmrwe.report.comparison import comparison_html
 
     if not run.comparisons:
@@ -554,6 +576,7 @@ BUILDERS: tuple[Callable[[RunDirectory], Section | None], ...] = (
     subgroups,
     comparisons,
     other_figures,
+    patient_level_note,
     data_quality,
     methods,
     provenance,

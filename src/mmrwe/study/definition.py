@@ -85,8 +85,16 @@ class StudySettings(BaseModel):
     )
     patient_level_figures: bool | None = Field(
         None,
-        description="Swimmer, trajectory and waterfall figures (no identifiers shown). Empty: on "
-        "for simulated data, off for real data.",
+        description="Swimmer, trajectory and waterfall figures (no identifiers shown), drawn "
+        "into patient_level/figures/. Empty: on for simulated data (or when shared), off for "
+        "real data.",
+    )
+    share_patient_level_figures: bool = Field(
+        False,
+        description="Put the patient-level figures in shareable/ and the report instead of "
+        "patient_level/. They show individual patients (docs/privacy.md: no patient-level "
+        "content leaves the site unless the study says so), so only with a data-use agreement "
+        "that permits it; they still draw only fully published groups.",
     )
     subgroups: tuple[Subgroup, ...] = Field(
         (),

@@ -4,11 +4,14 @@
 ``lines``, ``response`` and ``population`` stage of the one patient-level chain
 (:mod:`mmrwe.pipeline`); only the whole run adds the summaries, figures and report.
 
-The run directory holds the patient-level tables (``lines``, ``line_exposures``,
-``assessments``, ``line_response``, ``endpoints``, ``adtte``, ``analysis_lines``), the aggregate
-tables (``summary_by_line``, ``response_rates``, ``adverse_events``, ``baseline``,
+The run directory holds, under ``patient_level/``, the patient-level tables (``lines``,
+``line_exposures``, ``assessments``, ``line_response``, ``endpoints``, ``adtte``, ``adsl``,
+``adrs``, ``analysis_lines``) and, under ``shareable/``, the aggregate tables
+(``summary_by_line``, ``response_rates``, ``adverse_events``, ``baseline``,
 ``subgroup_hazard_ratios``, ``attrition``, ``unmapped_drugs``) with small cells suppressed, the
-figures, ``report.html`` and ``manifest.json``. It is written aside and moved into place.
+figures, ``report.html`` and ``manifest.json`` (:class:`mmrwe.io.output.RunLayout`). It is
+written aside, ``shareable/`` is audited (:func:`mmrwe.privacy.shareable.check_shareable`), and
+it is moved into place.
 """
 
 from __future__ import annotations
@@ -195,7 +198,8 @@ def run_study(
                     )
         if sas_transport is not None:
             with timer.stage("adam_xpt_wait"):
-                output.manifest["sas_transport"] = sas_transport()
+                output.patient_level["sas_transport"] = sas_transport()
+        _audit_shareable(output, study, timer)
         output.record_timings(timer)
     return RunResult(
         out=Path(out),
@@ -320,9 +324,21 @@ def _sas_transport(
     from mmrwe.adam import DATASETS, start_transport_files
 
     output.close_parts()  # the patient-level tables are complete; read back for SAS
-    rows = sum(output.manifest["outputs"].get(d.lower(), 0) for d in DATASETS)
+    rows = sum(output.outputs(d.lower()).get(d.lower(), 0) for d in DATASETS)
     with timer.stage("adam_xpt"):
-        return start_transport_files(output.staging, rows)
+        return start_transport_files(output.layout.patient_level, rows)
+
+
+def _audit_shareable(output: OutputDirectory, study: StudyConfig, timer: StageTimer) -> None:
+    """The release-level audit of everything under ``shareable/`` as written (tables,
+    manifest, figure data, report text), before the run reports success; a finding stops the
+    run with the cell named and nothing is published."""
+    from mmrwe.privacy.shareable import check_shareable
+
+    output.close_parts()
+    output.write_manifest()
+    with timer.stage("privacy_audit"):
+        check_shareable(output.layout.root, study.study.small_cell_threshold)
 
 
 def _vocabulary(drug_map: Path | None) -> Vocabulary:
@@ -379,10 +395,12 @@ def _summaries(
         for name, table in summaries.items():
             output.write(name, table)
     simulated = is_simulated(cohort)
-    chosen = study.study.patient_level_figures
+    chosen, shared = study.study.patient_level_figures, study.study.share_patient_level_figures
+    drawn = (simulated or shared) if chosen is None else chosen
     output.manifest.update(
         simulated_data=simulated,
-        patient_level_figures=simulated if chosen is None else chosen,
+        patient_level_figures=drawn,
+        patient_level_figures_shared=drawn and shared,
         analysed=analysed,
         figures=[],
         warnings=data_warnings(present),
