@@ -186,3 +186,84 @@ def fragment() -> dict[str, pl.DataFrame]:
         ),
         "vocabulary": pl.DataFrame({"vocabulary_id": ["SNOMED", "LOINC", "RxNorm"]}),
     }
+
+
+#: The concepts --write-omop resolves (docs/omop.md cites each): Treatment Regimen 32531
+#: (Episode vocabulary, code OMOP4822256), "Episode algorithmically derived from EHR" 32545 (Type
+#: Concept, found by name), and the CDM Field concepts of the two event ids (found by name; the ids
+#: 1147094 and 1147082 are those public OMOP code uses). Codes written fixture-… are the
+#: fixture's own and not read; the HemOnc regimen concept is mapped by a concept map in the test.
+EPISODE_CONCEPTS = [
+    (32531, "Treatment Regimen", "Episode", "Episode", "Episode", "S", "OMOP4822256"),
+    (
+        32545,
+        "Episode algorithmically derived from EHR",
+        "Type Concept",
+        "Type Concept",
+        "Type Concept",
+        "S",
+        "fixture-type-1",
+    ),
+    (
+        1147094,
+        "drug_exposure.drug_exposure_id",
+        "Metadata",
+        "CDM",
+        "Field",
+        "S",
+        "fixture-field-1",
+    ),
+    (
+        1147082,
+        "procedure_occurrence.procedure_occurrence_id",
+        "Metadata",
+        "CDM",
+        "Field",
+        "S",
+        "fixture-field-2",
+    ),
+    (38, "daratumumab", "Drug", "RxNorm", "Ingredient", "S", "1721947"),
+    (39, "daratumumab 20 MG/ML Injection", "Drug", "RxNorm", "Clinical Drug", "S", "fixture-cd-4"),
+    (71, "HPC autologous transplantation", "Procedure", "CPT4", "CPT4", "S", "38241"),
+    (81, "Daratumumab monotherapy", "Regimen", "HemOnc", "Regimen", "S", "fixture-hemonc-1"),
+]
+
+
+def episode_fragment() -> dict[str, pl.DataFrame]:
+    """Person 1 of :func:`fragment` with a treatment history whose lines are adjudicated by
+    hand: lenalidomide (branded, id 1) and bortezomib (id 2) from 2020-02-01, curcumin (id 3,
+    not myeloma therapy), an autologous transplant (CPT 38241, procedure 201) on 2020-08-01,
+    then daratumumab (id 7) from 2021-06-01; the exposure before observation (id 5) is
+    excluded. Person 2: bortezomib (id 6) from 2021-05-01."""
+    tables = fragment()
+    extra = pl.DataFrame(EPISODE_CONCEPTS, schema=tables["concept"].schema, orient="row")
+    tables["concept"] = pl.concat([tables["concept"], extra])
+    tables["concept_ancestor"] = pl.concat(
+        [
+            tables["concept_ancestor"],
+            pl.DataFrame(
+                [(38, 39, 1)] + [(c[0], c[0], 0) for c in EPISODE_CONCEPTS],
+                schema=tables["concept_ancestor"].schema,
+                orient="row",
+            ),
+        ]
+    )
+    drug = tables["drug_exposure"].filter(pl.col("drug_exposure_id") != 4)
+    dara = pl.DataFrame(
+        [(7, 1, 39, D(2021, 6, 1), D(2021, 11, 30), None)],
+        schema=drug.drop("drug_source_concept_id").schema,
+        orient="row",
+    ).with_columns(drug_source_concept_id=pl.lit(0))
+    tables["drug_exposure"] = pl.concat([drug, dara])
+    tables["procedure_occurrence"] = pl.DataFrame(
+        [(201, 1, 71, D(2020, 8, 1), 0)],
+        schema=[
+            "procedure_occurrence_id",
+            "person_id",
+            "procedure_concept_id",
+            "procedure_date",
+            "procedure_source_concept_id",
+        ],
+        orient="row",
+    )
+    return tables

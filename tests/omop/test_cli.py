@@ -39,7 +39,7 @@ def test_readme_omop_commands_run_as_written(
         for c in readme_omop_block()
         if not any("postgresql" in a for a in c)
     ]
-    assert [c[1] for c in commands] == ["simulate", "omop", "run"]
+    assert [c[1] for c in commands] == ["simulate", "omop", "run", "run"]
     for command in commands:
         assert main(["--quiet", *command[1:]]) == 0, command
     url = f"omop+duckdb://{tmp_path / 'cdm.duckdb'}"
@@ -49,6 +49,12 @@ def test_readme_omop_commands_run_as_written(
     assert numbers["persons_with_myeloma"] == numbers["persons"] == 500
     manifest = json.loads((run_file(tmp_path / "omop-results", "manifest.json")).read_text())
     assert manifest["inputs"][0]["omop_mapping"]["persons_with_myeloma"] == 500
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "cdm.duckdb"), read_only=True) as con:
+        episodes = con.sql("SELECT count(*) FROM mmrwe_results.episode").fetchall()[0][0]
+    lines = sum(1 for _ in (tmp_path / "omop-episodes").rglob("episode_event.parquet"))
+    assert episodes > 500 and lines == 1
 
 
 def test_demo_through_omop(tmp_path: Path) -> None:

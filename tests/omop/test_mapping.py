@@ -18,7 +18,7 @@ from mmrwe.omop import read_omop
 from mmrwe.omop.render import write_duckdb
 from mmrwe.study import run_study
 
-from .fragments import fragment
+from .fragments import D, fragment
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +140,64 @@ def test_user_concept_map_adds_a_local_code(tmp_path: Path) -> None:
     )
     labs = read_omop(url, concept_map=cmap, tables=["labs"]).labs
     assert labs.filter(pl.col("test") == "serum_m_protein")["value"].to_list() == [1.5]
+
+
+def test_validation_messages_name_the_cdm_table_column_and_person(tmp_path: Path) -> None:
+    """A drug exposure ending before it starts (drug_exposure_id 1 of person 1) and a serum
+    M-protein with a negative value (measurement_id 1): the messages name the CDM table, its
+    column, the row's id and the person_id, never the staged files."""
+    from mmrwe.omop.source import validate_omop
+
+    tables = fragment()
+    tables["drug_exposure"] = tables["drug_exposure"].with_columns(
+        drug_exposure_end_date=pl.when(pl.col("drug_exposure_id") == 1)
+        .then(dt.date(2020, 1, 20))
+        .otherwise(pl.col("drug_exposure_end_date"))
+    )
+    tables["measurement"] = tables["measurement"].with_columns(
+        value_as_number=pl.when(pl.col("measurement_id") == 1)
+        .then(-1500.0)
+        .otherwise(pl.col("value_as_number"))
+    )
+    path = tmp_path / "cdm.duckdb"
+    write_duckdb(tables, path)
+    _, report = validate_omop(f"omop+duckdb://{path}", tables=["labs"])
+    errors = [p.sentence() for p in report.errors]
+    assert len(errors) == 2, errors
+    drug = next(e for e in errors if "ends before it starts" in e)
+    assert drug.startswith(
+        "drug_exposure (drug_exposure_id 1, person_id 1), column 'drug_exposure_end_date'"
+    ), drug
+    assert "drug_exposure_start_date or drug_exposure_end_date" in drug, drug
+    lab = next(e for e in errors if e is not drug)
+    assert lab.startswith("measurement (measurement_id 1, person_id 1), column 'value_as_number"), (
+        lab
+    )
+    assert not any("part-" in e or ".parquet" in e for e in errors), errors
+
+
+def test_exposure_ending_on_the_last_observed_day_is_ongoing(tmp_path: Path) -> None:
+    """Decision (docs/omop.md): the CDM cannot hold an open exposure (drug_exposure_end_date is
+    required) and nothing after the end of observation is seen, so an exposure ending on (or
+    after) the person's last observed day is ongoing at the last contact (TTD censored there);
+    one ending the day before stopped (a discontinuation)."""
+    tables = fragment()
+    extra = pl.DataFrame(
+        [
+            (8, 1, 34, D(2022, 6, 1), D(2022, 12, 31), None),  # ends on the last observed day
+            (9, 1, 32, D(2022, 6, 1), D(2022, 12, 30), None),  # the day before
+            (10, 2, 34, D(2023, 1, 1), D(2024, 3, 1), None),  # beyond the end (2023-06-30)
+        ],
+        schema=tables["drug_exposure"].drop("drug_source_concept_id").schema,
+        orient="row",
+    ).with_columns(drug_source_concept_id=pl.lit(0))
+    tables["drug_exposure"] = pl.concat([tables["drug_exposure"], extra])
+    path = tmp_path / "cdm.duckdb"
+    write_duckdb(tables, path)
+    tr = read_omop(f"omop+duckdb://{path}").treatments
+    late = tr.filter(pl.col("start_date") >= dt.date(2022, 6, 1)).sort("patient_id", "drug")
+    assert late.select("patient_id", "drug", "end_date").rows() == [
+        ("1", "bortezomib", None),
+        ("1", "lenalidomide", dt.date(2022, 12, 30)),
+        ("2", "bortezomib", None),
+    ]

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 if TYPE_CHECKING:
+    from mmrwe.omop.writeback import WriteOmop
     from mmrwe.pipeline import Stage
     from mmrwe.study.run import RunResult
 
@@ -130,6 +131,7 @@ def run_chain(
     delimiter: str = ",",
     engine: str = "local",
     spark_master: str | None = None,
+    write_omop: WriteOmop | None = None,
 ) -> RunResult:
     """What ``mmrwe lines``, ``mmrwe response`` and ``mmrwe run`` run: the one patient-level
     chain stopped after ``stop_after`` (:func:`mmrwe.study.run_study`; ``csv``: patient-level
@@ -156,4 +158,5 @@ def run_chain(
             on_stage=lambda name: info(f"{name} ..."),
             on_progress=advance,
             engine=None if chosen.name == "local" else chosen,
+            write_omop=write_omop,
         )

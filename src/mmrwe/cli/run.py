@@ -44,14 +44,27 @@ def run_command(
     delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
     no_report: bool = typer.Option(False, "--no-report", help="Tables only: no figures, no HTML."),
     engine: str = engine_option(),
+    write_omop: bool = typer.Option(
+        False,
+        "--write-omop",
+        help="OMOP CDM source only: also write the lines as OMOP episode and episode_event rows "
+        "(patient-level files; docs/omop.md).",
+    ),
+    omop_target_schema: str | None = typer.Option(
+        None,
+        "--omop-target-schema",
+        help="With --write-omop: also load episode and episode_event into this schema of the "
+        "CDM's database (created if absent; never the CDM or vocabulary schema).",
+    ),
     spark_master: str | None = spark_master_option(),
 ) -> None:
     """Run the whole study: lines of therapy, IMWG response, endpoints per line, the analysed
     population: patient-level tables under OUT/patient_level/, and summary tables (small cells
     suppressed), figures, report.html and manifest.json under OUT/shareable/ (audited before
     success: what may leave the site)."""
+    source = cohort_source(cohort, concept_map)
     result = run_chain(
-        cohort_source(cohort, concept_map),
+        source,
         out,
         "population",
         config=config,
@@ -62,6 +75,7 @@ def run_command(
         csv=csv,
         engine=engine,
         spark_master=spark_master,
+        write_omop=omop_settings(source, write_omop, omop_target_schema, overwrite),
     )
     for note in result.manifest.get("warnings", []):
         warn(note)
@@ -71,6 +85,25 @@ def run_command(
     report = run_file(out, "report.html")
     info(f"written to {out}" + (f"; report: {report}" if report.exists() else ""))
     warn_unmapped_drugs(result.summaries.get("unmapped_drugs"))
+
+
+def omop_settings(source: Path | str, write: bool, target: str | None, overwrite: bool):  # type: ignore[no-untyped-def]
+    """``--write-omop`` / ``--omop-target-schema`` as :class:`mmrwe.omop.writeback.WriteOmop`
+    (``None`` without ``--write-omop``); refused for a source that is not an OMOP CDM."""
+    from mmrwe.errors import ParameterError
+    from mmrwe.omop.url import is_omop_url
+    from mmrwe.omop.writeback import WriteOmop
+
+    if target is not None and not write:
+        raise ParameterError("--omop-target-schema goes with --write-omop.")
+    if not write:
+        return None
+    if not is_omop_url(source):
+        raise ParameterError(
+            f"--write-omop writes OMOP episodes back for an OMOP CDM source (omop+duckdb://…, "
+            f"omop+postgresql://…), not for the cohort '{source}'."
+        )
+    return WriteOmop(str(source), target, replace=overwrite)
 
 
 def outcome_table(summary_by_line, title: str):  # type: ignore[no-untyped-def]

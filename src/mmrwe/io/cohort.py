@@ -173,6 +173,10 @@ class Cohort:
     attrition: pl.DataFrame | None = None
     inputs: list[dict[str, object]] = field(default_factory=list)
     present: frozenset[str] = frozenset({"patients", "treatments"})
+    #: an OMOP CDM source only: the CDM row (``event_table``, ``event_id``) of each
+    #: ``treatments.source_row`` (:data:`mmrwe.omop.source.TREATMENT_EVENTS_SCHEMA`), which
+    #: ``--write-omop`` links the derived lines to (docs/omop.md)
+    omop_events: pl.DataFrame | None = None
 
     def table(self, name: str) -> pl.DataFrame:
         """The typed table ``name`` (one of patients, treatments, labs, responses, adverse_events)."""

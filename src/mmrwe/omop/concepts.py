@@ -17,7 +17,7 @@ import polars as pl
 
 from mmrwe.errors import InvalidDataError
 
-DOMAINS = ("condition", "drug", "procedure", "measurement", "observation")
+DOMAINS = ("condition", "drug", "procedure", "measurement", "observation", "regimen")
 COLUMNS = ("domain", "vocabulary_id", "concept_code", "mmrwe_name", "unit", "source")
 KEY = ("vocabulary_id", "concept_code")
 

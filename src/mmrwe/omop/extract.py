@@ -20,9 +20,6 @@ The mapping rules (documented with their sources in ``docs/omop.md``):
   the native unit rules. A unit that cannot be converted excludes the row (counted).
 - responses: ``observation`` rows of the observation concept set, named by the set.
 - every event dated outside all of the person's observation periods is excluded (counted).
-- rows keep the order of their CDM ids (``drug_exposure_id``, ``measurement_id`` …; a database,
-  DuckDB or Spark, returns a query's rows in no fixed order): the same CDM gives the same native
-  tables, row for row, on every backend.
 """
 
 from __future__ import annotations
@@ -69,6 +66,12 @@ class Extract:
     #: source rows mapped per CDM table (a drug exposure counts once, whatever its ingredients)
     mapped: dict[str, int] = field(default_factory=dict)
     unit_problems: pl.DataFrame | None = None
+    #: the CDM row of each ``treatments`` row, in the same order: ``patient_id, event_table``
+    #: (``drug_exposure`` or ``procedure_occurrence``), ``event_id`` (that table's primary key)
+    events: pl.DataFrame | None = None
+    #: ``patients``, ``labs`` and ``responses``: the ``person_id`` and the CDM row's primary key
+    #: (``cdm_id``) of each row, in the same order (validation messages name them)
+    keys: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 def build_mapping(con: Any, loc: OmopLocation, sets: pl.DataFrame) -> Mapping:
@@ -142,13 +145,16 @@ def extract_range(
     mapped = {k: v.height for k, v in raw.items()}
     known = ~pl.col("drug").str.starts_with(UNMAPPED_DRUG)
     mapped["drug_exposure"] = drugs.filter(known)["drug_exposure_id"].n_unique()
-    treatments, out_drug = _inside(drugs.drop("drug_exposure_id"), periods)
+    drugs = drugs.rename({"drug_exposure_id": "event_id"}).with_columns(
+        event_table=pl.lit("drug_exposure")
+    )
+    treatments, out_drug = _inside(drugs, periods)
     procedures, out_proc = _inside(raw["procedure_occurrence"], periods)
     labs, out_labs = _inside(raw["measurement"], periods)
     responses, out_resp = _inside(raw["observation"], periods)
     labs, units = _convertible(labs)
     ends = periods.group_by("person_id").agg(pl.col("end").max().alias("op_end"))
-    treatments = _ongoing(pl.concat([treatments, procedures]), ends)
+    treatments = _ongoing(pl.concat([treatments, procedures], how="diagonal"), ends)
     excluded |= {
         "drug_exposure": out_drug,
         "procedure_occurrence": out_proc,
@@ -156,13 +162,23 @@ def extract_range(
         "observation": out_resp,
         "measurement_unit": units.height and int(units["rows"].sum()),
     }
+    treatments = treatments.sort("person_id", "start_date", "event_table", "event_id", "drug")
     tables = {
         "patients": patients,
         "treatments": _native(treatments, ["drug", "start_date", "end_date"]),
         "labs": _native(labs, ["date", "test", "value", "unit"]),
         "responses": _native(responses, ["date", "response"]),
     }
-    return Extract(tables, excluded, mapped, units)
+    events = _native(treatments, ["event_table", "event_id"])
+    keys = {
+        "patients": patients.select(
+            person_id=pl.col("patient_id").cast(pl.Int64),
+            cdm_id=pl.col("patient_id").cast(pl.Int64),
+        ),
+        "labs": labs.select("person_id", "cdm_id"),
+        "responses": responses.select("person_id", "cdm_id"),
+    }
+    return Extract(tables, excluded, mapped, units, events, keys)
 
 
 def _patients(
@@ -266,12 +282,15 @@ def _drugs(con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: in
         ),
         set_hit=set_name.is_not_null(),
     )
-    # a drug-set concept is named once, not once per ingredient; rows in the CDM's id order
-    df = df.sort("drug_exposure_id", "drug").unique(
-        ["drug_exposure_id", "drug"], keep="first", maintain_order=True
-    )
+    # a drug-set concept is named once, not once per ingredient
+    df = df.unique(["drug_exposure_id", "drug"], keep="first", maintain_order=True)
     return df.select(
-        "person_id", "drug_exposure_id", "drug", "start_date", "end_date", date=pl.col("start_date")
+        "person_id",
+        pl.col("drug_exposure_id").cast(pl.Int64),
+        "drug",
+        "start_date",
+        "end_date",
+        date=pl.col("start_date"),
     )
 
 
@@ -282,17 +301,13 @@ def _procedures(
     ids = m.by_domain["procedure"]["concept_id"].to_list() or [-1]
     po = _in_range(con.table("procedure_occurrence", database=loc.cdm_schema), lo, hi, cohort)
     po = po.filter(po.procedure_concept_id.isin(ids) | po.procedure_source_concept_id.isin(ids))
-    df = (
-        po.select(
-            "person_id",
-            "procedure_occurrence_id",
-            "procedure_concept_id",
-            "procedure_source_concept_id",
-            "procedure_date",
-        )
-        .to_polars()
-        .sort("procedure_occurrence_id")
-    )
+    df = po.select(
+        "person_id",
+        "procedure_occurrence_id",
+        "procedure_concept_id",
+        "procedure_source_concept_id",
+        "procedure_date",
+    ).to_polars()
     names = dict(
         zip(
             m.by_domain["procedure"]["concept_id"],
@@ -303,6 +318,8 @@ def _procedures(
     day = pl.col("procedure_date").cast(pl.Date)
     return df.select(
         "person_id",
+        event_id=pl.col("procedure_occurrence_id").cast(pl.Int64),
+        event_table=pl.lit("procedure_occurrence"),
         drug=pl.coalesce(
             pl.col("procedure_concept_id").replace_strict(
                 names, default=None, return_dtype=pl.String
@@ -317,65 +334,106 @@ def _procedures(
     )
 
 
+#: The columns of a measurement row that decide its test, operator, word and unit: every string
+#: rule is applied once per distinct combination of them, then joined to the rows.
+MEASUREMENT_KEYS = (
+    "measurement_concept_id",
+    "operator_concept_id",
+    "value_as_concept_id",
+    "unit_concept_id",
+    "unit_source_value",
+)
+
+
 def _measurements(
     con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: int
 ) -> pl.DataFrame:
-    """Measurements of the measurement concept set as native test, value text and unit text."""
+    """Measurements of the measurement concept set as native test, value text and unit text,
+    with ``unit_ok`` (the native rules convert the unit, or the value is a word)."""
     sets = m.by_domain["measurement"]
     me = _in_range(con.table("measurement", database=loc.cdm_schema), lo, hi, cohort)
     me = me.filter(me.measurement_concept_id.isin(sets["concept_id"].to_list() or [-1]))
-    c = con.table("concept", database=loc.vocab_schema)
-    value_c = c.select(value_as_concept_id=c.concept_id, value_word=c.concept_name)
-    unit_c = c.select(unit_concept_id=c.concept_id, unit_code=c.concept_code)
-    df = (
-        me.left_join(value_c, "value_as_concept_id")
-        .left_join(unit_c, "unit_concept_id")
-        .select(
-            "person_id",
-            "measurement_id",
-            "measurement_concept_id",
-            "operator_concept_id",
-            "value_as_number",
-            "value_word",
-            "unit_code",
-            "unit_source_value",
-            date="measurement_date",
-        )
-        .to_polars()
-        .sort("measurement_id")
+    import ibis
+
+    # the distinct code combinations are found and numbered in the database; the rows come with
+    # their combination's number only, and the rules are joined to them by that number
+    combos = _measurement_rules(con, loc, m, me.select(*MEASUREMENT_KEYS).distinct().to_polars())
+    combos = combos.with_row_index("combo").with_columns(pl.col("combo").cast(pl.Int64))
+    numbered = ibis.memtable(combos.select("combo", *MEASUREMENT_KEYS).to_arrow())
+    joined = me.left_join(
+        numbered, [me[k].identical_to(numbered[k]) for k in MEASUREMENT_KEYS]
+    ).select(
+        "person_id",
+        "measurement_id",
+        "combo",
+        "value_as_number",
+        date="measurement_date",
     )
-    df = df.join(
+    # rows in a fixed order (a database join returns them in any): same input, same bytes
+    df = joined.to_polars().sort("person_id", "date", "measurement_id")
+    df = df.join(combos.drop(MEASUREMENT_KEYS), on="combo", how="left", maintain_order="left")
+    number = pl.col("value_as_number") / pl.col("factor")
+    numeric = number.is_not_null() & number.is_finite()
+    return df.select(
+        "person_id",
+        cdm_id=pl.col("measurement_id").cast(pl.Int64),
+        date=pl.col("date").cast(pl.Date),
+        test="test",
+        value=pl.when(pl.col("value_as_number").is_not_null())
+        .then(pl.concat_str("op", number.cast(pl.String)))
+        .otherwise("word"),
+        unit="unit",
+        unit_ok=pl.col("unit_ok") | ~numeric,
+    )
+
+
+def _measurement_rules(
+    con: Any, loc: OmopLocation, m: Mapping, combos: pl.DataFrame
+) -> pl.DataFrame:
+    """For each distinct combination of :data:`MEASUREMENT_KEYS`: ``test``, ``op`` (``<``,
+    ``>``), ``word`` (the value concept's name, lower case), ``unit`` (UCUM code of the unit
+    concept, else ``unit_source_value``, else the set's implied unit; a word's is the canonical),
+    ``factor`` (an SI-prefix rescale to a listed unit) and ``unit_ok``."""
+    ids = pl.concat([combos["value_as_concept_id"], combos["unit_concept_id"]]).drop_nulls()
+    c = con.table("concept", database=loc.vocab_schema)
+    named = (
+        c.filter(c.concept_id.isin(ids.unique().to_list() or [-1]))
+        .select("concept_id", "concept_name", "concept_code")
+        .to_polars()
+        .with_columns(pl.col("concept_id").cast(pl.Int64))
+    )
+    words = dict(zip(named["concept_id"], named["concept_name"], strict=True))
+    codes = dict(zip(named["concept_id"], named["concept_code"], strict=True))
+    sets = m.by_domain["measurement"]
+    df = combos.join(
         sets.rename({"concept_id": "measurement_concept_id", "mmrwe_name": "test"}),
         on="measurement_concept_id",
         how="left",
-        maintain_order="left",
     )
     op = pl.col("operator_concept_id").replace_strict(
         m.operators, default="", return_dtype=pl.String
     )
     unit = pl.coalesce(
-        pl.col("unit_code"), pl.col("unit_source_value"), pl.col("unit").replace("", None)
+        pl.col("unit_concept_id").replace_strict(codes, default=None, return_dtype=pl.String),
+        pl.col("unit_source_value"),
+        pl.col("unit").replace("", None),
     )
-    df = df.select(
-        "person_id",
-        "value_as_number",
-        date=pl.col("date").cast(pl.Date),
-        test=pl.col("test"),
+    df = df.with_columns(
         op=op.str.replace("=", ""),
-        word=pl.col("value_word").str.to_lowercase(),
-        # a word (negative, not detected …) has no number to convert: its unit is the canonical
+        word=pl.col("value_as_concept_id")
+        .replace_strict(words, default=None, return_dtype=pl.String)
+        .str.to_lowercase(),
         unit=unit.replace(UCUM_UNITS).fill_null(
             pl.col("test").replace_strict(LAB_TESTS, default="", return_dtype=pl.String)
         ),
     )
     df = _rescale(df)
-    number = pl.concat_str("op", pl.col("value_as_number").cast(pl.String))
-    return df.select(
-        "person_id",
-        "date",
-        "test",
-        value=pl.when(pl.col("value_as_number").is_not_null()).then(number).otherwise("word"),
-        unit="unit",
+    ok = [
+        unit_key(u or "") in UNIT_FACTORS.get(t or "", {})
+        for t, u in df.select("test", "unit").iter_rows()
+    ]
+    return df.with_columns(unit_ok=pl.Series(ok, dtype=pl.Boolean)).select(
+        *MEASUREMENT_KEYS, "test", "op", "word", "unit", "factor", "unit_ok"
     )
 
 
@@ -385,9 +443,10 @@ MASS_UNIT = re.compile(r"^(g|mg|ug|µg)/(dl|l|24h)$")
 
 
 def _rescale(df: pl.DataFrame) -> pl.DataFrame:
-    """A number in a mass unit the native rules do not list for its test (e.g. serum M-protein in
-    mg/dL) rescaled by the SI prefix to a listed unit per the same volume or time (mg/dL → g/dL: ÷ 1000);
-    other units are left for the unit check."""
+    """``factor`` (a divisor) and ``unit`` of each ``test, unit``: a mass unit the native rules do
+    not list for its test (e.g. serum M-protein in mg/dL) is rescaled by the SI prefix to a listed
+    unit per the same volume or time (mg/dL → g/dL: ÷ 1000); other units keep factor 1 and are left
+    for the unit check."""
     pairs = df.select("test", "unit").unique().drop_nulls()
     factors: dict[tuple[str, str], tuple[float, str]] = {}
     for test, unit in pairs.iter_rows():
@@ -400,18 +459,15 @@ def _rescale(df: pl.DataFrame) -> pl.DataFrame:
             if t and t.group(2) == m.group(2):
                 factors[(test, unit)] = (MASS[t.group(1)] / MASS[m.group(1)], target)  # divisor
                 break
-    if not factors:
-        return df
     table = pl.DataFrame(
         [(t, u, f, target) for (t, u), (f, target) in factors.items()],
-        schema=["test", "unit", "factor", "target"],
+        schema={"test": pl.String, "unit": pl.String, "factor": pl.Float64, "target": pl.String},
         orient="row",
     )
-    out = df.join(table, on=["test", "unit"], how="left", maintain_order="left")
+    out = df.join(table, on=["test", "unit"], how="left")
     return out.with_columns(
-        value_as_number=pl.col("value_as_number") / pl.col("factor").fill_null(1.0),
-        unit=pl.coalesce("target", "unit"),
-    ).drop("factor", "target")
+        factor=pl.col("factor").fill_null(1.0), unit=pl.coalesce("target", "unit")
+    ).drop("target")
 
 
 def _observations(
@@ -421,19 +477,34 @@ def _observations(
     sets = m.by_domain["observation"]
     ob = _in_range(con.table("observation", database=loc.cdm_schema), lo, hi, cohort)
     ob = ob.filter(ob.observation_concept_id.isin(sets["concept_id"].to_list() or [-1]))
-    df = ob.select("person_id", "observation_id", "observation_concept_id", date="observation_date")
-    df = df.to_polars().sort("observation_id")
+    df = (
+        ob.select("person_id", "observation_id", "observation_concept_id", date="observation_date")
+        .to_polars()
+        .sort("person_id", "date", "observation_id")
+    )
     names = dict(zip(sets["concept_id"], sets["mmrwe_name"], strict=True))
     return df.select(
         "person_id",
+        cdm_id=pl.col("observation_id").cast(pl.Int64),
         date=pl.col("date").cast(pl.Date),
         response=pl.col("observation_concept_id").replace_strict(names, return_dtype=pl.String),
     )
 
 
 def _inside(df: pl.DataFrame, periods: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """The rows dated inside one of their person's observation periods, and how many were not."""
-    df = df.with_columns(pl.col("person_id").cast(pl.Int64)).with_row_index("__i")
+    """The rows dated inside one of their person's observation periods, and how many were not.
+    With one period per person (the usual CDM) a row is checked against its person's period in
+    one join; otherwise against each of them."""
+    df = df.with_columns(pl.col("person_id").cast(pl.Int64))
+    if periods["person_id"].is_unique().all():
+        span = periods.select(
+            "person_id", __s=pl.col("start").cast(pl.Date), __e=pl.col("end").cast(pl.Date)
+        )
+        joined = df.join(span, on="person_id", how="left", maintain_order="left")
+        inside = pl.col("date").is_between("__s", "__e").fill_null(False)
+        kept = joined.filter(inside).drop("__s", "__e")
+        return kept, df.height - kept.height
+    df = df.with_row_index("__i")
     hits = (
         df.select("__i", "person_id", "date")
         .join(periods, on="person_id")
@@ -444,34 +515,23 @@ def _inside(df: pl.DataFrame, periods: pl.DataFrame) -> tuple[pl.DataFrame, int]
         .select("__i")
         .unique()
     )
-    kept = df.join(hits, on="__i", how="semi", maintain_order="left").drop("__i")
+    kept = df.join(hits, on="__i", how="semi").drop("__i")
     return kept, df.height - kept.height
 
 
 def _convertible(labs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Labs whose unit the native rules convert (a word needs none); the others counted by test
-    and unit. The rule is decided once per distinct (test, unit), then joined."""
-    pairs = labs.select("test", "unit").unique()
-    pairs = pairs.with_columns(
-        unit_ok=pl.Series(
-            [unit_key(u or "") in UNIT_FACTORS.get(t, {}) for t, u in pairs.iter_rows()],
-            dtype=pl.Boolean,
-        )
-    )
-    numeric = pl.col("value").str.contains(r"^[<>]?[0-9.\-]").fill_null(False)
-    flagged = labs.join(
-        pairs, on=["test", "unit"], how="left", nulls_equal=True, maintain_order="left"
-    )
-    ok = pl.col("unit_ok").fill_null(False) | ~numeric
-    bad = flagged.filter(~ok).group_by("test", "unit").agg(rows=pl.len())
+    """Labs whose unit the native rules convert (``unit_ok``: decided once per distinct
+    combination in :func:`_measurement_rules`; a word needs none); the others counted by test
+    and unit."""
+    bad = labs.filter(~pl.col("unit_ok")).group_by("test", "unit").agg(rows=pl.len())
     bad = bad.sort("rows", "test", "unit", descending=[True, False, False])
-    return flagged.filter(ok).drop("unit_ok"), bad
+    return labs.filter(pl.col("unit_ok")).drop("unit_ok"), bad
 
 
 def _ongoing(treatments: pl.DataFrame, ends: pl.DataFrame) -> pl.DataFrame:
     """An exposure reaching the end of its person's observation is ongoing at the last contact
     (end left empty): the data cannot say it stopped."""
-    df = treatments.join(ends, on="person_id", how="left", maintain_order="left")
+    df = treatments.join(ends, on="person_id", how="left")
     return df.with_columns(
         end_date=pl.when(pl.col("end_date") >= pl.col("op_end").cast(pl.Date))
         .then(None)

@@ -31,6 +31,7 @@ from mmrwe.omop.extract import (
     myeloma_persons,
     person_ranges,
 )
+from mmrwe.omop.problems import KEYS, in_cdm_words
 from mmrwe.omop.url import OmopLocation, check_cdm, connect, parse_url
 
 if TYPE_CHECKING:
@@ -42,6 +43,13 @@ if TYPE_CHECKING:
 SMALL_CELL = 11
 #: Persons per extracted range.
 RANGE_SIZE = 25_000
+#: ``Cohort.omop_events``: the CDM row each ``treatments`` row was read from
+TREATMENT_EVENTS_SCHEMA = {
+    "source_row": pl.Int64(),
+    "patient_id": pl.String(),
+    "event_table": pl.String(),
+    "event_id": pl.Int64(),
+}
 
 
 @dataclass
@@ -55,6 +63,8 @@ class OmopSession:
     persons: int = 0
     cohort: Any = None
     ids: list[int] = field(default_factory=list)
+    #: the CDM row of each extracted treatments row (:func:`treatment_events`)
+    events: pl.DataFrame | None = None
 
 
 def open_omop(url: str | Path, concept_map: str | Path | None = None) -> OmopSession:
@@ -129,6 +139,7 @@ def validate_omop(
             vocabulary=vocabulary,
             on_progress=on_progress,
         )
+        report = in_cdm_words(report, staging, session.events)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if cohort is not None:
@@ -140,6 +151,7 @@ def validate_omop(
         cohort.inputs = [
             {"table": "omop", "file": location.label, **session.facts, "omop_mapping": summary}
         ]
+        cohort.omop_events = session.events
     return cohort, report
 
 
@@ -162,18 +174,27 @@ def _stage(session: OmopSession, staging: Path) -> dict[str, Any]:
     excluded: dict[str, int] = {}
     mapped: dict[str, int] = {}
     units: list[pl.DataFrame] = []
+    events: list[pl.DataFrame] = []
     names = ("patients", "treatments", "labs", "responses")
     for name in names:
         (staging / name).mkdir()
     for i, part in enumerate(extract_cohort(session)):
         for name in names:
-            part.tables[name].write_parquet(staging / name / f"part-{i:05d}.parquet")
+            part.tables[name].write_parquet(
+                staging / name / f"part-{i:05d}.parquet", compression="lz4"
+            )
         for k, v in part.excluded.items():
             excluded[k] = excluded.get(k, 0) + int(v or 0)
         for k, v in part.mapped.items():
             mapped[k] = mapped.get(k, 0) + int(v or 0)
         if part.unit_problems is not None and part.unit_problems.height:
             units.append(part.unit_problems)
+        if part.events is not None:
+            events.append(part.events)
+        for name, keys in part.keys.items():
+            folder = staging / KEYS / name
+            folder.mkdir(parents=True, exist_ok=True)
+            keys.write_parquet(folder / f"part-{i:05d}.parquet", compression="lz4")
     if not session.ids:
         for name in names:
             _empty(name).write_parquet(staging / name / "part-00000.parquet")
@@ -185,6 +206,7 @@ def _stage(session: OmopSession, staging: Path) -> dict[str, Any]:
         if units
         else pl.DataFrame(schema={"test": pl.String, "unit": pl.String, "rows": pl.UInt32})
     )
+    session.events = treatment_events(events)
     return {
         "cdm_schema": session.location.cdm_schema,
         "vocab_schema": session.location.vocab_schema,
@@ -200,6 +222,16 @@ def _stage(session: OmopSession, staging: Path) -> dict[str, Any]:
             "domain", "vocabulary_id", "concept_code", "mmrwe_name"
         ).to_dicts(),
     }
+
+
+def treatment_events(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """The CDM row of each staged ``treatments`` row: ``source_row`` (1-based, counted across the
+    staged parts in order, as the native reader numbers them), ``patient_id``, ``event_table``,
+    ``event_id``."""
+    if not parts:
+        return pl.DataFrame(schema=TREATMENT_EVENTS_SCHEMA)
+    df = pl.concat(parts).with_row_index("source_row", offset=1)
+    return df.cast(TREATMENT_EVENTS_SCHEMA).select(list(TREATMENT_EVENTS_SCHEMA))  # type: ignore[arg-type]
 
 
 def _domain_rows(session: OmopSession) -> dict[str, int]:

@@ -33,6 +33,7 @@ from mmrwe.timing import StageTimer
 if TYPE_CHECKING:  # typing only: importing the rules would load the compiled stages
     from mmrwe.engine import Engine
     from mmrwe.io.stream import CohortInMemory, FileCohortSource
+    from mmrwe.omop.writeback import PreparedWriteBack, WriteOmop
     from mmrwe.study.config import StudyConfig
     from mmrwe.vocab import Vocabulary
 
@@ -125,6 +126,7 @@ def run_study(
     on_progress: Callable[[int], None] | None = None,
     delimiter: str = ",",
     engine: Engine | None = None,
+    write_omop: WriteOmop | None = None,
 ) -> RunResult:
     """Read, validate and analyse ``cohort`` partition by partition, straight from its files
     (:class:`mmrwe.io.stream.FileCohortSource`: reading partition k+1 while k is analysed), up
@@ -138,7 +140,9 @@ def run_study(
     starts; ``on_progress`` is advanced by the patients done; ``delimiter`` separates the
     fields of the cohort's CSV tables. ``engine`` runs the patient-level chain (default: the
     local partitions; :class:`mmrwe.engine.spark.SparkEngine` on Spark, given the whole
-    validated cohort); everything else is the same whichever engine runs it.
+    validated cohort); everything else is the same whichever engine runs it. ``write_omop`` (an
+    OMOP source only) also writes the lines as OMOP ``episode``/``episode_event`` rows
+    (:mod:`mmrwe.omop.writeback`), checked against the CDM before anything runs.
     """
     from mmrwe.io.stream import open_source
     from mmrwe.study.config import StudyConfig, load_config
@@ -148,6 +152,11 @@ def run_study(
     refuse_existing(out, overwrite)
     study = config if isinstance(config, StudyConfig) else load_config(config)
     vocabulary = _vocabulary(drug_map)
+    prepared = None
+    if write_omop is not None:
+        from mmrwe.omop.writeback import prepare_write_back
+
+        prepared = prepare_write_back(write_omop)
     timer = StageTimer()
     command = COMMANDS.get(stop_after, "run")
     if engine is not None:
@@ -165,6 +174,8 @@ def run_study(
             )
         timer.merge(population.timings, "patient_level.")
         sas_transport = _sas_transport(output, stop_after, timer)
+        if prepared is not None:
+            _write_omop(prepared, output, source, timer)
         inputs = input_manifest(source, study, drug_map)
         output.patient_level["input_rows"] = inputs.pop("input_rows")
         output.manifest.update(
@@ -311,6 +322,23 @@ def _engine_analyse(engine: Engine) -> Callable[..., tuple[AnalysedPopulation, p
         return population, _run_attrition(source, cutoffs, population)
 
     return analyse
+
+
+def _write_omop(
+    prepared: PreparedWriteBack,
+    output: OutputDirectory,
+    source: FileCohortSource | CohortInMemory,
+    timer: StageTimer,
+) -> None:
+    """The lines as OMOP ``episode``/``episode_event`` (patient-level files, and the target
+    schema when one is given)."""
+    from mmrwe.omop.writeback import write_back
+
+    output.close_parts()
+    with timer.stage("write_omop"):
+        events = getattr(getattr(source, "cohort", None), "omop_events", None)
+        for name, table in write_back(prepared, output.staging, events).items():
+            output.write(name, table, patient_level=True)
 
 
 def _sas_transport(
