@@ -85,15 +85,20 @@ def main() -> None:
             report(n, local, spark)
             rows.append((n, local["patient_level"], spark["patient_level"]))
             print(f"  load average now: {os.getloadavg()}")
+            print_fit(rows)  # after every size: a run stopped early still gives its fit
+    session.stop()
+
+
+def print_fit(rows: list[tuple[int, float, float]]) -> None:
+    """Each engine's fitted fixed cost and cost per patient, projected to 50k/100k/200k."""
     sizes = [r[0] for r in rows]
-    print("\nfitted patient-level cost: fixed + per patient (projection)")
+    print("\nfitted patient-level cost so far: fixed + per patient (projection)")
     for name, column in (("local", 1), ("spark", 2)):
         fixed, per = fit(sizes, [r[column] for r in rows])
         projection = ", ".join(
             f"{k // 1000}k {fixed + per * k:.0f} s" for k in (50_000, 100_000, 200_000)
         )
         print(f"  {name:<6} {fixed:6.1f} s + {per * 1e3:.3f} ms/patient  ({projection})")
-    session.stop()
 
 
 if __name__ == "__main__":

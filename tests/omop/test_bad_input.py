@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from mmrwe.errors import InvalidDataError
-from mmrwe.omop import read_omop
+from mmrwe.omop import parse_url, read_omop
 from mmrwe.omop.render import write_duckdb
 from mmrwe.study import run_study
 
@@ -75,3 +75,15 @@ def test_postgres_wrong_schema_lists_the_schemas() -> None:
     bad = url.split("?")[0] + "?cdm_schema=no_such_schema"
     with pytest.raises(InvalidDataError, match=r"'no_such_schema' \(cdm_schema\) does not exist"):
         read_omop(bad)
+
+
+def test_omop_spark_url_refuses_a_host() -> None:
+    """The catalog is the session's: a host or path in the URL is refused, saying so."""
+    with pytest.raises(InvalidDataError, match="names no host or path"):
+        parse_url("omop+spark://cluster1/cdm?cdm_schema=cdm")
+    location = parse_url("omop+spark://?cdm_schema=cdm&vocab_schema=vocab")
+    assert (location.backend, location.cdm_schema, location.vocab_schema) == (
+        "spark",
+        "cdm",
+        "vocab",
+    )

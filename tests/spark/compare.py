@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from mmrwe.io.output import RunLayout
-from mmrwe.pipeline import tables_of
+from mmrwe.pipeline import Stage, tables_of
 
 
 def sorted_rows(df: pl.DataFrame) -> pl.DataFrame:
@@ -24,10 +24,24 @@ def spark_table(run: Path, name: str, schema: pl.Schema) -> pl.DataFrame:
     return pl.concat([pl.read_parquet(p) for p in parts]).select(schema.names()).cast(schema)
 
 
-def assert_same_run(local: Path, spark: Path) -> list[str]:
+def run_table(run: Path, name: str) -> pl.DataFrame:
+    """A table of a run directory, whichever engine wrote it (one Parquet file, or a folder of
+    Parquet parts in ``patient_level/``)."""
+    path = RunLayout(run).path(f"{name}.parquet")
+    if path.exists():
+        return pl.read_parquet(path)
+    folder = RunLayout(run).patient_level / name
+    parts = sorted(folder.glob("part-*.parquet"))
+    assert parts, f"{folder} has no Parquet parts"
+    return pl.concat([pl.read_parquet(p) for p in parts])
+
+
+def assert_same_run(local: Path, spark: Path, stop_after: Stage = "population") -> list[str]:
     """Assert: every aggregate table (and analysis_lines) byte-identical, Parquet and CSV;
-    every patient-level table the same rows after a stable sort. Returns the tables compared."""
-    patient_level = set(tables_of("population"))
+    every patient-level table of a chain stopped after ``stop_after`` the same rows after a
+    stable sort; the SAS transport files of the ADaM datasets byte-identical. Returns the tables
+    compared."""
+    patient_level = set(tables_of(stop_after))
     compared = []
     for path in sorted(local.glob("*/*.parquet")):
         name = path.stem
@@ -44,5 +58,9 @@ def assert_same_run(local: Path, spark: Path) -> list[str]:
                     continue
                 assert b.read_bytes() == a.read_bytes(), f"{name}{suffix} differs"
         compared.append(name)
+    for path in sorted(local.glob("*/*.xpt")):  # SAS transport: row order is part of the bytes
+        theirs = spark / path.parent.name / path.name
+        assert theirs.read_bytes() == path.read_bytes(), f"{path.name} differs"
+        compared.append(path.name)
     assert patient_level <= set(compared)
     return compared

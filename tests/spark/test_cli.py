@@ -1,5 +1,6 @@
-"""``mmrwe run --engine spark``: the command line runs the Spark engine (the active session when
-no ``--spark-master`` is given) and refuses an unknown engine or a master without Spark."""
+"""``mmrwe run/lines/response --engine spark``: the command line runs the Spark engine (the
+active session when no ``--spark-master`` is given) with the local engine's results, and refuses
+an unknown engine or a master without Spark."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from mmrwe.cli.app import main
 from mmrwe.io.output import run_file
+from tests.spark.compare import assert_same_run
 
 
 @pytest.mark.spark
@@ -24,6 +26,23 @@ def test_run_engine_spark(spark, cohort: Path, local_run: Path, tmp_path: Path) 
     assert sorted(p.name for p in out.iterdir()) == ["patient_level", "shareable"]
 
 
+@pytest.mark.spark
+@pytest.mark.parametrize("command", ["lines", "response"])
+def test_stopped_chain_engine_spark(spark, cohort: Path, command: str, tmp_path: Path) -> None:
+    """``mmrwe lines`` and ``mmrwe response`` on Spark: the same tables as on the local engine
+    (attrition and unmapped drugs byte-identical, patient-level rows the same after a sort)."""
+    runs = {}
+    for engine in ("local", "spark"):
+        runs[engine] = tmp_path / engine
+        args = [command, str(cohort), "--out", str(runs[engine]), "--engine", engine]
+        assert main(args) == 0, engine
+    compared = assert_same_run(runs["local"], runs["spark"], stop_after=command)
+    assert {"attrition", "unmapped_drugs", "lines"} <= set(compared)
+    manifest = json.loads(run_file(runs["spark"], "manifest.json").read_text())
+    assert (manifest["command"], manifest["engine"]) == (command, "spark")
+
+
+@pytest.mark.parametrize("command", ["lines", "response", "run"])
 @pytest.mark.parametrize(
     ("flags", "words"),
     [
@@ -31,11 +50,15 @@ def test_run_engine_spark(spark, cohort: Path, local_run: Path, tmp_path: Path) 
         (["--spark-master", "local[2]"], "--spark-master only with --engine spark"),
     ],
 )
-def test_run_refuses_engine_flags(
-    flags: list[str], words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_refuses_engine_flags(
+    command: str,
+    flags: list[str],
+    words: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Refused before anything is read (no Spark, no Java needed)."""
-    code = main(["run", str(tmp_path / "absent"), "--out", str(tmp_path / "out"), *flags])
+    code = main([command, str(tmp_path / "absent"), "--out", str(tmp_path / "out"), *flags])
     assert code == 1
     err = " ".join(capsys.readouterr().err.split())
     assert words in err

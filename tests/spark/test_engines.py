@@ -37,6 +37,7 @@ def test_default_study_same_as_local(spark, cohort: Path, local_run: Path, tmp_p
     out = _spark_run(spark, cohort, tmp_path / "run", buckets=4, rows_per_file=997)
     compared = assert_same_run(local_run, out)
     assert {"summary_by_line", "response_rates", "baseline", "attrition"} <= set(compared)
+    assert {"adsl.xpt", "adrs.xpt", "adtte.xpt"} <= set(compared)
     manifest = json.loads((run_file(out, "manifest.json")).read_text())
     assert manifest["engine"] == "spark"
     assert manifest["spark_version"] == spark.version

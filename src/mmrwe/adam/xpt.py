@@ -161,11 +161,15 @@ def write_transport_files(directory: Path) -> list[str]:
     written = []
     for dataset in DATASETS:
         source = Path(directory) / f"{dataset.lower()}.parquet"
-        if not source.exists():  # the Spark engine's tables are folders of Parquet parts
+        parts = not source.exists()  # the Spark engine's tables are folders of Parquet parts
+        if parts:
             source = Path(directory) / dataset.lower()
         if source.exists():
             table = pl.from_arrow(pq.read_table(source))
             assert isinstance(table, pl.DataFrame)
+            if parts:  # buckets in any order, each patient's rows whole and in order: the
+                # local engine's order is by patient (stable, so each patient's rows keep theirs)
+                table = table.sort("USUBJID", maintain_order=True)
             write_xpt(table, Path(directory) / f"{dataset.lower()}.xpt", dataset)
             written.append(f"{dataset.lower()}.xpt")
     return written

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -83,10 +83,35 @@ def cohort_source(cohort: Path, concept_map: Path | None) -> Path | str:
 
     if not is_omop_url(cohort):
         raise ParameterError(
-            f"--concept-map applies to an OMOP CDM (omop+duckdb:// or omop+postgresql://), not to "
+            f"--concept-map applies to an OMOP CDM (omop+duckdb://, omop+postgresql:// or omop+spark://), not to "
             f"the cohort '{cohort}': map a native cohort's drug names with --drug-map."
         )
     return f"{cohort}{'&' if '?' in str(cohort) else '?'}concept_map={concept_map.resolve()}"
+
+
+def engine_option() -> Any:
+    """``--engine`` of the commands that run the patient-level chain (``lines``, ``response``,
+    ``run``)."""
+    import typer
+
+    return typer.Option(
+        "local",
+        "--engine",
+        help="Where the patient-level chain runs: local (this machine) or spark (a Spark "
+        "cluster; needs mmrwe[spark] and Java; docs/scale.md).",
+    )
+
+
+def spark_master_option() -> Any:
+    """``--spark-master`` of the commands that take ``--engine``."""
+    import typer
+
+    return typer.Option(
+        None,
+        "--spark-master",
+        help="Spark master URL for --engine spark (e.g. local[4], spark://host:7077). Default: "
+        "the active Spark session's, else local[*].",
+    )
 
 
 #: ``--delimiter`` of the commands that read a cohort

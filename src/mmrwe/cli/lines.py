@@ -7,7 +7,15 @@ from pathlib import Path
 import typer
 
 from mmrwe.cli.app import app
-from mmrwe.cli.common import CONCEPT_MAP_HELP, DELIMITER_HELP, cohort_source, info, run_chain
+from mmrwe.cli.common import (
+    CONCEPT_MAP_HELP,
+    DELIMITER_HELP,
+    cohort_source,
+    engine_option,
+    info,
+    run_chain,
+    spark_master_option,
+)
 from mmrwe.cli.validate import warn_unmapped_drugs
 
 
@@ -27,6 +35,8 @@ def lines_command(
         False, "--csv", help="Patient-level tables as CSV too (always Parquet)."
     ),
     delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
+    engine: str = engine_option(),
+    spark_master: str | None = spark_master_option(),
 ) -> None:
     """Derive lines of therapy (IMWG, Rajkumar 2011) and write lines and line_exposures
     (OUT/patient_level/), unmapped_drugs, attrition and manifest.json (OUT/shareable/). Reads and validates patients, treatments and
@@ -40,6 +50,8 @@ def lines_command(
         overwrite=overwrite,
         csv=csv,
         delimiter=delimiter,
+        engine=engine,
+        spark_master=spark_master,
     )
     population = result.population
     assert population is not None

@@ -7,7 +7,15 @@ from pathlib import Path
 import typer
 
 from mmrwe.cli.app import app
-from mmrwe.cli.common import CONCEPT_MAP_HELP, DELIMITER_HELP, cohort_source, info, run_chain
+from mmrwe.cli.common import (
+    CONCEPT_MAP_HELP,
+    DELIMITER_HELP,
+    cohort_source,
+    engine_option,
+    info,
+    run_chain,
+    spark_master_option,
+)
 from mmrwe.cli.validate import warn_unmapped_drugs
 
 
@@ -29,6 +37,8 @@ def response_command(
         False, "--csv", help="Patient-level tables as CSV too (always Parquet)."
     ),
     delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
+    engine: str = engine_option(),
+    spark_master: str | None = spark_master_option(),
 ) -> None:
     """Derive lines of therapy and IMWG response (Kumar 2016) and write lines (refractoriness
     with lab-derived PD), line_exposures, assessments and line_response (OUT/patient_level/),
@@ -42,6 +52,8 @@ def response_command(
         overwrite=overwrite,
         csv=csv,
         delimiter=delimiter,
+        engine=engine,
+        spark_master=spark_master,
     )
     population = result.population
     assert population is not None

@@ -11,8 +11,10 @@ from mmrwe.cli.common import (
     CONCEPT_MAP_HELP,
     DELIMITER_HELP,
     cohort_source,
+    engine_option,
     info,
     run_chain,
+    spark_master_option,
     stdout,
     warn,
 )
@@ -47,12 +49,7 @@ def run_command(
     ),
     delimiter: str = typer.Option(",", "--delimiter", help=DELIMITER_HELP),
     no_report: bool = typer.Option(False, "--no-report", help="Tables only: no figures, no HTML."),
-    engine: str = typer.Option(
-        "local",
-        "--engine",
-        help="Where the patient-level chain runs: local (this machine) or spark (a Spark "
-        "cluster; needs mmrwe[spark] and Java; docs/scale.md).",
-    ),
+    engine: str = engine_option(),
     ledger: Path | None = typer.Option(
         None,
         "--ledger",
@@ -73,12 +70,7 @@ def run_command(
         help="With --write-omop: also load episode and episode_event into this schema of the "
         "CDM's database (created if absent; never the CDM or vocabulary schema).",
     ),
-    spark_master: str | None = typer.Option(
-        None,
-        "--spark-master",
-        help="Spark master URL for --engine spark (e.g. local[4], spark://host:7077). Default: "
-        "the active Spark session's, else local[*].",
-    ),
+    spark_master: str | None = spark_master_option(),
 ) -> None:
     """Run the whole study: lines of therapy, IMWG response, endpoints per line, the analysed
     population: patient-level tables under OUT/patient_level/, and summary tables (small cells

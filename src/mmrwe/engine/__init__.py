@@ -36,6 +36,11 @@ class Engine(Protocol):
 
     name: ClassVar[str]
 
+    def start(self) -> None:
+        """Start what the engine needs before the source is read (a source may read through
+        it: ``omop+spark://`` reads the CDM through the engine's SparkSession)."""
+        ...
+
     def analyse(
         self,
         cohort: Cohort,
@@ -61,6 +66,9 @@ class LocalEngine:
     """Partitions of whole patients on this machine (:func:`mmrwe.pipeline.analyse_cohort`)."""
 
     name: ClassVar[str] = "local"
+
+    def start(self) -> None:
+        """Nothing to start."""
 
     def analyse(
         self,

@@ -103,6 +103,11 @@ class SparkEngine:
             self.session = start_session(self.master)
         return self.session
 
+    def start(self) -> None:
+        """Start (or find) the SparkSession, so that a source read through Spark
+        (``omop+spark://``) uses this engine's master."""
+        self.spark()
+
     def manifest(self) -> dict[str, object]:
         """The manifest's record of the engine: its name, Spark's version and master."""
         spark = self.spark()
@@ -243,10 +248,10 @@ def python_errors() -> Iterator[None]:
 
     try:
         yield
-    except Py4JError as error:
+    except (Py4JError, ConnectionError) as error:  # py4j retries a lost JVM: connection refused
         raise SparkEngineError(
-            "Spark stopped during the patient-level chain (its JVM failed, most often out of "
-            "memory): give Spark more memory (spark.driver.memory in local mode, executor "
+            "Spark stopped during the patient-level chain (its JVM failed or was killed, most "
+            "often out of memory): give Spark more memory (spark.driver.memory in local mode, executor "
             f"memory on a cluster) or more buckets. Spark said: {_first_line(error)}"
         ) from None
     except PythonException as error:

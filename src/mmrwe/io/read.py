@@ -17,10 +17,11 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from mmrwe.engine.catalog import is_catalog_url
 from mmrwe.errors import InvalidDataError, check_parameter, did_you_mean
 from mmrwe.io.attrition import attrition_table
 from mmrwe.io.checks import (
@@ -109,6 +110,14 @@ def validate_cohort(
         from mmrwe.omop.source import validate_omop
 
         return validate_omop(
+            path,
+            tables=tables,
+            extract_date=extract_date,
+            vocabulary=vocabulary,
+            on_progress=on_progress,
+        )
+    if is_catalog_url(path):  # native tables in the Spark catalog: staged, then these checks
+        return _validate_catalog(
             path,
             tables=tables,
             extract_date=extract_date,
@@ -387,3 +396,26 @@ def _check_required(
         return
     empty = raw.select("__row") if all_empty else raw.select("__row").filter(raw[col].is_null())
     ctx.rows("empty_value", col, empty, None, f"the required value '{col}' is empty", col=col)
+
+
+def _validate_catalog(url: str | Path, **options: Any) -> tuple[Cohort | None, ValidationReport]:
+    """:func:`validate_cohort` of a native cohort in the Spark catalog
+    (``native+spark://?schema=NAME``, :mod:`mmrwe.engine.catalog`): its tables staged as
+    Parquet, then read as a folder; the manifest's inputs name the catalog tables."""
+    import shutil
+    import tempfile
+
+    from mmrwe.engine.catalog import stage_catalog
+
+    staging = Path(tempfile.mkdtemp(prefix="mmrwe-catalog-"))
+    try:
+        staged = stage_catalog(url, staging)
+        cohort, report = validate_cohort(staging, **options)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if cohort is not None:
+        cohort.inputs = [
+            {**entry, "file": f"{staged.get(str(entry['table']), entry['file'])} (Spark catalog)"}
+            for entry in cohort.inputs
+        ]
+    return cohort, report

@@ -517,11 +517,12 @@ def open_source(
     delimiter: str = ",",
 ) -> FileCohortSource | CohortInMemory:
     """The source of ``path``: a cohort directory or DuckDB file streamed
-    (:class:`FileCohortSource`); an OMOP CDM URL read whole by :func:`mmrwe.io.read_cohort`
-    (:class:`CohortInMemory`)."""
+    (:class:`FileCohortSource`); an OMOP CDM URL or a native cohort in the Spark catalog
+    (``native+spark://``) read whole by :func:`mmrwe.io.read_cohort` (:class:`CohortInMemory`)."""
+    from mmrwe.engine.catalog import is_catalog_url
     from mmrwe.omop.url import is_omop_url
 
-    if is_omop_url(path):
+    if is_omop_url(path) or is_catalog_url(path):
         from mmrwe.io.read import read_cohort
 
         return CohortInMemory(

@@ -1,8 +1,9 @@
-"""OMOP CDM locations: ``omop+duckdb:///ABS/PATH/cdm.duckdb`` and
-``omop+postgresql://USER:PASSWORD@HOST:PORT/DB``, each with ``?cdm_schema=…&vocab_schema=…``.
+"""OMOP CDM locations: ``omop+duckdb:///ABS/PATH/cdm.duckdb``,
+``omop+postgresql://USER:PASSWORD@HOST:PORT/DB`` and ``omop+spark://`` (tables of the active
+SparkSession's catalog), each with ``?cdm_schema=…&vocab_schema=…``.
 
 The URL is parsed here, the database opened through ibis (one expression API over DuckDB,
-PostgreSQL and the other ibis backends) and the CDM checked before anything is read: the schemas
+PostgreSQL, Spark and the other ibis backends: the mapping is written once, for all of them) and the CDM checked before anything is read: the schemas
 exist, the CDM tables mmrwe reads are there, the vocabulary tables are there, and the CDM is v5.4.
 Every refusal names what is missing and how to point mmrwe at it.
 """
@@ -18,7 +19,7 @@ from urllib.parse import parse_qs, unquote
 from mmrwe.errors import InvalidDataError
 
 #: The URL prefixes of an OMOP CDM (a Path turns ``///`` into ``/``: both are read).
-URL_PATTERN = re.compile(r"^omop\+(duckdb|postgresql):/+(.*)$")
+URL_PATTERN = re.compile(r"^omop\+(duckdb|postgresql|spark):/+(.*)$")
 #: CDM tables mmrwe reads (person-level), and the vocabulary tables it resolves codes with.
 CDM_TABLES = (
     "person",
@@ -32,7 +33,7 @@ CDM_TABLES = (
     "cdm_source",
 )
 VOCAB_TABLES = ("concept", "concept_ancestor", "vocabulary")
-DEFAULT_SCHEMA = {"duckdb": "main", "postgresql": "public"}
+DEFAULT_SCHEMA = {"duckdb": "main", "postgresql": "public", "spark": "default"}
 
 
 def is_omop_url(source: object) -> bool:
@@ -43,7 +44,7 @@ def is_omop_url(source: object) -> bool:
 @dataclass(frozen=True)
 class OmopLocation:
     """A parsed OMOP URL. ``target`` is the DuckDB file path or the PostgreSQL ``user:pw@host:
-    port/db`` part; :attr:`label` is the URL without its password (for messages and manifests)."""
+    port/db`` part (empty for Spark: the active session's catalog); :attr:`label` is the URL without its password (for messages and manifests)."""
 
     backend: str
     target: str
@@ -57,7 +58,7 @@ class OmopLocation:
             target = "/" + target.lstrip("/")
             return f"omop+duckdb://{target}?cdm_schema={self.cdm_schema}"
         return (
-            f"omop+postgresql://{target}?cdm_schema={self.cdm_schema}"
+            f"omop+{self.backend}://{target}?cdm_schema={self.cdm_schema}"
             f"&vocab_schema={self.vocab_schema}"
         )
 
@@ -68,8 +69,8 @@ def parse_url(source: str | Path) -> OmopLocation:
     if not m:
         raise InvalidDataError(
             f"'{source}' is not an OMOP URL. Write omop+duckdb:///ABSOLUTE/PATH/cdm.duckdb or "
-            "omop+postgresql://USER:PASSWORD@HOST:PORT/DB, optionally with "
-            "?cdm_schema=…&vocab_schema=…"
+            "omop+postgresql://USER:PASSWORD@HOST:PORT/DB or omop+spark:// (the SparkSession's "
+            "catalog), optionally with ?cdm_schema=…&vocab_schema=…"
         )
     backend, rest = m.group(1), m.group(2)
     target, _, query = rest.partition("?")
@@ -80,14 +81,24 @@ def parse_url(source: str | Path) -> OmopLocation:
             f"unknown option(s) {', '.join(sorted(unknown))} in the OMOP URL; the options are "
             "cdm_schema, vocab_schema and concept_map"
         )
+    if backend == "spark" and target.strip("/"):
+        raise InvalidDataError(
+            f"'{source}': omop+spark:// names no host or path (the CDM tables are in the active "
+            "SparkSession's catalog); write omop+spark://?cdm_schema=DATABASE&vocab_schema=DATABASE"
+        )
     cdm = params.get("cdm_schema", DEFAULT_SCHEMA[backend])
     return OmopLocation(backend, unquote(target), cdm, params.get("vocab_schema", cdm))
 
 
 def connect(location: OmopLocation) -> Any:
-    """An ibis connection to the CDM (read-only for DuckDB)."""
+    """An ibis connection to the CDM (read-only for DuckDB; for Spark the active SparkSession,
+    else one started as the Spark engine starts it)."""
     import ibis
 
+    if location.backend == "spark":
+        from mmrwe.engine.spark import start_session
+
+        return ibis.pyspark.connect(start_session(None))
     if location.backend == "duckdb":
         path = Path("/" + location.target.lstrip("/"))
         if not path.is_file():

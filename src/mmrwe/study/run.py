@@ -166,6 +166,8 @@ def run_study(
         prepared = prepare_write_back(write_omop)
     timer = StageTimer()
     command = COMMANDS.get(stop_after, "run")
+    if engine is not None:
+        engine.start()
     stage("reading and validating")
     with (
         open_source(cohort, tables=TABLES_READ[stop_after], delimiter=delimiter) as source,
