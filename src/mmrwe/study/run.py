@@ -155,6 +155,10 @@ def run_study(
     from mmrwe.study.config import StudyConfig, load_config
 
     check_parameter(stop_after in STAGES, "stop_after", "run_study", f"one of {STAGES}", stop_after)
+    if partition_size is not None:  # checked before reading, whichever engine runs the chain
+        from mmrwe.pipeline import check_partition_size
+
+        check_partition_size(partition_size, "run_study")
     stage = on_stage or (lambda name: None)
     refuse_existing(out, overwrite)
     study = config if isinstance(config, StudyConfig) else load_config(config)
@@ -247,15 +251,9 @@ def _analyse(
     """The chain on every partition of ``source`` (read one ahead, in a background thread, as
     ``read_validate`` seconds); the run's attrition. Raises :class:`InvalidDataError` with every
     problem found once all partitions are read, if any is an error."""
-    from mmrwe.pipeline import (
-        DEFAULT_PARTITION,
-        analyse_partitions,
-        check_partition_size,
-        prefetched,
-    )
+    from mmrwe.pipeline import DEFAULT_PARTITION, analyse_partitions, prefetched
 
     size = partition_size or DEFAULT_PARTITION
-    check_partition_size(size, "run_study")
     cutoffs: list[pl.DataFrame] = []
 
     def valid_parts() -> Iterator[dict[str, pl.DataFrame]]:
