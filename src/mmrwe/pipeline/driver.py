@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -168,14 +169,14 @@ class _Kept:
     """What is kept of each partition while the patient-level tables are written away: the
     analysed lines in memory, their patient-level results on disk (:class:`KeptTables`)."""
 
-    def __init__(self, stop_after: Stage) -> None:
+    def __init__(self, stop_after: Stage, workdir: Path | None = None) -> None:
         self.counts = dict.fromkeys(tables_of(stop_after), 0)
         self.sources: dict[str, int] = {}
         self.with_lines = 0
         self.analysis_lines: list[pl.DataFrame] = []
         self.unmapped: list[pl.DataFrame] = []
         self.attrition: list[pl.DataFrame] = []
-        self.tables = KeptTables()
+        self.tables = KeptTables(workdir)
 
     def add(self, part: Cohort, result: PartitionResult) -> None:
         tables = result.tables
@@ -310,12 +311,15 @@ def analyse_partitions(
     stop_after: Stage = "population",
     workers: int = DEFAULT_WORKERS,
     on_progress: Callable[[int], None] | None = None,
+    workdir: Path | None = None,
 ) -> AnalysedPopulation:
     """Run the chain up to ``stop_after`` on each partition of ``parts`` (the cohort tables of
     whole patients, e.g. :meth:`mmrwe.io.stream.CohortSource.partitions`), ``workers`` at a
     time; hand each partition's patient-level tables to ``sink(name, table)`` in partition
-    order; return what is kept. ``on_progress`` is advanced by the patients done."""
-    kept = _Kept(stop_after)
+    order; return what is kept. ``on_progress`` is advanced by the patients done; ``workdir``:
+    where the kept rows are written (a run's staging folder; default: the system's temporary
+    directory)."""
+    kept = _Kept(stop_after, workdir)
     timer = StageTimer()
     names = tables_of(stop_after)
 
