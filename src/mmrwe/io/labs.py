@@ -76,6 +76,8 @@ TRACE_WORDS = ("trace", "faint band", "too small to quantify", "not quantifiable
 _BELOW = re.compile(rf"^(?:<=|<|≤)\s*({DECIMAL})$")
 _ABOVE = re.compile(rf"^(?:>=|>|≥)\s*({DECIMAL})$")
 _PLAIN = re.compile(rf"^{DECIMAL}$")
+#: the censored spellings (below, above) as Polars regular expressions, their number captured
+_CENSORED = (rf"(?:<=|<|≤)\s*({DECIMAL})", rf"(?:>=|>|≥)\s*({DECIMAL})")
 
 #: Canonical test names, in the order of their text (so that sorting by test sorts as text).
 TESTS: tuple[str, ...] = tuple(LAB_TEST_DTYPE.categories.to_list())
@@ -130,6 +132,41 @@ def classify_value(text: str) -> tuple[str, float | None]:
     return "bad", None
 
 
+def classify_values(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`classify_value` of each of ``values`` (distinct, stripped spellings), as kind codes
+    (:data:`NUMBER` ... :data:`BAD`) and numbers (NaN when none), worked out by Polars
+    expressions; a spelling with a character outside printable ASCII (``≤0.5``, a non-ASCII
+    digit or space) is classified by :func:`classify_value` itself, so both agree exactly."""
+    v = pl.col("v")
+    low = v.str.to_lowercase()
+    plain, below, above = (v.str.extract(f"^{p}$", 1) for p in (f"({DECIMAL})", *_CENSORED))
+    frame = pl.DataFrame({"v": values}, schema={"v": pl.String}).select(
+        simple=v.str.contains(r"^[\x20-\x7e]*$"),
+        kind=pl.when(plain.is_not_null())
+        .then(NUMBER)
+        .when(below.is_not_null())
+        .then(BELOW)
+        .when(above.is_not_null())
+        .then(ABOVE)
+        .when(low.is_in(list(ABSENT_WORDS)))
+        .then(ABSENT)
+        .when(low.is_in(list(PRESENT_WORDS)))
+        .then(PRESENT)
+        .otherwise(BAD)
+        .cast(pl.Int8),
+        x=pl.coalesce(plain, below, above).cast(pl.Float64, strict=False),
+    )
+    kind = frame["kind"].to_numpy().copy()
+    x = frame["x"].fill_null(np.nan).to_numpy().astype(float)
+    finite = np.isfinite(x)
+    kind[(kind <= ABOVE) & ~finite] = BAD
+    x[~finite | (kind > ABOVE)] = np.nan
+    for i in np.flatnonzero(~frame["simple"].to_numpy()):
+        k, number = classify_value(values[i])
+        kind[i], x[i] = _KINDS.get(k, BAD), np.nan if number is None else number
+    return kind, x
+
+
 def canonical_test(name: str) -> str | None:
     """The native test name (case, spaces and hyphens forgiven), or ``None``."""
     key = re.sub(r"[\s\-]+", "_", name.strip().lower())
@@ -169,14 +206,12 @@ def parse_lab_values(
     n = raw.height
     codes, values = encode(raw["value"])
     _report_empty(raw, "value", codes < 0, ctx)
-    classes = [classify_value(v) for v in values]
-    kind = gather_codes(codes, np.array([_KINDS.get(k, BAD) for k, _ in classes], np.int8), -1)
-    x = gather_codes(
-        codes, np.array([np.nan if v is None else v for _, v in classes], float), np.nan
-    )
-    trace = gather_codes(
-        codes, np.array([v.strip().lower() in TRACE_WORDS for v in values], np.bool_), False
-    )
+    kinds, numbers = classify_values(values)
+    kind = gather_codes(codes, kinds, -1)
+    x = gather_codes(codes, numbers, np.nan)
+    text = pl.Series(values, dtype=pl.String)
+    is_trace = text.str.to_lowercase().is_in(list(TRACE_WORDS)).to_numpy()
+    trace = gather_codes(codes, is_trace, False)
 
     if "unit" in raw.columns:
         ucodes, uvalues = encode(raw["unit"])
@@ -208,7 +243,6 @@ def parse_lab_values(
     unquantified = mprot & (kind == PRESENT) & ~trace  # present, amount unknown: stays NaN
     result = np.where(word & (qual | mprot), np.where(kind == ABSENT, 0, 1), -1)
 
-    text = pl.Series(values, dtype=pl.String)
     value_raw = gather(np.where(kind == NUMBER, -1, codes), text).alias("value_raw")
     known = (test >= 0) & (kind >= 0)
     bad = known & (rule < 0)
