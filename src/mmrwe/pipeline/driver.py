@@ -50,6 +50,8 @@ DEFAULT_WORKERS = 2
 
 #: the endpoint columns the summaries and the report read (the rest is in the written table)
 KEPT_ENDPOINT_COLUMNS = ("patient_id", "line", "endpoint", "time_days", "time_months", "event")
+#: the line response columns the summaries read (response rates)
+KEPT_RESPONSE_COLUMNS = ("patient_id", "line", "best_response")
 #: the text columns of ``analysis_lines`` no summary or figure reads: kept on disk only (they
 #: are half its memory), written to the output table from there
 UNSUMMARISED_COLUMNS = ("start_rule", "drugs", "drug_classes", "maintenance")
@@ -63,10 +65,10 @@ Tables = Mapping[str, pa.Table | pl.DataFrame]
 class AnalysedPopulation:
     """What the chain keeps of all partitions: the analysed lines (in memory, with their
     groups, without :data:`UNSUMMARISED_COLUMNS`; whole by :meth:`analysis_line_parts`), and on
-    disk (:class:`KeptTables`, read back on demand) their patient-level results
-    that the summaries and figures read (``endpoints`` with :data:`KEPT_ENDPOINT_COLUMNS` only,
-    ``line_response``, ``adverse_events``, ``patients``; empty when the chain stopped before
-    ``population``); the combined unmapped drugs and attrition, rows per patient-level table, a
+    disk (:class:`KeptTables`, read back on demand) their patient-level results that the
+    summaries and figures read (``endpoints`` with :data:`KEPT_ENDPOINT_COLUMNS` only,
+    ``line_response`` with :data:`KEPT_RESPONSE_COLUMNS` only, ``adverse_events``,
+    ``patients``; empty when the chain stopped before ``population``); the combined unmapped drugs and attrition, rows per patient-level table, a
     few tallies and timings."""
 
     analysis_lines: pl.DataFrame
@@ -101,7 +103,8 @@ class AnalysedPopulation:
 
     @property
     def line_response(self) -> pl.DataFrame:
-        """The analysed lines' responses (read from disk at each use)."""
+        """The analysed lines' best responses (:data:`KEPT_RESPONSE_COLUMNS`; read from disk at
+        each use)."""
         return self.kept.read("line_response")
 
     @property
@@ -197,7 +200,8 @@ class _Kept:
             self.analysis_lines.append(narrow)
             endpoints = tables["endpoints"].select(KEPT_ENDPOINT_COLUMNS)
             kept.append("endpoints", endpoints.join(keys, on=on, how="semi"))
-            kept.append("line_response", tables["line_response"].join(keys, on=on, how="semi"))
+            response = tables["line_response"].select(KEPT_RESPONSE_COLUMNS)
+            kept.append("line_response", response.join(keys, on=on, how="semi"))
             ae = part.adverse_events.join(keys, on="patient_id", how="semi")
             kept.append("adverse_events", ae)
             kept.append("patients", part.patients.join(keys, on="patient_id", how="semi"))
