@@ -1,0 +1,244 @@
+"""What each line holds, in words: its drugs and classes, regimen and maintenance names (rules
+1, 3, 5, 6), and the rule that opened it.
+
+Each line's drug sets (all drugs, regimen, maintenance, CAR-T product, procedures) are OR-ed bit
+masks over drug codes, aggregated over the line's contiguous pieces; each distinct combination of
+sets is then named once, so string work grows with the combinations, not the lines.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import polars as pl
+
+from mmrwe.lines import kernel as K
+from mmrwe.lines.exposures import NULL_DAY, DrugTable
+from mmrwe.lines.rules import LineRules
+from mmrwe.vocab import Vocabulary, name_maintenance, name_regimen
+
+#: the drug sets aggregated per line, in mask order
+SETS = ("drug", "regimen", "maintenance", "car_t", "procedure")
+_BITS = 64  # drug codes per mask word
+
+
+class Pieces(NamedTuple):
+    """``line_exposures`` as arrays: every exposure split at line boundaries (rule 9), sorted by
+    patient, line, start, drug and source row."""
+
+    line_row: np.ndarray  # int64 index of the piece's line (lines in patient, line order)
+    drug: np.ndarray  # int64 drug code
+    kind: np.ndarray  # int64 kind (DrugTable.kind)
+    role: np.ndarray  # int64 K.ROLE_*
+    start: np.ndarray  # int64 the piece's first day
+    end: np.ndarray  # int64 the piece's last day
+    started_in_line: np.ndarray  # bool: the exposure started on or after the line's start
+    source_row: np.ndarray  # int64 treatments.source_row
+
+
+class LineContents(NamedTuple):
+    """Per line: the ``lines`` columns :func:`describe_lines` fills."""
+
+    drugs: pl.Series
+    drug_classes: pl.Series
+    regimen: pl.Series
+    maintenance: pl.Series
+    includes_asct: np.ndarray  # bool
+    includes_car_t: np.ndarray  # bool
+    infusion: np.ndarray  # int64 day of the first CAR-T infusion, NULL_DAY if none
+
+
+def _by_line(ufunc: np.ufunc, values: np.ndarray, first: np.ndarray, filled, fill) -> np.ndarray:
+    """``ufunc`` reduced over each line's contiguous pieces (``first``: each line's first piece;
+    ``filled``: lines with pieces); ``fill`` for lines without."""
+    out = np.full(len(first), fill, values.dtype)
+    if len(values):
+        out[filled] = ufunc.reduceat(values, first[filled])
+    return out
+
+
+def describe_lines(
+    pieces: Pieces,
+    line_start: np.ndarray,
+    drugs: DrugTable,
+    rules: LineRules,
+    vocabulary: Vocabulary,
+) -> LineContents:
+    """Drugs, classes, flags, regimen and maintenance names of each line (``line_start``: day)."""
+    n_lines = len(line_start)
+    first = np.searchsorted(pieces.line_row, np.arange(n_lines))
+    filled = np.diff(np.r_[first, len(pieces.line_row)]) > 0
+    kind, role, start, line = pieces.kind, pieces.role, pieces.start, pieces.line_row
+    asct, car_t = kind == K.ASCT, kind == K.CAR_T
+    first_asct = _by_line(np.minimum, np.where(asct, start, NULL_DAY), first, filled, NULL_DAY)
+    infusion = _by_line(np.minimum, np.where(car_t, start, NULL_DAY), first, filled, NULL_DAY)
+    fa = first_asct[line]
+    before_asct = start < fa  # NULL_DAY (no ASCT) is after every day
+    procedure = drugs.is_procedure[pieces.drug]
+    is_drug = ~procedure & (kind != K.LEUKAPHERESIS) & (kind != K.PREP)
+    in_window = start <= line_start[line] + rules.regimen_window_days  # rule 1
+    therapy = (kind == K.THERAPY) & (role == K.ROLE_NONE)
+    sets = {
+        "drug": is_drug,
+        "regimen": is_drug
+        & (role == K.ROLE_NONE)
+        & ((((kind == K.THERAPY) & in_window) | (kind == K.STEROID)) & before_asct),
+        # rule 5: therapy started after the line's first ASCT, in the line
+        "maintenance": therapy & (fa != NULL_DAY) & (start > fa) & pieces.started_in_line,
+        "car_t": car_t,
+        "procedure": procedure,
+    }
+    words = len(drugs.kind) // _BITS + 1
+    bit = np.left_shift(np.uint64(1), (pieces.drug % _BITS).astype(np.uint64))
+    word = pieces.drug // _BITS
+    masks = np.stack(
+        [
+            _by_line(
+                np.bitwise_or, np.where(pred & (word == w), bit, np.uint64(0)), first, filled, 0
+            )
+            for pred in sets.values()
+            for w in range(words)
+        ],
+        axis=1,
+    )
+    distinct, which = np.unique(masks, axis=0, return_inverse=True)
+    named = _name_sets(distinct, words, drugs, vocabulary)
+    return LineContents(
+        *(
+            named[c].gather(which.ravel())
+            for c in ("drugs", "drug_classes", "regimen", "maintenance")
+        ),
+        includes_asct=_by_line(np.logical_or, asct, first, filled, False),
+        includes_car_t=_by_line(np.logical_or, car_t, first, filled, False),
+        infusion=infusion,
+    )
+
+
+def _name_sets(
+    distinct: np.ndarray, words: int, drugs: DrugTable, vocabulary: Vocabulary
+) -> pl.DataFrame:
+    """Names of each distinct row of drug-set masks: drugs and classes ``;``-joined, the regimen
+    (the CAR-T product, else the regimen drugs, else the procedures; null if none) and the
+    maintenance (rule 5; ``""`` if none)."""
+    names, classes = drugs.name.to_list(), drugs.drug_class.to_list()
+
+    def decode(row: np.ndarray) -> list[int]:
+        return [w * _BITS + b for w in range(words) for b in range(_BITS) if int(row[w]) >> b & 1]
+
+    out: dict[str, list] = {"drugs": [], "drug_classes": [], "regimen": [], "maintenance": []}
+    for row in distinct:
+        get = {s: decode(row[i * words : (i + 1) * words]) for i, s in enumerate(SETS)}
+        drug_names = {s: sorted(names[c] for c in codes) for s, codes in get.items()}
+        regimen_drugs = drug_names["car_t"] or drug_names["regimen"]
+        regimen = name_regimen(regimen_drugs, vocabulary) if regimen_drugs else None
+        if not regimen and drug_names["procedure"]:
+            regimen = name_regimen(drug_names["procedure"], vocabulary)
+        out["drugs"].append(";".join(drug_names["drug"]))
+        out["drug_classes"].append(";".join(sorted({classes[c] for c in get["drug"]})))
+        out["regimen"].append(regimen)
+        maintenance = drug_names["maintenance"]
+        out["maintenance"].append(name_maintenance(maintenance, vocabulary) if maintenance else "")
+    return pl.DataFrame(out, schema=dict.fromkeys(out, pl.String))
+
+
+def start_rule(rules: LineRules) -> pl.Expr:
+    """The rule that opened each line, in words."""
+    drug = pl.col("trigger_drug")
+    date = pl.col("trigger_date").dt.strftime("%Y-%m-%d")
+    n = pl.col("rule_value").cast(pl.String)
+    code = pl.col("start_rule_code")
+    car_t_from = pl.col("start_detail").replace_strict(
+        {
+            K.CAR_T_AT_INFUSION: "the infusion",
+            K.CAR_T_AT_LEUKAPHERESIS: "the leukapheresis",
+            K.CAR_T_AT_BRIDGING: "the first bridging therapy",
+        },
+        return_dtype=pl.String,
+    )
+    opened = (
+        pl.when(code == K.RULE_FIRST)
+        .then(
+            pl.concat_str(
+                pl.lit("first anti-myeloma therapy: "), drug, pl.lit(" started on "), date
+            )
+        )
+        .when(code == K.RULE_NEW_DRUG)
+        .then(
+            pl.concat_str(
+                drug,
+                pl.lit(" started "),
+                n,
+                pl.lit(
+                    f" days after line start, outside the {rules.regimen_window_days}-day regimen window (rule 2)"
+                ),
+            )
+        )
+        .when(code == K.RULE_GAP)
+        .then(
+            pl.concat_str(
+                drug,
+                pl.lit(" started on "),
+                date,
+                pl.lit(" after a gap of "),
+                n,
+                pl.lit(
+                    f" days since all anti-myeloma exposure ended, more than {rules.gap_days} (rule 4)"
+                ),
+            )
+        )
+        .when(code == K.RULE_ASCT)
+        .then(
+            pl.concat_str(
+                pl.lit("ASCT on "),
+                date,
+                pl.lit(", "),
+                n,
+                pl.lit(
+                    f" days after the previous line's start, beyond the {rules.asct_window_days}-day transplant window (rule 5)"
+                ),
+            )
+        )
+        .when(code == K.RULE_ASCT_PREP)
+        .then(
+            pl.concat_str(
+                drug,
+                pl.lit(" started on "),
+                date,
+                pl.lit(" to prepare an ASCT "),
+                n,
+                pl.lit(
+                    f" days after the previous line's start, beyond the {rules.asct_window_days}-day transplant window (rule 5)"
+                ),
+            )
+        )
+        .when(code == K.RULE_CAR_T)
+        .then(
+            pl.concat_str(
+                pl.lit("CAR-T "),
+                drug,
+                pl.lit(" infused on "),
+                date,
+                pl.lit("; the line starts at "),
+                car_t_from,
+                pl.lit(", "),
+                n,
+                pl.lit(" days before the infusion (rule 6)"),
+            )
+        )
+    )
+    # rule 5's exception: a progression between the ASCT and the start ended the planned sequence
+    ended = pl.concat_str(
+        pl.lit("; progression documented on "),
+        pl.col("progression_date").dt.strftime("%Y-%m-%d"),
+        pl.lit(
+            ", after the previous line's last ASCT, ended the planned transplant sequence: not "
+            f"consolidation or maintenance although started within {rules.maintenance_window_days}"
+            " days of the ASCT (rule 5)"
+        ),
+    )
+    return (
+        pl.when(pl.col("progression_date").is_null())
+        .then(opened)
+        .otherwise(pl.concat_str(opened, ended))
+    )
