@@ -102,17 +102,29 @@ def describe_lines(
         ],
         axis=1,
     )
-    distinct, which = np.unique(masks, axis=0, return_inverse=True)
+    distinct, which = _distinct_rows(masks)
     named = _name_sets(distinct, words, drugs, vocabulary)
     return LineContents(
-        *(
-            named[c].gather(which.ravel())
-            for c in ("drugs", "drug_classes", "regimen", "maintenance")
-        ),
+        *(named[c].gather(which) for c in ("drugs", "drug_classes", "regimen", "maintenance")),
         includes_asct=_by_line(np.logical_or, asct, first, filled, False),
         includes_car_t=_by_line(np.logical_or, car_t, first, filled, False),
         infusion=infusion,
     )
+
+
+def _distinct_rows(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``masks`` and each row's index among them (one hash grouping)."""
+    cols = [f"m{i}" for i in range(masks.shape[1])]
+    groups = (
+        pl.DataFrame(dict(zip(cols, masks.T, strict=True)))
+        .with_row_index("row")
+        .group_by(cols)
+        .agg(pl.col("row"))
+    )
+    which = np.empty(len(masks), np.int64)
+    rows = groups["row"]
+    which[rows.explode().to_numpy()] = np.repeat(np.arange(len(groups)), rows.list.len().to_numpy())
+    return groups.select(cols).to_numpy(), which
 
 
 def _name_sets(
