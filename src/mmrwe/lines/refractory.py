@@ -70,12 +70,13 @@ def derive_refractoriness(
     at = _LineIndex.of(lines, ids)
     p = patient_index(ids, line_exposures["patient_id"])
     line = at.find(p, line_exposures["line"].cast(pl.Int64).fill_null(-1).to_numpy())
-    bits = _drug_bits(line_exposures["drug"], line_exposures["drug_class"])
+    drug_bits, drug = _bits(line_exposures["drug"], _DRUG_BITS)
+    bits = drug_bits | _bits(line_exposures["drug_class"], _CLASS_BITS)[0]
     start, end = days(line_exposures["start_date"]), days(line_exposures["end_date"])
     # the first day of each exposure (its pieces share source_row): a progression dated on the day
     # a drug starts is the progression that led to it, not progression on it
     source_row = line_exposures["source_row"].to_numpy()
-    exposure_start = _group_min(start, [p, source_row, _codes(line_exposures["drug"])])
+    exposure_start = _group_min(start, [p, source_row, drug])
     # only exposures with a later line matter; their evidence counts from that line on
     later = np.flatnonzero((line >= 0) & (at.next_start[np.maximum(line, 0)] != NULL_DAY))
     next_start = at.next_start[line[later]]
@@ -120,11 +121,12 @@ TRIPLE = IMID | PI | CD38  # triple-class: an IMiD, a PI and an anti-CD38
 PENTA = LEN | POM | BORT | CARF | CD38  # penta: the four drugs and an anti-CD38
 
 
-def _drug_bits(drug: pl.Series, drug_class: pl.Series) -> np.ndarray:
-    """Each exposure's flag bits (int64): its drug's and its class's."""
-    by_drug = drug.replace_strict(_DRUG_BITS, default=0, return_dtype=pl.Int64)
-    by_class = drug_class.replace_strict(_CLASS_BITS, default=0, return_dtype=pl.Int64)
-    return (by_drug.fill_null(0) | by_class.fill_null(0)).to_numpy()
+def _bits(values: pl.Series, bits: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's flag bits (int64) by its value (``bits``; others 0), and its value's code
+    among the distinct values (:func:`_codes`)."""
+    code, names = _codes(values)
+    by_name = names.replace_strict(bits, default=0, return_dtype=pl.Int64).to_numpy()
+    return np.r_[by_name, 0][code], code
 
 
 class _LineIndex(NamedTuple):
@@ -197,10 +199,12 @@ def _group_min(values: np.ndarray, keys: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def _codes(s: pl.Series) -> np.ndarray:
-    """Each value's index among the distinct values of ``s`` (null: one more code)."""
+def _codes(s: pl.Series) -> tuple[np.ndarray, pl.Series]:
+    """Each value's index among the distinct non-null values of ``s`` (a null: one more), and
+    those values."""
     names = s.drop_nulls().unique()
-    return s.cast(pl.Enum(names)).to_physical().fill_null(names.len()).cast(pl.Int64).to_numpy()
+    code = s.cast(pl.Enum(names)).to_physical().fill_null(names.len()).cast(pl.Int64)
+    return code.to_numpy(), names
 
 
 def _progression_keys(progression: pl.DataFrame, ids: pl.Series) -> np.ndarray:
