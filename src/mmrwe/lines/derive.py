@@ -253,8 +253,8 @@ def _derive_partition(
             "start_rule_code": out.rule,
         },
         schema_overrides={"end_reason": pl.String, "trigger_drug": pl.String},
-    ).with_columns(start_rule(rules).alias("start_rule"))
-    return lines.select(LINE_COLUMNS), pieces
+    )
+    return lines.with_columns(start_rule(lines, rules)).select(LINE_COLUMNS), pieces
 
 
 def _kernel_exposures(

@@ -154,12 +154,40 @@ def _name_sets(
     return pl.DataFrame(out, schema=dict.fromkeys(out, pl.String))
 
 
-def start_rule(rules: LineRules) -> pl.Expr:
-    """The rule that opened each line, in words."""
+def start_rule(lines: pl.DataFrame, rules: LineRules) -> pl.Series:
+    """The rule that opened each line, in words (``lines``: ``start_rule_code``,
+    ``trigger_drug``, ``trigger_date``, ``rule_value``, ``start_detail``, ``progression_date``).
+    Each text is written only for the lines it describes."""
+    # rule 5's exception: a progression between the ASCT and the start ended the planned sequence
+    ended = pl.concat_str(
+        pl.lit("; progression documented on "),
+        pl.col("progression_date").dt.strftime("%Y-%m-%d"),
+        pl.lit(
+            ", after the previous line's last ASCT, ended the planned transplant sequence: not "
+            f"consolidation or maintenance although started within {rules.maintenance_window_days}"
+            " days of the ASCT (rule 5)"
+        ),
+    )
+    rows = lines.with_row_index("_row")
+    code, no_pd = pl.col("start_rule_code"), pl.col("progression_date").is_null()
+    parts = [
+        rows.filter((code == c) & (no_pd if plain else ~no_pd)).select(
+            "_row", (text if plain else pl.concat_str(text, ended)).alias("start_rule")
+        )
+        for c, text in _opening_texts(rules).items()
+        for plain in (True, False)
+    ]
+    other = rows.filter(~code.is_in(list(_opening_texts(rules)))).select(
+        "_row", pl.lit(None, pl.String).alias("start_rule")
+    )
+    return pl.concat([*parts, other]).sort("_row")["start_rule"]
+
+
+def _opening_texts(rules: LineRules) -> dict[int, pl.Expr]:
+    """Per RULE_* code, the text of the rule that opened a line."""
     drug = pl.col("trigger_drug")
     date = pl.col("trigger_date").dt.strftime("%Y-%m-%d")
     n = pl.col("rule_value").cast(pl.String)
-    code = pl.col("start_rule_code")
     car_t_from = pl.col("start_detail").replace_strict(
         {
             K.CAR_T_AT_INFUSION: "the infusion",
@@ -168,15 +196,13 @@ def start_rule(rules: LineRules) -> pl.Expr:
         },
         return_dtype=pl.String,
     )
-    opened = (
-        pl.when(code == K.RULE_FIRST)
-        .then(
+    return {
+        K.RULE_FIRST: (  # rule 1: the first anti-myeloma therapy
             pl.concat_str(
                 pl.lit("first anti-myeloma therapy: "), drug, pl.lit(" started on "), date
             )
-        )
-        .when(code == K.RULE_NEW_DRUG)
-        .then(
+        ),
+        K.RULE_NEW_DRUG: (
             pl.concat_str(
                 drug,
                 pl.lit(" started "),
@@ -185,9 +211,8 @@ def start_rule(rules: LineRules) -> pl.Expr:
                     f" days after line start, outside the {rules.regimen_window_days}-day regimen window (rule 2)"
                 ),
             )
-        )
-        .when(code == K.RULE_GAP)
-        .then(
+        ),
+        K.RULE_GAP: (
             pl.concat_str(
                 drug,
                 pl.lit(" started on "),
@@ -198,9 +223,8 @@ def start_rule(rules: LineRules) -> pl.Expr:
                     f" days since all anti-myeloma exposure ended, more than {rules.gap_days} (rule 4)"
                 ),
             )
-        )
-        .when(code == K.RULE_ASCT)
-        .then(
+        ),
+        K.RULE_ASCT: (
             pl.concat_str(
                 pl.lit("ASCT on "),
                 date,
@@ -210,9 +234,8 @@ def start_rule(rules: LineRules) -> pl.Expr:
                     f" days after the previous line's start, beyond the {rules.asct_window_days}-day transplant window (rule 5)"
                 ),
             )
-        )
-        .when(code == K.RULE_ASCT_PREP)
-        .then(
+        ),
+        K.RULE_ASCT_PREP: (
             pl.concat_str(
                 drug,
                 pl.lit(" started on "),
@@ -223,9 +246,8 @@ def start_rule(rules: LineRules) -> pl.Expr:
                     f" days after the previous line's start, beyond the {rules.asct_window_days}-day transplant window (rule 5)"
                 ),
             )
-        )
-        .when(code == K.RULE_CAR_T)
-        .then(
+        ),
+        K.RULE_CAR_T: (
             pl.concat_str(
                 pl.lit("CAR-T "),
                 drug,
@@ -237,20 +259,5 @@ def start_rule(rules: LineRules) -> pl.Expr:
                 n,
                 pl.lit(" days before the infusion (rule 6)"),
             )
-        )
-    )
-    # rule 5's exception: a progression between the ASCT and the start ended the planned sequence
-    ended = pl.concat_str(
-        pl.lit("; progression documented on "),
-        pl.col("progression_date").dt.strftime("%Y-%m-%d"),
-        pl.lit(
-            ", after the previous line's last ASCT, ended the planned transplant sequence: not "
-            f"consolidation or maintenance although started within {rules.maintenance_window_days}"
-            " days of the ASCT (rule 5)"
         ),
-    )
-    return (
-        pl.when(pl.col("progression_date").is_null())
-        .then(opened)
-        .otherwise(pl.concat_str(opened, ended))
-    )
+    }
