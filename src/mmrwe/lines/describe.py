@@ -14,13 +14,13 @@ import numpy as np
 import polars as pl
 
 from mmrwe.lines import kernel as K
-from mmrwe.lines.exposures import NULL_DAY, DrugTable
+from mmrwe.lines import line_kernel as LK
+from mmrwe.lines.exposures import DrugTable
 from mmrwe.lines.rules import LineRules
 from mmrwe.vocab import Vocabulary, name_maintenance, name_regimen
 
-#: the drug sets aggregated per line, in mask order
+#: the drug sets aggregated per line, in mask order (line_kernel.SET_*)
 SETS = ("drug", "regimen", "maintenance", "car_t", "procedure")
-_BITS = 64  # drug codes per mask word
 
 
 class Pieces(NamedTuple):
@@ -49,15 +49,6 @@ class LineContents(NamedTuple):
     infusion: np.ndarray  # int64 day of the first CAR-T infusion, NULL_DAY if none
 
 
-def _by_line(ufunc: np.ufunc, values: np.ndarray, first: np.ndarray, filled, fill) -> np.ndarray:
-    """``ufunc`` reduced over each line's contiguous pieces (``first``: each line's first piece;
-    ``filled``: lines with pieces); ``fill`` for lines without."""
-    out = np.full(len(first), fill, values.dtype)
-    if len(values):
-        out[filled] = ufunc.reduceat(values, first[filled])
-    return out
-
-
 def describe_lines(
     pieces: Pieces,
     line_start: np.ndarray,
@@ -66,49 +57,24 @@ def describe_lines(
     vocabulary: Vocabulary,
 ) -> LineContents:
     """Drugs, classes, flags, regimen and maintenance names of each line (``line_start``: day)."""
-    n_lines = len(line_start)
-    first = np.searchsorted(pieces.line_row, np.arange(n_lines))
-    filled = np.diff(np.r_[first, len(pieces.line_row)]) > 0
-    kind, role, start, line = pieces.kind, pieces.role, pieces.start, pieces.line_row
-    asct, car_t = kind == K.ASCT, kind == K.CAR_T
-    first_asct = _by_line(np.minimum, np.where(asct, start, NULL_DAY), first, filled, NULL_DAY)
-    infusion = _by_line(np.minimum, np.where(car_t, start, NULL_DAY), first, filled, NULL_DAY)
-    fa = first_asct[line]
-    before_asct = start < fa  # NULL_DAY (no ASCT) is after every day
-    procedure = drugs.is_procedure[pieces.drug]
-    is_drug = ~procedure & (kind != K.LEUKAPHERESIS) & (kind != K.PREP)
-    in_window = start <= line_start[line] + rules.regimen_window_days  # rule 1
-    therapy = (kind == K.THERAPY) & (role == K.ROLE_NONE)
-    sets = {
-        "drug": is_drug,
-        "regimen": is_drug
-        & (role == K.ROLE_NONE)
-        & ((((kind == K.THERAPY) & in_window) | (kind == K.STEROID)) & before_asct),
-        # rule 5: therapy started after the line's first ASCT, in the line
-        "maintenance": therapy & (fa != NULL_DAY) & (start > fa) & pieces.started_in_line,
-        "car_t": car_t,
-        "procedure": procedure,
-    }
-    words = len(drugs.kind) // _BITS + 1
-    bit = np.left_shift(np.uint64(1), (pieces.drug % _BITS).astype(np.uint64))
-    word = pieces.drug // _BITS
-    masks = np.stack(
-        [
-            _by_line(
-                np.bitwise_or, np.where(pred & (word == w), bit, np.uint64(0)), first, filled, 0
-            )
-            for pred in sets.values()
-            for w in range(words)
-        ],
-        axis=1,
+    words = len(drugs.kind) // LK.BITS + 1
+    arrays = LK.PieceArrays(
+        line_row=pieces.line_row,
+        drug=pieces.drug,
+        kind=pieces.kind,
+        role=pieces.role,
+        start=pieces.start,
+        started_in_line=pieces.started_in_line,
+        is_procedure=drugs.is_procedure,
     )
-    distinct, which = _distinct_rows(masks)
+    sets = LK.line_sets(arrays, line_start, words, rules.regimen_window_days)
+    distinct, which = _distinct_rows(sets.masks)
     named = _name_sets(distinct, words, drugs, vocabulary)
     return LineContents(
         *(named[c].gather(which) for c in ("drugs", "drug_classes", "regimen", "maintenance")),
-        includes_asct=_by_line(np.logical_or, asct, first, filled, False),
-        includes_car_t=_by_line(np.logical_or, car_t, first, filled, False),
-        infusion=infusion,
+        includes_asct=sets.includes_asct,
+        includes_car_t=sets.includes_car_t,
+        infusion=sets.infusion,
     )
 
 
@@ -136,7 +102,9 @@ def _name_sets(
     names, classes = drugs.name.to_list(), drugs.drug_class.to_list()
 
     def decode(row: np.ndarray) -> list[int]:
-        return [w * _BITS + b for w in range(words) for b in range(_BITS) if int(row[w]) >> b & 1]
+        return [
+            w * LK.BITS + b for w in range(words) for b in range(LK.BITS) if int(row[w]) >> b & 1
+        ]
 
     out: dict[str, list] = {"drugs": [], "drug_classes": [], "regimen": [], "maintenance": []}
     for row in distinct:

@@ -15,12 +15,12 @@ import numpy as np
 import polars as pl
 
 from mmrwe.lines import kernel as K
+from mmrwe.lines.line_kernel import NULL_DAY
 from mmrwe.lines.rules import LineRules
 
 ASCT_NAME = "autologous stem cell transplant"
 LEUKAPHERESIS_NAME = "leukapheresis"
-#: a missing day (a null date): later than every real day
-NULL_DAY = np.iinfo(np.int64).max // 4
+
 #: the kind of a drug that is no exposure for the rules (supportive care other than rules 5-6)
 NOT_EXPOSURE = -9
 

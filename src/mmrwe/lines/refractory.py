@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from mmrwe.io.cohort import patient_index
+from mmrwe.lines import line_kernel as LK
 from mmrwe.lines.derive import DERIVED_LINES_TABLE, LINE_EXPOSURES_TABLE
 from mmrwe.lines.exposures import NULL_DAY, days, sort_order
 from mmrwe.lines.rules import LineRules
@@ -168,15 +169,7 @@ class _LineIndex(NamedTuple):
         inside[inside] = self.patient[order][first[inside]] == patient[inside]
         at = np.zeros(len(keys), np.int64)
         np.bitwise_or.at(at, first[inside], bits[inside])
-        # cumulative OR along each patient's lines in start order, one bit at a time
-        group = (
-            np.r_[True, self.patient[order][1:] != self.patient[order][:-1]] if len(keys) else []
-        )
-        group_first = np.maximum.accumulate(np.where(group, np.arange(len(keys)), 0))
-        out = np.zeros(len(keys), np.int64)
-        for b in (LEN, POM, BORT, CARF, IMID, PI, CD38):
-            last_set = np.maximum.accumulate(np.where(at & b, np.arange(len(keys)), -1))
-            out |= np.where(last_set >= group_first, b, 0)
+        out = LK.carry_flags(self.patient[order], at)
         flags = np.zeros(len(keys), np.int64)
         flags[order] = out
         return flags
