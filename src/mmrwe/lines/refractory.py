@@ -67,7 +67,8 @@ def derive_refractoriness(
         vocabulary = vocabulary or load_vocabulary()
         classes = vocabulary.drugs.select(pl.col("generic_name").alias("drug"), "drug_class")
         line_exposures = line_exposures.join(classes, on="drug", how="left")
-    ids = lines["patient_id"].unique().sort()
+    ids = lines["patient_id"]
+    ids = ids.rle().struct.field("value") if ids.is_sorted() else ids.unique().sort()
     at = _LineIndex.of(lines, ids)
     p = patient_index(ids, line_exposures["patient_id"])
     line = at.find(p, line_exposures["line"].cast(pl.Int64).fill_null(-1).to_numpy())
