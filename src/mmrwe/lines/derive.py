@@ -21,6 +21,7 @@ from mmrwe.contract import TableContract
 from mmrwe.io.attrition import attrition_table
 from mmrwe.io.cohort import NO_PATIENT, TREATMENTS_TABLE, Cohort, patient_index
 from mmrwe.lines import kernel as K
+from mmrwe.lines import line_kernel as LK
 from mmrwe.lines.describe import Pieces, describe_lines, start_rule
 from mmrwe.lines.exposures import (
     NULL_DAY,
@@ -319,47 +320,32 @@ def _line_frame(
 def _split_exposures(
     ex: Exposures, rows: np.ndarray, role: np.ndarray, anchor: np.ndarray, lines: LineFrame
 ) -> Pieces:
-    """Rule 9: every exposure day in exactly one line; lymphodepletion goes whole to its CAR-T line.
-
-    The line holding a day is found by a binary search over ``patient * 2**32 + day`` keys of the
-    lines sorted by patient and start, and an exposure spanning k lines becomes k pieces, sorted
-    as ``line_exposures`` (patient, line, start, drug, source row)."""
+    """Rule 9: every exposure day in exactly one line; lymphodepletion goes whole to its CAR-T
+    line (:func:`mmrwe.lines.line_kernel.split_exposures` over the exposures ``rows``)."""
     by_start = sort_order([lines.patient, lines.start], np.arange(len(lines.start)))
-    line_patient, line_start = lines.patient[by_start], lines.start[by_start]
-    line_keys = (line_patient << 32) + line_start
-    patient, start, end = ex.patient[rows], ex.start[rows], ex.end[rows]
-    none = np.iinfo(np.int64).max
-    size = int(max(line_patient.max(initial=-1), patient.max(initial=-1))) + 1
-    first_start = np.full(size, none)
-    np.minimum.at(first_start, line_patient, line_start)
-    lymph = role[rows] == K.ROLE_LYMPHODEPLETION
-    first = first_start[patient]
-    has_line = first != none
-    from_day = np.where(lymph, anchor[rows], np.maximum(start, np.where(has_line, first, 0)))
-    to_day = np.where(lymph, anchor[rows], end)
-    idx = np.flatnonzero(has_line & (from_day <= to_day))
-    line_from = np.searchsorted(line_keys, (patient[idx] << 32) + from_day[idx], side="right") - 1
-    line_to = np.searchsorted(line_keys, (patient[idx] << 32) + to_day[idx], side="right") - 1
-    counts = line_to - line_from + 1
-    piece = np.repeat(idx, counts)
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    line_row = by_start[np.repeat(line_from, counts) + offsets]
-    row = rows[piece]
-    lstart, lend = lines.start[line_row], lines.end[line_row]
-    lymph = lymph[piece]
-    piece_start = np.where(lymph, ex.start[row], np.maximum(ex.start[row], lstart))
-    piece_end = np.where(lymph, ex.end[row], np.minimum(ex.end[row], lend))
-    order = sort_order(
-        [ex.patient[row], lines.line[line_row], piece_start, ex.drug[row]], ex.source_row[row]
-    )
-    row, line_row = row[order], line_row[order]
+    exposure, line, start, end = LK.split_exposures(
+        LK.SplitInput(
+            patient=ex.patient[rows],
+            start=ex.start[rows],
+            end=ex.end[rows],
+            anchor=anchor[rows],
+            lymphodepletion=role[rows] == K.ROLE_LYMPHODEPLETION,
+            drug=ex.drug[rows],
+            source_row=ex.source_row[rows],
+            line_patient=lines.patient[by_start],
+            line_start=lines.start[by_start],
+            line_end=lines.end[by_start],
+            line_number=lines.line[by_start],
+        )
+    ).T
+    row, line_row = rows[exposure], by_start[line]
     return Pieces(
         line_row=line_row,
         drug=ex.drug[row],
         kind=ex.kind[row],
         role=role[row],
-        start=piece_start[order],
-        end=piece_end[order],
+        start=start,
+        end=end,
         started_in_line=ex.start[row] >= lines.start[line_row],
         source_row=ex.source_row[row],
     )

@@ -110,3 +110,108 @@ def carry_flags(patient: np.ndarray, bits: np.ndarray) -> np.ndarray:
         carried |= bits[i]
         out[i] = carried
     return out
+
+
+class SplitInput(NamedTuple):
+    """Exposures to split (sorted by patient) and the lines (sorted by patient, then start)."""
+
+    patient: np.ndarray  # int64 per exposure
+    start: np.ndarray  # int64 first day
+    end: np.ndarray  # int64 last day (filled)
+    anchor: np.ndarray  # int64 the day that places a lymphodepletion in its CAR-T line
+    lymphodepletion: np.ndarray  # bool: goes whole to the line of its anchor (rule 6)
+    drug: np.ndarray  # int64 drug code (sort key)
+    source_row: np.ndarray  # int64 (sort key)
+    line_patient: np.ndarray  # int64 per line
+    line_start: np.ndarray  # int64
+    line_end: np.ndarray  # int64
+    line_number: np.ndarray  # int64 (sort key)
+
+
+@njit(cache=True, inline="always")
+def _pieces_of(e: int, x: SplitInput, first: int, stop: int, out, n: int, write: bool) -> int:
+    """Rule 9: exposure ``e`` cut at the boundaries of its patient's lines ``first:stop``
+    (days before the first line belong to none; lymphodepletion goes whole to the line holding
+    its anchor); written from ``out`` row ``n`` when ``write``. Returns the new row count."""
+    lymph = x.lymphodepletion[e]
+    low = x.anchor[e] if lymph else max(x.start[e], x.line_start[first])
+    high = x.anchor[e] if lymph else x.end[e]
+    if low > high:
+        return n
+    k = first
+    while k + 1 < stop and x.line_start[k + 1] <= low:
+        k += 1
+    while k < stop and x.line_start[k] <= high:
+        if write:
+            out[n, 0] = e
+            out[n, 1] = k
+            out[n, 2] = x.start[e] if lymph else max(x.start[e], x.line_start[k])
+            out[n, 3] = x.end[e] if lymph else min(x.end[e], x.line_end[k])
+        n += 1
+        k += 1
+    return n
+
+
+@njit(cache=True)
+def _split(x: SplitInput, out, write: bool) -> int:
+    """The pieces of every exposure (:func:`_pieces_of`), patient by patient; their number."""
+    n_ex, n_lines = x.patient.shape[0], x.line_patient.shape[0]
+    n = 0
+    first = 0
+    e = 0
+    while e < n_ex:
+        p = x.patient[e]
+        stop_e = e
+        while stop_e < n_ex and x.patient[stop_e] == p:
+            stop_e += 1
+        while first < n_lines and x.line_patient[first] < p:
+            first += 1
+        stop = first
+        while stop < n_lines and x.line_patient[stop] == p:
+            stop += 1
+        if stop > first:  # a patient without lines has no pieces
+            for i in range(e, stop_e):
+                n = _pieces_of(i, x, first, stop, out, n, write)
+        e = stop_e
+    return n
+
+
+@njit(cache=True)
+def _sort_pieces(x: SplitInput, out) -> None:
+    """Insertion sort of each patient's pieces (they come nearly in order) by line, first day,
+    drug and source row."""
+    n = out.shape[0]
+    key = np.empty((n, 4), np.int64)
+    for i in range(n):
+        key[i, 0] = x.line_number[out[i, 1]]
+        key[i, 1] = out[i, 2]
+        key[i, 2] = x.drug[out[i, 0]]
+        key[i, 3] = x.source_row[out[i, 0]]
+    begin = 0
+    for i in range(1, n + 1):
+        if i < n and x.patient[out[i, 0]] == x.patient[out[begin, 0]]:
+            continue
+        for a in range(begin + 1, i):
+            j = a
+            while j > begin:
+                c = 0
+                while c < 3 and key[j, c] == key[j - 1, c]:
+                    c += 1
+                if key[j, c] >= key[j - 1, c]:
+                    break
+                for c in range(4):
+                    key[j, c], key[j - 1, c] = key[j - 1, c], key[j, c]
+                    out[j, c], out[j - 1, c] = out[j - 1, c], out[j, c]
+                j -= 1
+        begin = i
+
+
+@njit(cache=True)
+def split_exposures(x: SplitInput):
+    """Every exposure split at its patient's line boundaries (rule 9), pieces sorted by patient,
+    line, start, drug and source row: per piece its exposure, its line (index into the sorted
+    lines), first and last day (the columns of the returned int64 array)."""
+    out = np.empty((_split(x, np.empty((0, 4), np.int64), False), 4), np.int64)
+    _split(x, out, True)
+    _sort_pieces(x, out)
+    return out
