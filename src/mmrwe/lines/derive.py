@@ -156,15 +156,14 @@ def _coded_progression(
 ) -> pl.DataFrame:
     """Progression days (``patient_id`` as its :func:`patient_index` among the sorted ``ids``,
     ``day``) sorted, once each: the given table, or the cohort's physician-recorded PD."""
-    if progression is None:
-        from mmrwe.lines.refractory import recorded_progression  # refractory imports derive
-
-        progression = recorded_progression(cohort.responses)
-    progression = progression.sort("patient_id")
+    if progression is None:  # physician-recorded PD (mmrwe.lines.recorded_progression)
+        progression = cohort.responses.filter(pl.col("response") == "PD")
     return (
-        progression.select(
-            pl.Series("patient_id", patient_index(ids, progression["patient_id"]), pl.Int64),
-            _days("date").alias("day"),
+        pl.DataFrame(
+            {
+                "patient_id": patient_index(ids, progression["patient_id"]),
+                "day": progression["date"].cast(pl.Int64),
+            }
         )
         .filter(pl.col("patient_id") != NO_PATIENT)
         .unique()
@@ -348,6 +347,7 @@ def _split_exposures(
         end=end,
         started_in_line=ex.start[row] >= lines.start[line_row],
         source_row=ex.source_row[row],
+        treatment_row=ex.row[row],
     )
 
 
@@ -383,9 +383,10 @@ def _attrition(
     (``distinct``, ``name_code``: the names of :func:`mmrwe.vocab.drug_lookup`)."""
     n = cohort.patients.height
     with_lines = lines["patient_id"].n_unique()
-    # source_row numbers the treatments rows, so it identifies a row on its own
-    inside = cohort.treatments["source_row"].is_in(pl.Series(pieces.source_row).implode())
-    outside = name_code[~inside.to_numpy()]
+    # the treatment rows that entered a line (as a piece of an exposure)
+    inside = np.zeros(len(name_code), np.bool_)
+    inside[pieces.treatment_row] = True
+    outside = name_code[~inside]
     unmapped = int(distinct["generic_name"].is_null().to_numpy()[outside].sum())
     steroid = int((distinct["drug_class"] == "steroid").fill_null(False).to_numpy()[outside].sum())
     other = len(outside) - unmapped - steroid

@@ -35,6 +35,7 @@ class Pieces(NamedTuple):
     end: np.ndarray  # int64 the piece's last day
     started_in_line: np.ndarray  # bool: the exposure started on or after the line's start
     source_row: np.ndarray  # int64 treatments.source_row
+    treatment_row: np.ndarray  # int64 position of the exposure's row in the treatments table
 
 
 class LineContents(NamedTuple):
