@@ -1,7 +1,7 @@
 """The line-opening state machine over patient-sorted exposure arrays (compiled with Numba).
 
 Only the *starts* of lines are decided here; which line each exposure day belongs to follows from
-the starts (rule 9) and is computed column-wise in :mod:`mmrwe.lines.derive`. Inputs are one row
+the starts (rule 9) and is computed by :func:`mmrwe.lines.line_kernel.split_exposures`. Inputs are one row
 per exposure, sorted by patient, start day, kind and drug; days are integers (days since
 1970-01-01), end days already filled (ongoing = last contact; ASCT and CAR-T = start).
 
