@@ -108,7 +108,9 @@ def exposures(
     """The :class:`Exposures` of ``treatments`` (``patient``: each row's patient code, -1 when
     unknown; ``drug``: each row's drug code, -1 when unmapped; ``last_contact``: day per patient
     code)."""
-    kind_all = np.where(drug >= 0, drugs.kind[drug], NOT_EXPOSURE)
+    kind_all = np.full(len(drug), NOT_EXPOSURE, np.int64)
+    mapped = drug >= 0
+    kind_all[mapped] = drugs.kind[drug[mapped]]
     row = np.flatnonzero((patient >= 0) & (kind_all != NOT_EXPOSURE))
     p, d, kind = patient[row], drug[row], kind_all[row]
     start = days(treatments["start_date"])[row]

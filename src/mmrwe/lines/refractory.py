@@ -146,9 +146,9 @@ class _LineIndex(NamedTuple):
         start = days(lines["start_date"])
         # the next row of the same patient in table order
         by_patient = np.argsort(patient, kind="stable")
-        same = np.r_[patient[by_patient][1:] == patient[by_patient][:-1], False]
+        followed = np.flatnonzero(patient[by_patient][1:] == patient[by_patient][:-1])
         next_start = np.full(len(patient), NULL_DAY, np.int64)
-        next_start[by_patient[same]] = start[by_patient][np.r_[False, same[:-1]]]
+        next_start[by_patient[followed]] = start[by_patient[followed + 1]]
         key = (patient << 32) | lines["line"].cast(pl.Int64).to_numpy()
         row_of_key = np.argsort(key, kind="stable")
         return cls(key[row_of_key], row_of_key, patient, start, next_start)
