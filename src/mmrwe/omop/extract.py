@@ -30,7 +30,7 @@ from typing import Any
 
 import polars as pl
 
-from mmrwe.io.labs import unit_key
+from mmrwe.io.labs import VALUE_TEXT, unit_key
 from mmrwe.io.schema import LAB_TESTS, UNIT_FACTORS
 from mmrwe.omop.concepts import concept_ids, resolve
 from mmrwe.omop.url import OmopLocation
@@ -112,23 +112,29 @@ def myeloma_persons(con: Any, loc: OmopLocation, mapping: Mapping) -> Any:
     return hit.group_by("person_id").aggregate(diagnosis_date=hit.condition_start_date.min())
 
 
-def person_ranges(ids: list[int], size: int) -> list[tuple[int, int]]:
-    """Consecutive ``(first, last)`` person ids of ``size`` persons each (ids sorted)."""
-    ids = sorted(ids)
-    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+def person_ranges(ids: list[int], size: int) -> list[tuple[str, str]]:
+    """Consecutive ``(first, last)`` person ids of ``size`` persons each, as text and in text
+    order: the native tables are ordered by the patient id as text, so ranges extracted in this
+    order, each sorted so, need no sorting by the native reader."""
+    text = sorted(str(i) for i in ids)
+    return [(text[i], text[min(i + size, len(text)) - 1]) for i in range(0, len(text), size)]
 
 
-def _in_range(table: Any, lo: int, hi: int, cohort: Any) -> Any:
-    t = table.filter(table.person_id.between(lo, hi))
+def _person_text(table: Any) -> Any:
+    return table.person_id.cast("string")
+
+
+def _in_range(table: Any, lo: str, hi: str, cohort: Any) -> Any:
+    t = table.filter(_person_text(table).between(lo, hi))
     return t.semi_join(cohort.select("person_id"), "person_id")
 
 
 def extract_range(
-    con: Any, loc: OmopLocation, mapping: Mapping, cohort: Any, lo: int, hi: int
+    con: Any, loc: OmopLocation, mapping: Mapping, cohort: Any, lo: str, hi: str
 ) -> Extract:
-    """The native raw tables of the myeloma persons with ids in ``[lo, hi]`` (only their rows
-    leave the database)."""
-    cohort = cohort.filter(cohort.person_id.between(lo, hi))
+    """The native raw tables of the myeloma persons with ids in ``[lo, hi]`` as text (only their
+    rows leave the database), each sorted by the patient id as text, date and CDM id."""
+    cohort = cohort.filter(_person_text(cohort).between(lo, hi))
     cdm = loc.cdm_schema
     periods = _in_range(con.table("observation_period", database=cdm), lo, hi, cohort)
     periods = periods.select(
@@ -162,14 +168,16 @@ def extract_range(
         "observation": out_resp,
         "measurement_unit": units.height and int(units["rows"].sum()),
     }
-    treatments = treatments.sort("person_id", "start_date", "event_table", "event_id", "drug")
+    treatments = _native(
+        treatments, ["drug", "start_date", "end_date", "event_table", "event_id"]
+    ).sort("patient_id", "start_date", "event_table", "event_id", "drug")
     tables = {
         "patients": patients,
-        "treatments": _native(treatments, ["drug", "start_date", "end_date"]),
-        "labs": _native(labs, ["date", "test", "value", "unit"]),
+        "treatments": treatments.drop("event_table", "event_id"),
+        "labs": _native(labs, ["date", "test", "value", VALUE_TEXT, "unit"]),
         "responses": _native(responses, ["date", "response"]),
     }
-    events = _native(treatments, ["event_table", "event_id"])
+    events = treatments.select("patient_id", "event_table", "event_id")
     keys = {
         "patients": patients.select(
             person_id=pl.col("patient_id").cast(pl.Int64),
@@ -187,8 +195,8 @@ def _patients(
     mapping: Mapping,
     cohort: Any,
     periods: pl.DataFrame,
-    lo: int,
-    hi: int,
+    lo: str,
+    hi: str,
 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """Native patients of the range; persons without an observation period, or whose first
     myeloma condition lies after their last observation, are excluded (counted)."""
@@ -210,7 +218,8 @@ def _patients(
     no_period = df.filter(pl.col("op_end").is_null()).height
     df = df.filter(pl.col("op_end").is_not_null())
     late = df.filter(pl.col("diagnosis_date") > pl.col("last_contact_date")).height
-    df = df.filter(pl.col("diagnosis_date") <= pl.col("last_contact_date")).sort("person_id")
+    df = df.filter(pl.col("diagnosis_date") <= pl.col("last_contact_date"))
+    df = df.sort(pl.col("person_id").cast(pl.String))
     out = df.select(
         patient_id=pl.col("person_id").cast(pl.String),
         diagnosis_date=pl.col("diagnosis_date").cast(pl.Date),
@@ -222,7 +231,7 @@ def _patients(
     return out, {"person_no_observation_period": no_period, "person_diagnosis_after_last": late}
 
 
-def _drugs(con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: int) -> pl.DataFrame:
+def _drugs(con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: str, hi: str) -> pl.DataFrame:
     """Drug exposures with their ingredient names (or their drug-set name), start and end."""
     vocab = loc.vocab_schema
     de = _in_range(con.table("drug_exposure", database=loc.cdm_schema), lo, hi, cohort)
@@ -295,7 +304,7 @@ def _drugs(con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: in
 
 
 def _procedures(
-    con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: int
+    con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: str, hi: str
 ) -> pl.DataFrame:
     """Procedures of the procedure concept set, as one-day treatments named by the set."""
     ids = m.by_domain["procedure"]["concept_id"].to_list() or [-1]
@@ -346,44 +355,44 @@ MEASUREMENT_KEYS = (
 
 
 def _measurements(
-    con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: int
+    con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: str, hi: str
 ) -> pl.DataFrame:
-    """Measurements of the measurement concept set as native test, value text and unit text,
-    with ``unit_ok`` (the native rules convert the unit, or the value is a word)."""
+    """Measurements of the measurement concept set, typed: native ``test`` and ``unit``, the
+    number (``value``, rescaled) or, for a censored number or a word, its text (``VALUE_TEXT``,
+    value null), and ``unit_ok`` (the native rules convert the unit, or the value is a word)."""
+    import ibis
+
     sets = m.by_domain["measurement"]
     me = _in_range(con.table("measurement", database=loc.cdm_schema), lo, hi, cohort)
     me = me.filter(me.measurement_concept_id.isin(sets["concept_id"].to_list() or [-1]))
-    import ibis
-
     # the distinct code combinations are found and numbered in the database; the rows come with
-    # their combination's number only, and the rules are joined to them by that number
+    # their combination's number only, sorted there, and the rules are gathered by that number
     combos = _measurement_rules(con, loc, m, me.select(*MEASUREMENT_KEYS).distinct().to_polars())
     combos = combos.with_row_index("combo").with_columns(pl.col("combo").cast(pl.Int64))
     numbered = ibis.memtable(combos.select("combo", *MEASUREMENT_KEYS).to_arrow())
-    joined = me.left_join(
-        numbered, [me[k].identical_to(numbered[k]) for k in MEASUREMENT_KEYS]
-    ).select(
-        "person_id",
-        "measurement_id",
-        "combo",
-        "value_as_number",
-        date="measurement_date",
-    )
+    joined = me.left_join(numbered, [me[k].identical_to(numbered[k]) for k in MEASUREMENT_KEYS])
     # rows in a fixed order (a database join returns them in any): same input, same bytes
-    df = joined.to_polars().sort("person_id", "date", "measurement_id")
-    df = df.join(combos.drop(MEASUREMENT_KEYS), on="combo", how="left", maintain_order="left")
-    number = pl.col("value_as_number") / pl.col("factor")
-    numeric = number.is_not_null() & number.is_finite()
-    return df.select(
-        "person_id",
+    df = (
+        joined.order_by(_person_text(me), me.measurement_date, me.measurement_id)
+        .select("person_id", "measurement_id", "combo", "value_as_number", "measurement_date")
+        .to_polars()
+    )
+    at = df["combo"]
+    rules = pl.DataFrame(
+        {c: combos[c].gather(at) for c in ("test", "op", "word", "unit", "factor", "unit_ok")}
+    )
+    number = pl.col("value_as_number").cast(pl.Float64) / pl.col("factor")
+    plain = pl.col("op").fill_null("") == ""
+    censored = pl.concat_str("op", number.cast(pl.String))
+    return pl.concat([df, rules], how="horizontal").select(
+        pl.col("person_id").cast(pl.Int64),
         cdm_id=pl.col("measurement_id").cast(pl.Int64),
-        date=pl.col("date").cast(pl.Date),
+        date=pl.col("measurement_date").cast(pl.Date),
         test="test",
-        value=pl.when(pl.col("value_as_number").is_not_null())
-        .then(pl.concat_str("op", number.cast(pl.String)))
-        .otherwise("word"),
+        value=pl.when(plain).then(number),
+        **{VALUE_TEXT: pl.when(number.is_null()).then("word").when(~plain).then(censored)},
         unit="unit",
-        unit_ok=pl.col("unit_ok") | ~numeric,
+        unit_ok=pl.col("unit_ok") | ~(number.is_not_null() & number.is_finite()),
     )
 
 
@@ -471,7 +480,7 @@ def _rescale(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _observations(
-    con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: int
+    con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: str, hi: str
 ) -> pl.DataFrame:
     """Recorded responses: observations of the observation concept set, named by the set."""
     sets = m.by_domain["observation"]
@@ -480,7 +489,7 @@ def _observations(
     df = (
         ob.select("person_id", "observation_id", "observation_concept_id", date="observation_date")
         .to_polars()
-        .sort("person_id", "date", "observation_id")
+        .sort(pl.col("person_id").cast(pl.String), "date", "observation_id")
     )
     names = dict(zip(sets["concept_id"], sets["mmrwe_name"], strict=True))
     return df.select(
