@@ -55,6 +55,9 @@ class Mapping:
     not_found: pl.DataFrame
     gender: dict[int, str]
     operators: dict[int, str]
+    #: the rules of every distinct measurement code combination of the CDM, numbered (``combo``):
+    #: found once, on the first range (:func:`_measurements`)
+    measurement_rules: pl.DataFrame | None = None
 
 
 @dataclass
@@ -124,9 +127,10 @@ def _person_text(table: Any) -> Any:
     return table.person_id.cast("string")
 
 
-def _in_range(table: Any, lo: str, hi: str, cohort: Any) -> Any:
-    t = table.filter(_person_text(table).between(lo, hi))
-    return t.semi_join(cohort.select("person_id"), "person_id")
+def _in_range(table: Any, members: Any) -> Any:
+    """The rows of ``table`` of the range's myeloma persons (``members``: their ids, sent to
+    the database once per range)."""
+    return table.semi_join(members, "person_id")
 
 
 def extract_range(
@@ -134,19 +138,22 @@ def extract_range(
 ) -> Extract:
     """The native raw tables of the myeloma persons with ids in ``[lo, hi]`` as text (only their
     rows leave the database), each sorted by the patient id as text, date and CDM id."""
-    cohort = cohort.filter(_person_text(cohort).between(lo, hi))
+    import ibis
+
+    diagnosed = cohort.filter(_person_text(cohort).between(lo, hi)).to_polars()
+    cohort = ibis.memtable(diagnosed.select("person_id").to_arrow())
     cdm = loc.cdm_schema
-    periods = _in_range(con.table("observation_period", database=cdm), lo, hi, cohort)
+    periods = _in_range(con.table("observation_period", database=cdm), cohort)
     periods = periods.select(
         "person_id", start="observation_period_start_date", end="observation_period_end_date"
     ).to_polars()
-    patients, excluded = _patients(con, loc, mapping, cohort, periods, lo, hi)
+    patients, excluded = _patients(con, loc, mapping, cohort, diagnosed, periods)
     periods = periods.with_columns(pl.col("person_id").cast(pl.Int64))
-    drugs = _drugs(con, loc, mapping, cohort, lo, hi)
+    drugs = _drugs(con, loc, mapping, cohort)
     raw = {
-        "procedure_occurrence": _procedures(con, loc, mapping, cohort, lo, hi),
-        "measurement": _measurements(con, loc, mapping, cohort, lo, hi),
-        "observation": _observations(con, loc, mapping, cohort, lo, hi),
+        "procedure_occurrence": _procedures(con, loc, mapping, cohort),
+        "measurement": _measurements(con, loc, mapping, cohort),
+        "observation": _observations(con, loc, mapping, cohort),
     }
     mapped = {k: v.height for k, v in raw.items()}
     known = ~pl.col("drug").str.starts_with(UNMAPPED_DRUG)
@@ -194,20 +201,18 @@ def _patients(
     loc: OmopLocation,
     mapping: Mapping,
     cohort: Any,
+    diagnosed: pl.DataFrame,
     periods: pl.DataFrame,
-    lo: str,
-    hi: str,
 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """Native patients of the range; persons without an observation period, or whose first
     myeloma condition lies after their last observation, are excluded (counted)."""
-    person = _in_range(con.table("person", database=loc.cdm_schema), lo, hi, cohort)
+    person = _in_range(con.table("person", database=loc.cdm_schema), cohort)
     person = person.select("person_id", "gender_concept_id", "year_of_birth").to_polars()
-    death = _in_range(con.table("death", database=loc.cdm_schema), lo, hi, cohort)
+    death = _in_range(con.table("death", database=loc.cdm_schema), cohort)
     death = death.group_by("person_id").aggregate(death_date=death.death_date.min()).to_polars()
-    diag = cohort.to_polars()
     op = periods.group_by("person_id").agg(pl.col("end").max().alias("op_end"))
     df = (
-        person.join(diag, on="person_id", how="left")
+        person.join(diagnosed, on="person_id", how="left")
         .join(death, on="person_id", how="left")
         .join(op, on="person_id", how="left")
         .with_columns(
@@ -231,10 +236,10 @@ def _patients(
     return out, {"person_no_observation_period": no_period, "person_diagnosis_after_last": late}
 
 
-def _drugs(con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: str, hi: str) -> pl.DataFrame:
+def _drugs(con: Any, loc: OmopLocation, m: Mapping, cohort: Any) -> pl.DataFrame:
     """Drug exposures with their ingredient names (or their drug-set name), start and end."""
     vocab = loc.vocab_schema
-    de = _in_range(con.table("drug_exposure", database=loc.cdm_schema), lo, hi, cohort)
+    de = _in_range(con.table("drug_exposure", database=loc.cdm_schema), cohort)
     ca = con.table("concept_ancestor", database=vocab)
     c = con.table("concept", database=vocab)
     ing = c.filter(
@@ -303,12 +308,10 @@ def _drugs(con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: str, hi: st
     )
 
 
-def _procedures(
-    con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: str, hi: str
-) -> pl.DataFrame:
+def _procedures(con: Any, loc: OmopLocation, m: Mapping, cohort: Any) -> pl.DataFrame:
     """Procedures of the procedure concept set, as one-day treatments named by the set."""
     ids = m.by_domain["procedure"]["concept_id"].to_list() or [-1]
-    po = _in_range(con.table("procedure_occurrence", database=loc.cdm_schema), lo, hi, cohort)
+    po = _in_range(con.table("procedure_occurrence", database=loc.cdm_schema), cohort)
     po = po.filter(po.procedure_concept_id.isin(ids) | po.procedure_source_concept_id.isin(ids))
     df = po.select(
         "person_id",
@@ -354,29 +357,33 @@ MEASUREMENT_KEYS = (
 )
 
 
-def _measurements(
-    con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: str, hi: str
-) -> pl.DataFrame:
+def _measurements(con: Any, loc: OmopLocation, m: Mapping, cohort: Any) -> pl.DataFrame:
     """Measurements of the measurement concept set, typed: native ``test`` and ``unit``, the
     number (``value``, rescaled) or, for a censored number or a word, its text (``VALUE_TEXT``,
     value null), and ``unit_ok`` (the native rules convert the unit, or the value is a word)."""
     import ibis
 
     sets = m.by_domain["measurement"]
-    me = _in_range(con.table("measurement", database=loc.cdm_schema), lo, hi, cohort)
-    me = me.filter(me.measurement_concept_id.isin(sets["concept_id"].to_list() or [-1]))
-    # the distinct code combinations are found and numbered in the database; the rows come with
-    # their combination's number only, sorted there, and the rules are gathered by that number
-    combos = _measurement_rules(con, loc, m, me.select(*MEASUREMENT_KEYS).distinct().to_polars())
-    combos = combos.with_row_index("combo").with_columns(pl.col("combo").cast(pl.Int64))
+    table = con.table("measurement", database=loc.cdm_schema)
+    table = table.filter(table.measurement_concept_id.isin(sets["concept_id"].to_list() or [-1]))
+    if m.measurement_rules is None:
+        # the distinct code combinations are found and numbered once, in the database; the rows
+        # come with their combination's number only, sorted there, and the rules are gathered
+        distinct = table.select(*MEASUREMENT_KEYS).distinct().to_polars()
+        m.measurement_rules = (
+            _measurement_rules(con, loc, m, distinct)
+            .with_row_index("combo")
+            .with_columns(pl.col("combo").cast(pl.Int64))
+        )
+    combos = m.measurement_rules
+    me = _in_range(table, cohort)
     numbered = ibis.memtable(combos.select("combo", *MEASUREMENT_KEYS).to_arrow())
     joined = me.left_join(numbered, [me[k].identical_to(numbered[k]) for k in MEASUREMENT_KEYS])
     # rows in a fixed order (a database join returns them in any): same input, same bytes
-    df = (
-        joined.order_by(_person_text(me), me.measurement_date, me.measurement_id)
-        .select("person_id", "measurement_id", "combo", "value_as_number", "measurement_date")
-        .to_polars()
+    rows = joined.select(
+        "person_id", "measurement_id", "combo", "value_as_number", "measurement_date"
     )
+    df = rows.order_by(_person_text(rows), "measurement_date", "measurement_id").to_polars()
     at = df["combo"]
     rules = pl.DataFrame(
         {c: combos[c].gather(at) for c in ("test", "op", "word", "unit", "factor", "unit_ok")}
@@ -479,12 +486,10 @@ def _rescale(df: pl.DataFrame) -> pl.DataFrame:
     ).drop("target")
 
 
-def _observations(
-    con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: str, hi: str
-) -> pl.DataFrame:
+def _observations(con: Any, loc: OmopLocation, m: Mapping, cohort: Any) -> pl.DataFrame:
     """Recorded responses: observations of the observation concept set, named by the set."""
     sets = m.by_domain["observation"]
-    ob = _in_range(con.table("observation", database=loc.cdm_schema), lo, hi, cohort)
+    ob = _in_range(con.table("observation", database=loc.cdm_schema), cohort)
     ob = ob.filter(ob.observation_concept_id.isin(sets["concept_id"].to_list() or [-1]))
     df = (
         ob.select("person_id", "observation_id", "observation_concept_id", date="observation_date")
