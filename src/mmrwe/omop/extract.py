@@ -32,6 +32,12 @@ import polars as pl
 
 from mmrwe.io.labs import VALUE_TEXT, unit_key
 from mmrwe.io.schema import LAB_TESTS, UNIT_FACTORS
+from mmrwe.omop.clinical import (
+    BASELINE_MEASUREMENTS,
+    adverse_event_sets,
+    adverse_events,
+    baseline_ecog,
+)
 from mmrwe.omop.concepts import concept_ids, resolve
 from mmrwe.omop.url import OmopLocation
 
@@ -55,6 +61,10 @@ class Mapping:
     not_found: pl.DataFrame
     gender: dict[int, str]
     operators: dict[int, str]
+    #: adverse-event condition concepts: ``concept_id, term, grade`` (:mod:`mmrwe.omop.clinical`)
+    adverse_events: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: measurement concepts of ECOG performance status
+    ecog: list[int] = field(default_factory=list)
     #: the rules of every distinct measurement code combination of the CDM, numbered (``combo``):
     #: found once, on the first range (:func:`_measurements`)
     measurement_rules: pl.DataFrame | None = None
@@ -82,6 +92,8 @@ def build_mapping(con: Any, loc: OmopLocation, sets: pl.DataFrame) -> Mapping:
     their descendants)."""
     resolved, not_found = resolve(con, loc.vocab_schema, sets)
     cond = resolved.filter(pl.col("domain") == "condition")
+    events = adverse_event_sets(cond)
+    cond = cond.filter(~pl.col("concept_id").is_in(events["concept_id"].implode()))
     standard = cond.filter(pl.col("standard_concept") == "S")["concept_id"].to_list()
     source = cond.filter(pl.col("standard_concept") != "S")["concept_id"].to_list()
     source += cond.filter(pl.col("standard_concept").is_null())["concept_id"].to_list()
@@ -89,10 +101,14 @@ def build_mapping(con: Any, loc: OmopLocation, sets: pl.DataFrame) -> Mapping:
         ca = con.table("concept_ancestor", database=loc.vocab_schema)
         rows = ca.filter(ca.ancestor_concept_id.isin(standard)).descendant_concept_id.to_pyarrow()
         standard = sorted(set(standard) | {int(x) for x in rows.to_pylist()})
+    baseline = pl.col("mmrwe_name").is_in(BASELINE_MEASUREMENTS)
     by_domain = {
-        d: resolved.filter(pl.col("domain") == d).select("concept_id", "mmrwe_name", "unit")
+        d: resolved.filter((pl.col("domain") == d) & ~baseline).select(
+            "concept_id", "mmrwe_name", "unit"
+        )
         for d in ("drug", "procedure", "measurement", "observation")
     }
+    ecog = resolved.filter((pl.col("domain") == "measurement") & (pl.col("mmrwe_name") == "ecog"))
     gender = concept_ids(con, loc.vocab_schema, "Gender", ["M", "F"])
     ops = concept_ids(con, loc.vocab_schema, "Meas Value Operator", list(OPERATORS))
     return Mapping(
@@ -102,6 +118,8 @@ def build_mapping(con: Any, loc: OmopLocation, sets: pl.DataFrame) -> Mapping:
         not_found=not_found,
         gender={v: k for k, v in gender.items()},
         operators={v: k for k, v in ops.items()},
+        adverse_events=events,
+        ecog=ecog["concept_id"].to_list(),
     )
 
 
@@ -193,7 +211,44 @@ def extract_range(
         "labs": labs.select("person_id", "cdm_id"),
         "responses": responses.select("person_id", "cdm_id"),
     }
+    _clinical(
+        con, loc, mapping, cohort, diagnosed, periods, Extract(tables, excluded, mapped, keys=keys)
+    )
     return Extract(tables, excluded, mapped, units, events, keys)
+
+
+def _clinical(
+    con: Any,
+    loc: OmopLocation,
+    mapping: Mapping,
+    members: Any,
+    diagnosed: pl.DataFrame,
+    periods: pl.DataFrame,
+    out: Extract,
+) -> None:
+    """Adverse events and ECOG at diagnosis into ``out`` when their concept sets are in this CDM
+    (else the native tables and columns stay absent, as not read from the CDM)."""
+    if mapping.adverse_events.height:
+        ae = adverse_events(con, loc.cdm_schema, mapping.adverse_events, members)
+        ae, outside = _inside(ae, periods)
+        graded = ae.filter(pl.col("grade").is_not_null())
+        out.excluded |= {
+            "condition_occurrence": outside,
+            "condition_no_grade": ae.height - graded.height,
+        }
+        out.mapped["condition_occurrence"] = graded.height
+        out.tables["adverse_events"] = _native(
+            graded, ["term", pl.col("date").alias("onset_date"), "grade"]
+        )
+        out.keys["adverse_events"] = graded.select("person_id", "cdm_id")
+    if mapping.ecog:
+        ecog, bad = baseline_ecog(con, loc.cdm_schema, mapping.ecog, members, diagnosed)
+        out.excluded["measurement_ecog_value"] = bad
+        ecog = ecog.select(patient_id=pl.col("person_id").cast(pl.String), ecog="ecog")
+        patients = out.tables["patients"].join(
+            ecog, on="patient_id", how="left", maintain_order="left"
+        )
+        out.tables["patients"] = patients
 
 
 def _patients(
@@ -553,5 +608,5 @@ def _ongoing(treatments: pl.DataFrame, ends: pl.DataFrame) -> pl.DataFrame:
     ).drop("op_end")
 
 
-def _native(df: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+def _native(df: pl.DataFrame, columns: list[Any]) -> pl.DataFrame:
     return df.select(pl.col("person_id").cast(pl.String).alias("patient_id"), *columns)

@@ -21,6 +21,7 @@ CDM_TABLE = {
     "patients": ("person", "person_id"),
     "labs": ("measurement", "measurement_id"),
     "responses": ("observation", "observation_id"),
+    "adverse_events": ("condition_occurrence", "condition_occurrence_id"),
 }
 #: native column → CDM column, per CDM table (a patients column from outside ``person`` is named
 #: with its table)
@@ -32,6 +33,7 @@ CDM_COLUMNS = {
         "death_date": "death.death_date",
         "sex": "gender_concept_id",
         "birth_year": "year_of_birth",
+        "ecog": "measurement.value_as_number (ECOG, nearest the diagnosis)",
     },
     "drug_exposure": {
         "patient_id": "person_id",
@@ -51,6 +53,12 @@ CDM_COLUMNS = {
         "test": "measurement_concept_id",
         "value": "value_as_number / value_as_concept_id",
         "unit": "unit_concept_id / unit_source_value",
+    },
+    "condition_occurrence": {
+        "patient_id": "person_id",
+        "term": "condition_source_concept_id",
+        "onset_date": "condition_start_date",
+        "grade": "condition_source_concept_id",
     },
     "observation": {
         "patient_id": "person_id",
@@ -78,7 +86,7 @@ def in_cdm_words(
 ) -> ValidationReport:
     """``report`` with every problem naming the CDM table, column and row (see the module)."""
     listed = {}
-    for name in ("patients", "labs", "responses"):
+    for name in ("patients", "labs", "responses", "adverse_events"):
         rows = [p.row for p in report.problems if _native(p.file) == name and p.row]
         listed[name] = row_keys(keys.get(name), [int(r) for r in rows])
     treatments = {}

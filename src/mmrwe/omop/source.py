@@ -178,8 +178,8 @@ def _extract(
     frames: dict[str, list[pl.DataFrame]] = {name: [] for name in names}
     keys: dict[str, list[pl.DataFrame]] = {}
     for part in extract_cohort(session):
-        for name in names:
-            frames[name].append(part.tables[name])
+        for name, table in part.tables.items():
+            frames.setdefault(name, []).append(table)
         for k, v in part.excluded.items():
             excluded[k] = excluded.get(k, 0) + int(v or 0)
         for k, v in part.mapped.items():
@@ -283,9 +283,33 @@ def _mapping_attrition(session: OmopSession, summary: dict[str, Any]) -> pl.Data
             "measurement_unit",
             "measurement rows whose unit cannot be converted to the canonical unit",
         ),
+        (
+            "condition_occurrence",
+            "condition_occurrence rows (adverse events) dated outside every observation period",
+        ),
+        (
+            "condition_no_grade",
+            "adverse-event conditions without a grade (e.g. ICD-10-CM D89.839, G92.00)",
+        ),
+        (
+            "measurement_ecog_value",
+            "ECOG measurements whose value is not a whole number 0-4",
+        ),
     ):
-        rows.append((kept, 0, ex.get(key, 0), what))
+        if key in ex or key in ALWAYS_COUNTED:  # adverse events, ECOG: when their sets are read
+            rows.append((kept, 0, ex.get(key, 0), what))
     return attrition_table(rows)
+
+
+#: exclusions shown in the attrition table even when none (the others only when their concept
+#: set is in the CDM's vocabulary)
+ALWAYS_COUNTED = (
+    "drug_exposure",
+    "procedure_occurrence",
+    "measurement",
+    "observation",
+    "measurement_unit",
+)
 
 
 def unmapped_top(
