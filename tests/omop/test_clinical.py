@@ -112,3 +112,18 @@ def test_ecog_nearest_the_diagnosis_within_30_days(cohort) -> None:
 def test_ecog_is_not_read_as_a_lab(cohort) -> None:
     assert cohort.labs.filter(pl.col("date") == dt.date(2020, 1, 5)).height == 0
     assert _excluded(cohort, "measurement rows whose unit cannot be converted") == 1  # mmol/L
+
+
+def test_adverse_event_problem_names_the_condition_row_and_person(tmp_path) -> None:
+    """A CRS coded 2020-01-05, before person 1's diagnosis (2020-01-10) but inside observation:
+    the native warning names the CDM row, not the extract's row number."""
+    tables = clinical_fragment()
+    co = tables["condition_occurrence"]
+    early = pl.DataFrame([(14, 1, 0, D(2020, 1, 5), 91)], schema=co.schema, orient="row")
+    tables["condition_occurrence"] = pl.concat([co, early])
+    path = tmp_path / "cdm.duckdb"
+    write_duckdb(tables, path)
+    cohort = read_omop(f"omop+duckdb://{path}", tables=["adverse_events"])
+    (p,) = [p for p in cohort.report.problems if p.check == "before_diagnosis"]
+    assert p.file == "condition_occurrence (condition_occurrence_id 14, person_id 1)"
+    assert p.column == "condition_start_date"
