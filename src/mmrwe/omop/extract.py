@@ -425,10 +425,11 @@ def _measurements(con: Any, loc: OmopLocation, m: Mapping, cohort: Any) -> pl.Da
         # the distinct code combinations are found and numbered once, in the database; the rows
         # come with their combination's number only, sorted there, and the rules are gathered
         distinct = table.select(*MEASUREMENT_KEYS).distinct().to_polars()
+        coded = pl.Categorical(pl.Categories.random())  # 4 bytes a row, no hashing by the reader
         m.measurement_rules = (
             _measurement_rules(con, loc, m, distinct)
             .with_row_index("combo")
-            .with_columns(pl.col("combo").cast(pl.Int64))
+            .with_columns(pl.col("combo").cast(pl.Int64), pl.col("test", "unit").cast(coded))
         )
     combos = m.measurement_rules
     me = _in_range(table, cohort)
