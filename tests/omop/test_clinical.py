@@ -127,3 +127,16 @@ def test_adverse_event_problem_names_the_condition_row_and_person(tmp_path) -> N
     (p,) = [p for p in cohort.report.problems if p.check == "before_diagnosis"]
     assert p.file == "condition_occurrence (condition_occurrence_id 14, person_id 1)"
     assert p.column == "condition_start_date"
+
+
+def test_check_counts_the_adverse_events_and_ecog_read(tmp_path) -> None:
+    from mmrwe.omop.check import omop_check
+
+    path = tmp_path / "cdm.duckdb"
+    write_duckdb(clinical_fragment(), path)
+    n = omop_check(f"omop+duckdb://{path}")
+    # conditions of persons 1 and 2: 2 myeloma + 4 adverse-event rows; 2 graded, in observation
+    assert n["rows"]["condition_occurrence"] == {"myeloma_persons": 6, "mapped": 2}
+    # measurements of persons 1 and 2: 3 labs + 4 ECOG; mapped: 3 labs + 3 ECOG values 0-4
+    assert n["rows"]["measurement"] == {"myeloma_persons": 7, "mapped": 6}
+    assert (n["excluded"]["condition_no_grade"], n["excluded"]["measurement_ecog_value"]) == (1, 1)

@@ -73,9 +73,9 @@ def adverse_events(con: Any, cdm: str, sets: pl.DataFrame, members: Any) -> pl.D
 
 def baseline_ecog(
     con: Any, cdm: str, ecog_ids: list[int], members: Any, diagnosed: pl.DataFrame
-) -> tuple[pl.DataFrame, int]:
-    """``person_id, ecog`` at diagnosis (module docstring) and the rows excluded for their
-    value."""
+) -> tuple[pl.DataFrame, int, int]:
+    """``person_id, ecog`` at diagnosis (module docstring), the rows with a valid value and the
+    rows excluded for their value."""
     me = con.table("measurement", database=cdm).semi_join(members, "person_id")
     me = me.filter(me.measurement_concept_id.isin(ecog_ids or [-1]))
     df = me.select(
@@ -96,4 +96,4 @@ def baseline_ecog(
         .group_by("person_id", maintain_order=True)
         .first()
     )
-    return near.select("person_id", ecog=value.cast(pl.Int64)), bad
+    return near.select("person_id", ecog=value.cast(pl.Int64)), df.height - bad, bad

@@ -242,8 +242,9 @@ def _clinical(
         )
         out.keys["adverse_events"] = graded.select("person_id", "cdm_id")
     if mapping.ecog:
-        ecog, bad = baseline_ecog(con, loc.cdm_schema, mapping.ecog, members, diagnosed)
+        ecog, read, bad = baseline_ecog(con, loc.cdm_schema, mapping.ecog, members, diagnosed)
         out.excluded["measurement_ecog_value"] = bad
+        out.mapped["measurement"] = out.mapped.get("measurement", 0) + read
         ecog = ecog.select(patient_id=pl.col("person_id").cast(pl.String), ecog="ecog")
         patients = out.tables["patients"].join(
             ecog, on="patient_id", how="left", maintain_order="left"

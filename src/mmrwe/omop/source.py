@@ -233,9 +233,13 @@ def treatment_events(parts: list[pl.DataFrame]) -> pl.DataFrame:
 
 
 def _domain_rows(session: OmopSession) -> dict[str, int]:
-    """Rows of the myeloma persons in each CDM event table (a count: no row leaves)."""
+    """Rows of the myeloma persons in each CDM event table (a count: no row leaves);
+    ``condition_occurrence`` (every condition, myeloma's too) when adverse events are read."""
     out = {}
-    for name in ("drug_exposure", "procedure_occurrence", "measurement", "observation"):
+    names = ["drug_exposure", "procedure_occurrence", "measurement", "observation"]
+    if session.mapping.adverse_events.height:
+        names.append("condition_occurrence")
+    for name in names:
         table = session.con.table(name, database=session.location.cdm_schema)
         rows = table.semi_join(session.cohort.select("person_id"), "person_id").count()
         out[name] = int(rows.execute())
