@@ -91,18 +91,20 @@ P002,2016-06-01,lambda_flc,8.0,mg/L
 """
 
 
-def test_numeric_lab_values_read_as_numbers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("dtype", [pl.Float64, pl.Float32])
+def test_numeric_lab_values_read_as_numbers(tmp_path: Path, dtype) -> None:
     """A lab value column stored as numbers (typed Parquet) is read as the same numbers as their
-    text, without a text round trip; a non-finite number is an error naming its row."""
+    text (a float32 3.1 is 3.1, not 3.0999999); a non-finite number is an error naming its
+    row."""
     tables = dict(TABLES, labs=NUMERIC_LABS)
     csv_dir = write_cohort(tmp_path / "csv", tables)
     typed = as_parquet(csv_dir, tmp_path / "typed")
     labs = pl.read_csv(csv_dir / "labs.csv", infer_schema=False)
-    labs.with_columns(pl.col("value").cast(pl.Float64)).write_parquet(typed / "labs.parquet")
+    labs.with_columns(pl.col("value").cast(dtype)).write_parquet(typed / "labs.parquet")
     reference, other = read_cohort(csv_dir), read_cohort(typed)
     assert_frame_equal(reference.labs, other.labs)
     assert other.labs["value"].to_list() == [3.1, 1.5, 125.0, 8.0]  # 15 g/L, 12.5 mg/dL
-    bad = labs.with_columns(pl.col("value").cast(pl.Float64)).with_columns(
+    bad = labs.with_columns(pl.col("value").cast(dtype)).with_columns(
         value=pl.when(pl.int_range(pl.len()) == 2).then(float("nan")).otherwise("value")
     )
     bad.write_parquet(typed / "labs.parquet")

@@ -169,7 +169,9 @@ def parse_lab_values(
     as written, or typed numbers (:func:`_typed_values`).
     """
     n = raw.height
-    typed = raw.schema["value"].is_numeric()
+    # Float32 keeps the text path: its shortest text (0.1) is the number meant, not the nearest
+    # double of the float32 (0.10000000149)
+    typed = raw.schema["value"].is_numeric() and raw.schema["value"] != pl.Float32
     kind, x, trace, written = (_typed_values if typed else _text_values)(raw, ctx)
     if "unit" in raw.columns:
         ucodes, uvalues = encode(raw["unit"])
