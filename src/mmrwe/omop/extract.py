@@ -19,7 +19,12 @@ The mapping rules (documented with their sources in ``docs/omop.md``):
   ``unit_concept_id`` (UCUM code) or ``unit_source_value`` or the set's implied unit, converted by
   the native unit rules. A unit that cannot be converted excludes the row (counted).
 - responses: ``observation`` rows of the observation concept set, named by the set.
+- adverse events (CRS, ICANS by their ICD-10-CM grade codes) and ECOG at diagnosis:
+  :mod:`mmrwe.omop.clinical`.
 - every event dated outside all of the person's observation periods is excluded (counted).
+
+The tables go to the native reader typed (dates, lab numbers; no text round trip), each range
+sorted by the person id as text (the native order), ranges taken in that order.
 """
 
 from __future__ import annotations
@@ -211,10 +216,9 @@ def extract_range(
         "labs": labs.select("person_id", "cdm_id"),
         "responses": responses.select("person_id", "cdm_id"),
     }
-    _clinical(
-        con, loc, mapping, cohort, diagnosed, periods, Extract(tables, excluded, mapped, keys=keys)
-    )
-    return Extract(tables, excluded, mapped, units, events, keys)
+    out = Extract(tables, excluded, mapped, units, events, keys)
+    _clinical(con, loc, mapping, cohort, diagnosed, periods, out)
+    return out
 
 
 def _clinical(
