@@ -19,6 +19,7 @@ from mmrwe.engine.spark import SparkEngine
 from mmrwe.errors import InvalidDataError
 from mmrwe.io.output import OutputDirectory, run_file
 from mmrwe.io.read import read_cohort
+from mmrwe.pipeline import tables_of
 from mmrwe.study import run_study
 from mmrwe.study.config import load_config
 from mmrwe.vocab import load_vocabulary
@@ -57,19 +58,23 @@ def test_shipped_study_same_as_local(spark, cohort: Path, tmp_path: Path) -> Non
     assert_same_run(local, out)
 
 
+@pytest.mark.parametrize("after_write", [False, True], ids=["before-writing", "after-writing"])
 def test_task_failing_once_duplicates_nothing(
-    spark, cohort: Path, local_run: Path, tmp_path: Path
+    spark, cohort: Path, local_run: Path, tmp_path: Path, after_write: bool
 ) -> None:
-    """The first attempt on bucket 1 raises, as a killed task would; Spark retries it
-    (maxFailures 2); the file commit protocol keeps the failed attempt's rows out."""
+    """The first attempt on bucket 1 raises, as a killed task would: before writing anything,
+    or after writing all its files (killed before it reported success); Spark retries it
+    (maxFailures 2); the retry replaces the bucket's files, so no row is duplicated."""
     marker = tmp_path / "failed-once"
-    out = _spark_run(
-        spark, cohort, tmp_path / "run", buckets=3, fail_once=FailOnce(bucket=1, marker=marker)
-    )
+    fault = FailOnce(bucket=1, marker=marker, after_write=after_write)
+    out = _spark_run(spark, cohort, tmp_path / "run", buckets=3, fail_once=fault)
     assert marker.exists(), "the injected fault did not fire"
     assert_same_run(local_run, out)
     lines = spark_table(out, "lines", pl.read_parquet(run_file(local_run, "lines.parquet")).schema)
     assert lines.select("patient_id", "line").is_duplicated().sum() == 0
+    for name in tables_of("population"):  # one file per bucket, no attempt's file left
+        parts = sorted(p.name for p in (out / "patient_level" / name).iterdir())
+        assert parts == [f"part-{b:05d}.parquet" for b in range(3)], name
 
 
 def _contradictory(cohort_path: Path):  # type: ignore[no-untyped-def]
