@@ -37,6 +37,18 @@ CALL_STAGES = ("spark_call.read", "spark_call.write")
 def tree_cpu() -> float:
     """CPU seconds (user + system) of this process and all its descendants, alive or reaped
     (Spark's JVM and its Python workers are descendants): from /proc, 0 where there is none."""
+    return sum(cpu for cpu, _ in _tree().values())
+
+
+def tree_peak_gb() -> float:
+    """The sum of the peak resident memory (VmHWM) of this process and its live descendants,
+    in GB: an upper bound of the run's peak (the processes need not peak together)."""
+    return sum(peak for _, peak in _tree().values()) / 2**20
+
+
+def _tree() -> dict[int, tuple[float, float]]:
+    """CPU seconds (with reaped children's) and peak resident KiB of this process and each of
+    its live descendants, from /proc."""
     children: dict[int, list[int]] = {}
     seconds: dict[int, float] = {}
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -48,12 +60,17 @@ def tree_cpu() -> float:
         fields = stat[stat.rindex(")") + 2 :].split()
         children.setdefault(int(fields[1]), []).append(int(entry.name))
         seconds[int(entry.name)] = sum(int(x) for x in fields[11:15]) / tick
-    total, todo = 0.0, [os.getpid()]
+    out, todo = {}, [os.getpid()]
     while todo:
         pid = todo.pop()
-        total += seconds.get(pid, 0.0)
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            peak = float(next(t.split()[1] for t in status.splitlines() if t.startswith("VmHWM")))
+        except (OSError, StopIteration):
+            peak = 0.0
+        out[pid] = (seconds.get(pid, 0.0), peak)
         todo += children.get(pid, [])
-    return total
+    return out
 
 
 def measure(cohort: Path, work: Path, engine: SparkEngine | None) -> dict[str, float]:
@@ -114,6 +131,7 @@ def main() -> None:
             local = measure(cohort, Path(tmp), None)
             spark = measure(cohort, Path(tmp), engine)
             report(n, local, spark)
+            print(f"  peak resident memory, summed over the process tree: {tree_peak_gb():.1f} GB")
             rows.append((n, local["patient_level"], spark["patient_level"]))
             print(f"  load average now: {os.getloadavg()}")
             print_fit(rows)  # after every size: a run stopped early still gives its fit

@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import polars as pl
@@ -55,10 +54,12 @@ if TYPE_CHECKING:
 
 #: patients per call of the chain (a bucket), above two buckets per core
 PATIENTS_PER_BUCKET = 5_000
-#: the JVM's memory in local mode: it only schedules the tasks and carries bucket numbers (the
-#: cohort crosses as files), so 1 GB suffices at any cohort size and leaves the machine's memory
-#: to the driver's Python (the validated cohort) and the Python workers (one bucket each)
-LOCAL_MEMORY = "1g"
+#: the JVM's largest heap in local mode. For a cohort folder it only schedules the tasks (the
+#: cohort crosses as files) and stays far below it; a source read through Spark
+#: (``omop+spark://``, ``native+spark://``) collects its rows through it. The heap grows only as
+#: needed, so the machine's memory stays for the driver's Python (the validated cohort) and the
+#: Python workers (one bucket each)
+LOCAL_MEMORY = "4g"
 #: rows per Parquet file of a bucket's cohort table
 ROWS_PER_FILE = 1_000_000
 
@@ -130,6 +131,7 @@ class SparkEngine:
         try:
             with _timed(timings, "spark_input"):
                 buckets = write_buckets(cohort, files, self.used_buckets, self.rows_per_file)
+                self.used_buckets = buckets  # fewer when the patients are fewer
             with _timed(timings, "spark_chain"), python_errors():
                 call = BucketCall(config, vocabulary, stop_after, files, self.fail_once)
                 status = run_calls(spark, call, buckets)
@@ -204,12 +206,6 @@ def start_session(master: str | None) -> SparkSession:
             f"Spark could not start on master {master or 'local[*]'!r}: {error}. The Spark "
             "engine needs Java 17 or later (java on the PATH, or JAVA_HOME)."
         ) from error
-
-
-def spark_path(path: Path) -> str:
-    """A path of the output directory as Spark names it (``/dbfs/x`` is ``dbfs:/x``)."""
-    text = str(Path(path).absolute())
-    return "dbfs:" + text[len("/dbfs") :] if text.startswith("/dbfs/") else text
 
 
 @contextmanager
