@@ -54,6 +54,7 @@ def _catalog_cdm(spark, cohort: Path, where: Path):  # type: ignore[no-untyped-d
     from mmrwe.omop.render import render_cohort, write_duckdb
 
     tables = render_cohort(cohort)
+    where.mkdir(parents=True, exist_ok=True)
     write_duckdb(tables, where / "cdm.duckdb")
     return load_catalog(spark, where / "cdm.duckdb", where), tables["person"]
 
