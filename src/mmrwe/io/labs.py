@@ -26,6 +26,7 @@ gathered back by code with NumPy.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -164,20 +165,14 @@ def parse_lab_values(
     """Typed lab results from a raw labs chunk and its test indices (empty values are errors).
 
     Returns the columns ``test, value, result, unit, value_raw, value_rule`` aligned with
-    ``raw``; ``value_raw`` is kept only where the value was not a plain number.
+    ``raw``; ``value_raw`` is kept only where the value was not a plain number. ``value`` is text
+    as written, or typed numbers (:func:`_typed_values`).
     """
     n = raw.height
-    codes, values = encode(raw["value"])
-    _report_empty(raw, "value", codes < 0, ctx)
-    classes = [classify_value(v) for v in values]
-    kind = gather_codes(codes, np.array([_KINDS.get(k, BAD) for k, _ in classes], np.int8), -1)
-    x = gather_codes(
-        codes, np.array([np.nan if v is None else v for _, v in classes], float), np.nan
-    )
-    trace = gather_codes(
-        codes, np.array([v.strip().lower() in TRACE_WORDS for v in values], np.bool_), False
-    )
-
+    # Float32 keeps the text path: its shortest text (0.1) is the number meant, not the nearest
+    # double of the float32 (0.10000000149)
+    typed = raw.schema["value"].is_numeric() and raw.schema["value"] != pl.Float32
+    kind, x, trace, written = (_typed_values if typed else _text_values)(raw, ctx)
     if "unit" in raw.columns:
         ucodes, uvalues = encode(raw["unit"])
         keys = [unit_key(u) for u in uvalues]
@@ -208,8 +203,7 @@ def parse_lab_values(
     unquantified = mprot & (kind == PRESENT) & ~trace  # present, amount unknown: stays NaN
     result = np.where(word & (qual | mprot), np.where(kind == ABSENT, 0, 1), -1)
 
-    text = pl.Series(values, dtype=pl.String)
-    value_raw = gather(np.where(kind == NUMBER, -1, codes), text).alias("value_raw")
+    value_raw = written(kind != NUMBER).alias("value_raw")
     known = (test >= 0) & (kind >= 0)
     bad = known & (rule < 0)
     negative = number < 0
@@ -221,7 +215,7 @@ def parse_lab_values(
         frame = pl.DataFrame(
             {
                 "__row": raw["__row"],
-                "value_raw": gather(codes, text),
+                "value_raw": written(np.ones(n, np.bool_)),
                 "test": test,
                 "unit_raw": gather(ucodes, pl.Series(uvalues, dtype=pl.String)),
             }
@@ -252,6 +246,73 @@ def parse_lab_values(
         "value_raw": value_raw,
         "value_rule": enum_series("value_rule", rule, RULE_DTYPE),
     }
+
+
+def _classify(codes: np.ndarray, values: list[str]) -> tuple[np.ndarray, ...]:
+    """``kind, x, trace`` of each row from its code into the distinct ``values`` (written text):
+    the rules run once per distinct spelling (:func:`classify_value`)."""
+    classes = [classify_value(v) for v in values]
+    kind = gather_codes(codes, np.array([_KINDS.get(k, BAD) for k, _ in classes], np.int8), -1)
+    x = gather_codes(
+        codes, np.array([np.nan if v is None else v for _, v in classes], float), np.nan
+    )
+    trace = gather_codes(
+        codes, np.array([v.strip().lower() in TRACE_WORDS for v in values], np.bool_), False
+    )
+    return kind, x, trace
+
+
+def _text_values(raw: pl.DataFrame, ctx: TableContext) -> tuple[Any, ...]:
+    """``kind, x, trace`` of a text ``value`` column, and ``written(mask)``: the text of the
+    rows in ``mask`` (null elsewhere), for messages and ``value_raw``."""
+    codes, values = encode(raw["value"])
+    _report_empty(raw, "value", codes < 0, ctx)
+    text = pl.Series(values, dtype=pl.String)
+
+    def written(mask: np.ndarray) -> pl.Series:
+        return gather(np.where(mask, codes, -1), text)
+
+    return (*_classify(codes, values), written)
+
+
+#: An in-memory extract's column of the results that are not plain numbers (censored numbers
+#: ``<0.1``, words), beside a numeric ``value`` (:func:`_typed_values`)
+VALUE_TEXT = "__value_text"
+
+
+def _typed_values(raw: pl.DataFrame, ctx: TableContext) -> tuple[Any, ...]:
+    """:func:`_text_values` of a numeric ``value`` column (a typed Parquet or DuckDB column, or
+    an in-memory extract such as an OMOP CDM's): every number is read as written, no text round
+    trip; a non-finite number is an error. An in-memory extract gives the rows that are not plain
+    numbers as text in :data:`VALUE_TEXT` (value null), read by the text rules."""
+    n = raw.height
+    number = raw["value"].cast(pl.Float64)
+    words = (
+        raw[VALUE_TEXT]
+        if VALUE_TEXT in raw.columns and ctx.source.kind == "frames"
+        else pl.Series(VALUE_TEXT, [None] * n, pl.String)
+    )
+    codes, values = encode(words)
+    kind_t, x_t, trace = _classify(codes, values)
+    xn = number.to_numpy(allow_copy=True).astype(float)
+    has_num = number.is_not_null().to_numpy()
+    finite = np.isfinite(xn)
+    worded = codes >= 0
+    _report_empty(raw, "value", ~worded & ~has_num, ctx)
+    kind = np.where(worded, kind_t, np.where(has_num, np.where(finite, NUMBER, BAD), -1)).astype(
+        np.int8
+    )
+    x = np.where(worded, x_t, np.where(has_num & finite, xn, np.nan))
+    text = pl.Series(values, dtype=pl.String)
+
+    def written(mask: np.ndarray) -> pl.Series:
+        out = gather(np.where(mask, codes, -1), text)
+        numbers = np.flatnonzero(mask & ~worded & has_num)
+        if numbers.size:  # error messages only: the numbers as text
+            out = out.scatter(numbers, pl.Series(xn[numbers]).cast(pl.String))
+        return out
+
+    return kind, x, trace, written
 
 
 def _report_empty(raw: pl.DataFrame, col: str, empty: np.ndarray, ctx: TableContext) -> None:
