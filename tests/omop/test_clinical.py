@@ -16,7 +16,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from mmrwe.omop import read_omop
+from mmrwe.errors import InvalidDataError
+from mmrwe.omop import parse_url, read_omop
 from mmrwe.omop.render import write_duckdb
 
 from .fragments import D, fragment
@@ -140,3 +141,20 @@ def test_check_counts_the_adverse_events_and_ecog_read(tmp_path) -> None:
     # measurements of persons 1 and 2: 3 labs + 4 ECOG; mapped: 3 labs + 3 ECOG values 0-4
     assert n["rows"]["measurement"] == {"myeloma_persons": 7, "mapped": 6}
     assert (n["excluded"]["condition_no_grade"], n["excluded"]["measurement_ecog_value"]) == (1, 1)
+
+
+@pytest.mark.parametrize(("window", "expected"), [(3, [None, None]), (75, [1, 0])])
+def test_ecog_window_is_a_url_option(tmp_path, window: int, expected: list) -> None:
+    # 3 days: person 1's values (5 days before, 10 after) fall outside; 75 days: person 2's 0,
+    # measured 75 days after the diagnosis, counts
+    path = tmp_path / "cdm.duckdb"
+    write_duckdb(clinical_fragment(), path)
+    url = f"omop+duckdb://{path}?ecog_window_days={window}"
+    cohort = read_omop(url, tables=["labs", "adverse_events"])
+    assert cohort.patients.sort("patient_id")["ecog"].to_list() == expected
+    assert f"ecog_window_days={window}" in cohort.inputs[0]["file"]
+
+
+def test_ecog_window_out_of_range_is_refused_naming_the_option(tmp_path) -> None:
+    with pytest.raises(InvalidDataError, match=r"ecog_window_days='-1'.*ECOG performance"):
+        parse_url(f"omop+duckdb://{tmp_path}/cdm.duckdb?ecog_window_days=-1")

@@ -10,7 +10,7 @@
   row is excluded and counted (``condition_no_grade``).
 - ECOG at diagnosis: ``measurement`` rows of the concept set whose ``mmrwe_name`` is ``ecog``
   (LOINC 89247-1), ``value_as_number`` a whole number 0-4, dated within
-  :data:`ECOG_WINDOW_DAYS` of the diagnosis date; the nearest to the diagnosis wins (the earlier
+  ``OmopRules.ecog_window_days`` (30) of the diagnosis date; the nearest to the diagnosis wins (the earlier
   on a tie, then the smaller ``measurement_id``). Other values (5 = dead, fractions, no number)
   are excluded and counted (``measurement_ecog_value``).
 """
@@ -26,10 +26,6 @@ import polars as pl
 AE_NAME = re.compile(r"^(?P<term>.+), grade (?P<grade>[1-5]|unspecified)$")
 #: ``mmrwe_name`` of measurement concepts read into the patients table, not the labs
 BASELINE_MEASUREMENTS = ("ecog",)
-#: ECOG counts as "at diagnosis" when measured at most this many days before or after it
-#: (mmrwe's rule: no published convention for real-world data was found; trials take the
-#: assessment within about 28 days before the first dose)
-ECOG_WINDOW_DAYS = 30
 
 
 def adverse_event_sets(conditions: pl.DataFrame) -> pl.DataFrame:
@@ -72,10 +68,15 @@ def adverse_events(con: Any, cdm: str, sets: pl.DataFrame, members: Any) -> pl.D
 
 
 def baseline_ecog(
-    con: Any, cdm: str, ecog_ids: list[int], members: Any, diagnosed: pl.DataFrame
+    con: Any,
+    cdm: str,
+    ecog_ids: list[int],
+    members: Any,
+    diagnosed: pl.DataFrame,
+    window_days: int,
 ) -> tuple[pl.DataFrame, int, int]:
-    """``person_id, ecog`` at diagnosis (module docstring), the rows with a valid value and the
-    rows excluded for their value."""
+    """``person_id, ecog`` at diagnosis (module docstring; within ``window_days`` of it), the
+    rows with a valid value and the rows excluded for their value."""
     me = con.table("measurement", database=cdm).semi_join(members, "person_id")
     me = me.filter(me.measurement_concept_id.isin(ecog_ids or [-1]))
     df = me.select(
@@ -91,7 +92,7 @@ def baseline_ecog(
         df.filter(valid.fill_null(False))
         .join(diag, on="person_id")
         .with_columns(days=days)
-        .filter(pl.col("days").abs() <= ECOG_WINDOW_DAYS)
+        .filter(pl.col("days").abs() <= window_days)
         .sort("person_id", pl.col("days").abs(), "days", "measurement_id")
         .group_by("person_id", maintain_order=True)
         .first()

@@ -246,7 +246,9 @@ def _clinical(
         )
         out.keys["adverse_events"] = graded.select("person_id", "cdm_id")
     if mapping.ecog:
-        ecog, read, bad = baseline_ecog(con, loc.cdm_schema, mapping.ecog, members, diagnosed)
+        ecog, read, bad = baseline_ecog(
+            con, loc.cdm_schema, mapping.ecog, members, diagnosed, loc.rules.ecog_window_days
+        )
         out.excluded["measurement_ecog_value"] = bad
         out.mapped["measurement"] = out.mapped.get("measurement", 0) + read
         ecog = ecog.select(patient_id=pl.col("person_id").cast(pl.String), ecog="ecog")
