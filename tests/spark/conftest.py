@@ -17,6 +17,8 @@ import pytest
 MASTER = "local[2,2]"
 #: a small simulated cohort: Spark's start-up, not the patients, dominates the tests' time
 PATIENTS = 400
+#: the cohort of the equality tests (issue 17: local and Spark engines on 2,000 patients)
+EQUALITY_PATIENTS = 2_000
 
 
 def _unavailable(what: str) -> None:
@@ -49,6 +51,16 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     path = tmp_path_factory.mktemp("spark") / "cohort"
     simulate_cohort(path, n_patients=PATIENTS, seed=11)
+    return path
+
+
+@pytest.fixture(scope="session")
+def cohort_2000(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A simulated cohort of :data:`EQUALITY_PATIENTS` patients (Parquet)."""
+    from mmrwe.simulate import simulate_cohort
+
+    path = tmp_path_factory.mktemp("spark2000") / "cohort"
+    simulate_cohort(path, n_patients=EQUALITY_PATIENTS, seed=17)
     return path
 
 

@@ -1,68 +1,84 @@
-"""Buckets of whole patients: a patient whose rows lie in several input files (and several of
-Spark's input partitions) reaches the chain whole, in one call."""
+"""Buckets of whole patients: a patient whose rows lie in several input files reaches the
+chain whole, in one call (one Spark task), and every patient in exactly one call."""
 
 from __future__ import annotations
 
-import uuid
+import itertools
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 import pytest
 
-from mmrwe.engine.spark import SparkEngine, cohort_frame
-from mmrwe.engine.wire import BUCKET, TAG, column, input_schemas
+from mmrwe.engine.spark import write_buckets
+from mmrwe.engine.wire import BucketFiles
+from mmrwe.io.cohort import COHORT_SCHEMAS
 from mmrwe.io.read import read_cohort
 
 pytestmark = pytest.mark.spark
 
 ROWS_PER_FILE = 500
+BUCKETS = 3
 
 
-def _calls(table: pa.Table) -> pa.Table:
-    """Rows per patient and table in one call, with the call's id."""
-    df = pl.from_arrow(table)
-    assert isinstance(df, pl.DataFrame)
-    patient = pl.coalesce([pl.col(column(name, "patient_id")) for name in input_schemas()])
-    counts = df.group_by(patient.alias("patient_id"), TAG).agg(pl.len().cast(pl.Int64).alias("n"))
-    return (
-        counts.with_columns(call=pl.lit(uuid.uuid4().hex))
-        .to_arrow()
-        .cast(
-            pa.schema(
-                [
-                    ("patient_id", pa.string()),
-                    (TAG, pa.string()),
-                    ("n", pa.int64()),
-                    ("call", pa.string()),
+def _rows_per_patient(files: BucketFiles):  # type: ignore[no-untyped-def]
+    """A mapInArrow function: each bucket read as a call reads it; its rows per patient and
+    table, with the bucket and the number of files read."""
+
+    def run(batches):  # type: ignore[no-untyped-def]
+        for batch in batches:
+            for bucket in batch.column(0).to_pylist():
+                tables = files.read_input(bucket)
+                counts = [
+                    table.group_by("patient_id").len().with_columns(table=pl.lit(name))
+                    for name, table in tables.items()
                 ]
-            )
-        )
-    )
+                n_files = sum(
+                    len(list(files.input(bucket, name).glob("part-*.parquet"))) for name in tables
+                )
+                out = pl.concat(counts).with_columns(bucket=pl.lit(bucket), files=pl.lit(n_files))
+                yield from (
+                    out.select("patient_id", "table", "len", "bucket", "files")
+                    .to_arrow(compat_level=pl.CompatLevel.oldest())
+                    .cast(
+                        pa.schema(
+                            [
+                                ("patient_id", pa.string()),
+                                ("table", pa.string()),
+                                ("len", pa.int64()),
+                                ("bucket", pa.int64()),
+                                ("files", pa.int64()),
+                            ]
+                        )
+                    )
+                    .to_batches()
+                )
+
+    return run
 
 
 def test_patients_split_across_files_arrive_whole(spark, cohort: Path, tmp_path: Path) -> None:
+    """Input files of 500 rows cut patients' treatments between files; each patient's rows of
+    every table reach exactly one call, all of them."""
     data = read_cohort(cohort)
-    ids = data.treatments["patient_id"]
-    cut = [i for i in range(ROWS_PER_FILE, ids.len(), ROWS_PER_FILE) if ids[i - 1] == ids[i]]
-    assert cut, "no patient's treatments straddle two input files: the test would prove nothing"
-    previous = spark.conf.get("spark.sql.files.maxPartitionBytes")
-    spark.conf.set("spark.sql.files.maxPartitionBytes", "2048")  # many input partitions
-    try:
-        engine = SparkEngine(session=spark, rows_per_file=ROWS_PER_FILE)
-        frame = cohort_frame(spark, data, tmp_path / "input", 3, engine)
-        assert frame.rdd.getNumPartitions() > 5
-        schema = "patient_id string, table string, n long, call string"
-        seen = pl.from_arrow(frame.groupBy(BUCKET).applyInArrow(_calls, schema).toArrow())
-    finally:
-        spark.conf.set("spark.sql.files.maxPartitionBytes", previous)
+    files = BucketFiles(tmp_path / "work", {})
+    assert write_buckets(data, files, BUCKETS, ROWS_PER_FILE) == BUCKETS
+    straddling = []
+    for bucket in range(BUCKETS):
+        parts = sorted(files.input(bucket, "treatments").glob("part-*.parquet"))
+        for a, b in itertools.pairwise(parts):
+            if pl.read_parquet(a)["patient_id"][-1] == pl.read_parquet(b)["patient_id"][0]:
+                straddling.append(pl.read_parquet(b)["patient_id"][0])
+    assert straddling, "no patient's treatments straddle two input files: the test proves nothing"
+    schema = "patient_id string, table string, len long, bucket long, files long"
+    numbers = spark.range(0, BUCKETS, 1, BUCKETS)
+    seen = pl.from_arrow(numbers.mapInArrow(_rows_per_patient(files), schema).toArrow())
     assert isinstance(seen, pl.DataFrame)
-    calls = seen.group_by("patient_id").agg(pl.col("call").n_unique())
+    assert seen["files"].max() > len(COHORT_SCHEMAS), "no call read a table from several files"
+    calls = seen.group_by("patient_id").agg(pl.col("bucket").n_unique())
     assert calls.height == data.patients.height
-    assert calls["call"].max() == 1, "a patient's rows were cut between calls"
-    for name in input_schemas():
+    assert calls["bucket"].max() == 1, "a patient's rows were cut between calls"
+    for name in COHORT_SCHEMAS:
         expected = data.table(name).group_by("patient_id").len().sort("patient_id")
-        got = seen.filter(pl.col(TAG) == name).select("patient_id", pl.col("n").alias("len"))
+        got = seen.filter(pl.col("table") == name).select("patient_id", "len")
         assert got.sort("patient_id").cast(expected.schema).equals(expected), name
-    straddling = ids[cut[0]]
-    assert seen.filter(pl.col("patient_id") == straddling)["call"].n_unique() == 1

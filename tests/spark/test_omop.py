@@ -48,24 +48,27 @@ def load_catalog(spark, cdm: Path, where: Path) -> str:  # type: ignore[no-untyp
     return database
 
 
-@pytest.fixture(scope="module")
-def catalog_cdm(spark, cohort: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """The OMOP rendering of the simulated cohort (DuckDB, as ``mmrwe simulate --format omop``
-    writes it) loaded into Spark catalog tables; its ``person`` table (ids to translate)."""
+def _catalog_cdm(spark, cohort: Path, where: Path):  # type: ignore[no-untyped-def]
+    """The OMOP rendering of a simulated cohort (DuckDB, as ``mmrwe simulate --format omop``
+    writes it) loaded into Spark catalog tables; its database and ``person`` table."""
     from mmrwe.omop.render import render_cohort, write_duckdb
 
     tables = render_cohort(cohort)
-    where = tmp_path_factory.mktemp("catalog")
+    where.mkdir(parents=True, exist_ok=True)
     write_duckdb(tables, where / "cdm.duckdb")
     return load_catalog(spark, where / "cdm.duckdb", where), tables["person"]
 
 
-def test_omop_on_spark_same_as_local_on_native(
-    spark, cohort: Path, catalog_cdm, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def catalog_cdm(spark, cohort: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The 400-patient cohort's OMOP rendering in Spark's catalog."""
+    return _catalog_cdm(spark, cohort, tmp_path_factory.mktemp("catalog"))
+
+
+def _same_as_native(spark, cohort: Path, catalog, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """The CDM in Spark's catalog, mapped on Spark and analysed by the Spark engine: the same
     patient-level rows and summary tables as the local engine on the native cohort."""
-    database, person = catalog_cdm
+    database, person = catalog
     native = tmp_path / "native"
     run_study(cohort, native, config=UNSUPPRESSED, report=False)
     out = tmp_path / "omop"
@@ -84,6 +87,22 @@ def test_omop_on_spark_same_as_local_on_native(
     (source,) = result.manifest["inputs"]
     assert source["file"] == f"omop+spark://?cdm_schema={database}&vocab_schema={database}"
     assert source["omop_mapping"]["persons_with_myeloma"] == person.height
+
+
+def test_omop_on_spark_same_as_local_on_native(
+    spark, cohort: Path, catalog_cdm, tmp_path: Path
+) -> None:
+    """400 patients: OMOP on Spark with the Spark engine gives the native cohort's tables."""
+    _same_as_native(spark, cohort, catalog_cdm, tmp_path)
+
+
+@pytest.mark.slow
+def test_omop_on_spark_2000_same_as_local_on_native(
+    spark, cohort_2000: Path, tmp_path: Path
+) -> None:
+    """2,000 patients (issue 17's size): the same."""
+    catalog = _catalog_cdm(spark, cohort_2000, tmp_path / "catalog")
+    _same_as_native(spark, cohort_2000, catalog, tmp_path)
 
 
 def test_missing_catalog_database_names_the_schemas(spark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

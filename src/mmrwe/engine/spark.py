@@ -1,20 +1,19 @@
-"""The Spark engine: the patient-level chain as Arrow UDFs over buckets of whole patients.
+"""The Spark engine: the patient-level chain as Spark tasks over buckets of whole patients.
 
 The driver reads and validates the cohort exactly as the local engine does (same checks, same
-messages, same attrition) and hands its typed tables to Spark. Spark buckets the patients
-(``pmod(xxhash64(patient_id), buckets)``: a stable hash, so every row of a patient, whichever
-file it came from, lands in one bucket), groups the five tables' rows by bucket and calls
-:func:`~mmrwe.pipeline.analyse_partition` once per bucket (``applyInArrow``, the tables crossing
-as one tagged union, :mod:`mmrwe.engine.wire`). The union of the results is written once by
-Spark (partitioned by table); each patient-level table is then published from it as its own
-partitioned Parquet folder, and the few tables the summaries read come back to the driver, where
-the analysis-wide decisions are taken as the local engine takes them (``assign_groups``,
+messages, same attrition) and writes it as Parquet files in buckets of whole patients (the
+local engine's consecutive partitions, :func:`~mmrwe.pipeline.cohort_partitions`). Spark runs
+one task per bucket (``mapInArrow`` over the bucket numbers): the task reads its bucket's files,
+calls :func:`~mmrwe.pipeline.analyse_partition` and writes each patient-level table's part
+straight into the run directory, and what the summaries read into the engine's working folder
+(:mod:`mmrwe.engine.wire`, :mod:`mmrwe.engine.call`). The driver then reads those parts and
+takes the analysis-wide decisions as the local engine takes them (``assign_groups``,
 ``sum_attrition``, ``sum_unmapped``).
 
-Faults: every write goes through Spark's file commit protocol (a task attempt writes to its own
-temporary files, committed only when the task succeeds), so a task retried after a failure
-leaves no duplicate rows; a mapping or validation error in a call comes back as data and is
-raised on the driver with the local engine's message (:mod:`mmrwe.engine.call`).
+Faults: every file is written aside and renamed into place, one per table and bucket, so a task
+retried after a failure (or run twice speculatively) replaces its files with the same rows and
+duplicates nothing; a mapping or validation error in a call comes back in the call's status row
+and is raised on the driver with the local engine's message (:mod:`mmrwe.engine.call`).
 """
 
 from __future__ import annotations
@@ -28,39 +27,26 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import reduce
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import polars as pl
 
 from mmrwe.engine.call import BucketCall, FailOnce, raise_error
-from mmrwe.engine.wire import (
-    BUCKET,
-    KEPT_GROUPS,
-    ROW,
-    SEPARATOR,
-    TAG,
-    column,
-    from_union,
-    input_schemas,
-    output_schemas,
-    spark_schema,
-    union_schema,
-)
+from mmrwe.engine.wire import STATUS_DDL, STATUS_SCHEMA, BucketFiles, output_schemas
 from mmrwe.errors import MmrweError
-from mmrwe.io.cohort import Cohort
+from mmrwe.io.cohort import COHORT_SCHEMAS, Cohort
 from mmrwe.pipeline import (
     AnalysedPopulation,
     KeptTables,
     Stage,
+    cohort_partitions,
     sum_attrition,
     sum_unmapped,
     tables_of,
 )
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
 
     from mmrwe.io.output import OutputDirectory
     from mmrwe.study.config import StudyConfig
@@ -68,13 +54,14 @@ if TYPE_CHECKING:
 
 #: patients per call of the chain (a bucket), above two buckets per core
 PATIENTS_PER_BUCKET = 5_000
-#: the JVM's memory in local mode (Spark's default of 1 GB fails from about 50,000 patients)
+#: the JVM's largest heap in local mode. For a cohort folder it only schedules the tasks (the
+#: cohort crosses as files) and stays far below it; a source read through Spark
+#: (``omop+spark://``, ``native+spark://``) collects its rows through it. The heap grows only as
+#: needed, so the machine's memory stays for the driver's Python (the validated cohort) and the
+#: Python workers (one bucket each)
 LOCAL_MEMORY = "4g"
-#: rows per Parquet file of the cohort handed to Spark
+#: rows per Parquet file of a bucket's cohort table
 ROWS_PER_FILE = 1_000_000
-#: the tables the driver reads back (besides the analysed lines and their kept rows)
-DRIVER_TAGS = ("analysis_lines", *KEPT_GROUPS, "unmapped_drugs", "attrition", "counts")
-DRIVER_TAGS += ("timings", "error")
 
 
 class SparkEngineError(MmrweError):
@@ -135,49 +122,52 @@ class SparkEngine:
         timings: dict[str, float] = {}
         with _timed(timings, "spark_start"):
             spark = self.spark()
-        work = output.file("_spark")
         n = cohort.n_patients
         self.used_buckets = self.buckets or max(
             2 * spark.sparkContext.defaultParallelism, math.ceil(n / PATIENTS_PER_BUCKET)
         )
+        published = {name: output.file(name) for name in tables_of(stop_after)}
+        files = BucketFiles(output.file("_spark"), published)
         try:
-            with _timed(timings, "spark_input"), python_errors():
-                frame = cohort_frame(spark, cohort, work / "input", self.used_buckets, self)
+            with _timed(timings, "spark_input"):
+                buckets = write_buckets(cohort, files, self.used_buckets, self.rows_per_file)
+                self.used_buckets = buckets  # fewer when the patients are fewer
             with _timed(timings, "spark_chain"), python_errors():
-                union = self._run(frame, config, vocabulary, stop_after, work / "union")
-            with _timed(timings, "spark_collect"), python_errors():
-                driver = _collect(spark, union)
-            _raise_first_error(driver)
-            with _timed(timings, "spark_publish"), python_errors():
-                for name in tables_of(stop_after):
-                    publish(spark, union, name, output, config, stop_after)
+                call = BucketCall(config, vocabulary, stop_after, files, self.fail_once)
+                status = run_calls(spark, call, buckets)
+            _raise_first_error(status)
+            with _timed(timings, "spark_collect"):
+                schemas = output_schemas(config, stop_after)
+                returned = {t: files.read(t, s) for t, s in schemas.items() if t not in published}
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(files.work, ignore_errors=True)
         if on_progress is not None:
             on_progress(n)
-        analysed = population(driver, cohort, config, stop_after, timings)
+        analysed = population(returned, cohort, config, stop_after, timings)
         for name, count in analysed.counts.items():  # exact counts: patient-level manifest
             output.outputs(name)[name] = count
         return analysed
 
-    def _run(
-        self,
-        frame: DataFrame,
-        config: StudyConfig,
-        vocabulary: Vocabulary,
-        stop_after: Stage,
-        path: Path,
-    ) -> str:
-        """Run the chain on every bucket; write the union of the results, partitioned by
-        table; return where."""
-        from pyspark.sql.pandas.types import to_arrow_schema
 
-        schema = spark_schema(union_schema(output_schemas(config, stop_after)))
-        call = BucketCall(config, vocabulary, stop_after, to_arrow_schema(schema), self.fail_once)
-        result = frame.groupBy(BUCKET).applyInArrow(call.function(), schema)
-        target = spark_path(path)
-        result.write.partitionBy(TAG).parquet(target)
-        return target
+def write_buckets(cohort: Cohort, files: BucketFiles, buckets: int, rows_per_file: int) -> int:
+    """The cohort as at most ``buckets`` buckets of whole patients (consecutive, as the local
+    engine's partitions), written as Parquet parts; the number of buckets written."""
+    size = max(1, math.ceil(cohort.n_patients / buckets))
+    written = 0
+    for part in cohort_partitions(cohort, size):
+        tables = {name: part.table(name) for name in COHORT_SCHEMAS}
+        files.write_input(written, tables, rows_per_file)
+        written += 1
+    return written
+
+
+def run_calls(spark: SparkSession, call: BucketCall, buckets: int) -> pl.DataFrame:
+    """One Spark task per bucket, each calling the chain on its bucket; their status rows."""
+    numbers = spark.range(0, buckets, 1, buckets)  # one bucket number per task
+    rows = numbers.mapInArrow(call.function(), STATUS_DDL).toArrow()
+    status = pl.from_arrow(rows)
+    assert isinstance(status, pl.DataFrame)
+    return status.cast(STATUS_SCHEMA)  # type: ignore[arg-type]
 
 
 def start_session(master: str | None) -> SparkSession:
@@ -218,12 +208,6 @@ def start_session(master: str | None) -> SparkSession:
         ) from error
 
 
-def spark_path(path: Path) -> str:
-    """A path of the output directory as Spark names it (``/dbfs/x`` is ``dbfs:/x``)."""
-    text = str(Path(path).absolute())
-    return "dbfs:" + text[len("/dbfs") :] if text.startswith("/dbfs/") else text
-
-
 @contextmanager
 def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
     start = time.perf_counter()
@@ -261,105 +245,37 @@ def python_errors() -> Iterator[None]:
         raise SparkEngineError(f"A Spark task of the patient-level chain failed: {last}") from None
 
 
-def cohort_frame(
-    spark: SparkSession, cohort: Cohort, path: Path, buckets: int, engine: SparkEngine
-) -> DataFrame:
-    """The cohort's tables as one Spark frame of tagged rows with their patient's bucket,
-    written as Parquet parts (``engine.rows_per_file`` rows each) and read by Spark."""
-    from pyspark.sql import functions as F
-
-    frames = []
-    for name, schema in input_schemas().items():
-        table = cohort.table(name)
-        if "source_row" not in table.columns:  # the chain's labs: their order is the tie-break
-            table = table.with_columns(pl.int_range(1, table.height + 1).alias("source_row"))
-        columns = {c: d for c, d in schema.items() if c in table.columns}
-        folder = path / name
-        folder.mkdir(parents=True)
-        typed = table.select(list(columns)).cast(columns)  # type: ignore[arg-type]
-        for i in range(max(1, math.ceil(typed.height / engine.rows_per_file))):
-            part = typed.slice(i * engine.rows_per_file, engine.rows_per_file)
-            part.write_parquet(folder / f"part-{i:05d}.parquet")
-        df = spark.read.schema(spark_schema(columns)).parquet(spark_path(folder))
-        df = df.select(*(F.col(c).alias(column(name, c)) for c in columns))
-        bucket = F.pmod(F.xxhash64(column(name, "patient_id")), F.lit(buckets)).cast("int")
-        frames.append(df.withColumn(TAG, F.lit(name)).withColumn(BUCKET, bucket))
-    return reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
-
-
-def _collect(spark: SparkSession, union: str) -> pl.DataFrame:
-    """The union rows the driver reads (analysed lines, kept rows, sums, tallies, errors), with
-    only their own columns (the union's width would multiply what crosses to the driver)."""
-    from pyspark.sql import functions as F
-
-    groups = {KEPT_GROUPS.get(tag, tag) for tag in DRIVER_TAGS}
-    frame = spark.read.parquet(union)
-    wanted = [c for c in frame.columns if c.split(SEPARATOR)[0] in groups or SEPARATOR not in c]
-    rows = frame.where(F.col(TAG).isin(*DRIVER_TAGS)).select(*wanted).toArrow()
-    out = pl.from_arrow(rows)
-    assert isinstance(out, pl.DataFrame)
-    return out
-
-
-def _raise_first_error(driver: pl.DataFrame) -> None:
-    """Raise the error of the lowest bucket that returned one (deterministic)."""
-    errors = driver.filter(pl.col(TAG) == "error").sort(BUCKET)
+def _raise_first_error(status: pl.DataFrame) -> None:
+    """Raise the error of the lowest bucket whose call returned one (deterministic)."""
+    errors = status.filter(pl.col("message").is_not_null()).sort("bucket")
     if errors.height:
-        raise_error(errors[column("error", "message")][0], errors[column("error", "pickled")][0])
-
-
-def publish(
-    spark: SparkSession,
-    union: str,
-    name: str,
-    output: OutputDirectory,
-    config: StudyConfig,
-    stop_after: Stage,
-) -> None:
-    """Write one patient-level table from the union as its own folder of Parquet parts in the
-    run directory."""
-    from pyspark.sql import functions as F
-
-    schema = output_schemas(config, stop_after)[name]
-    rows = spark.read.parquet(union).where(F.col(TAG) == name)
-    table = rows.select(*(F.col(column(name, c)).alias(c) for c in schema))
-    table.write.parquet(spark_path(output.file(name)))
-
-
-def _table(driver: pl.DataFrame, tag: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """One kept table in the local engine's order: by patient, then as the chain returned its
-    rows (patients are whole in one call, so this is the order of consecutive partitions)."""
-    group = KEPT_GROUPS.get(tag, tag)
-    rows = driver.filter(pl.col(TAG) == tag).sort(column(group, "patient_id"), ROW)
-    return from_union(rows, tag, schema).cast(schema)  # type: ignore[arg-type]
+        raise_error(errors["message"][0], errors["pickled"][0])
 
 
 def population(
-    driver: pl.DataFrame,
+    returned: dict[str, pl.DataFrame],
     cohort: Cohort,
     config: StudyConfig,
     stop_after: Stage,
     timings: dict[str, float],
 ) -> AnalysedPopulation:
-    """What the summaries read, from the rows the calls returned, combined as the local engine
-    combines its partitions (analysis groups on the whole analysed population)."""
+    """What the summaries read, from the tables the calls returned (in bucket order: the
+    local engine's order), combined as the local engine combines its partitions (analysis
+    groups on the whole analysed population)."""
     from mmrwe.study.select import assign_groups
 
-    schemas = output_schemas(config, stop_after)
     empty = pl.DataFrame()
     lines, endpoints, line_response = empty, empty, empty
     adverse_events, patients = empty, cohort.patients.clear()
     if stop_after == "population":
-        lines = assign_groups(
-            _table(driver, "analysis_lines", schemas["analysis_lines"]), config.study
-        )
-        endpoints = _table(driver, "kept_endpoints", schemas["endpoints"])
-        line_response = _table(driver, "kept_line_response", schemas["line_response"])
+        lines = assign_groups(returned["analysis_lines"], config.study)
+        endpoints = returned["kept_endpoints"]
+        line_response = returned["kept_line_response"]
         ids = lines.select("patient_id").unique()
         patients = cohort.patients.join(ids, on="patient_id", how="semi")
         keys = lines.select("patient_id", "line")
         adverse_events = cohort.adverse_events.join(keys, on="patient_id", how="semi")
-    counts = _sums(driver, "counts", "name", "n")
+    counts = _sums(returned["counts"], "name", "n")
     return AnalysedPopulation(
         analysis_lines=lines,
         kept=KeptTables.in_memory(
@@ -370,12 +286,10 @@ def population(
                 "patients": patients,
             }
         ),
-        unmapped_drugs=sum_unmapped(
-            [from_union(driver, "unmapped_drugs", schemas["unmapped_drugs"])]
-        ),
-        attrition=sum_attrition([from_union(driver, "attrition", schemas["attrition"])]),
+        unmapped_drugs=sum_unmapped([returned["unmapped_drugs"]]),
+        attrition=sum_attrition([returned["attrition"]]),
         counts={name: int(counts.get(f"rows:{name}", 0)) for name in tables_of(stop_after)},
-        timings=_sums(driver, "timings", "stage", "seconds") | timings,
+        timings=_sums(returned["timings"], "stage", "seconds") | timings,
         patients_with_lines=int(counts.get("patients_with_lines", 0)),
         response_sources={
             k.removeprefix("source:"): int(v)
@@ -385,10 +299,7 @@ def population(
     )
 
 
-def _sums(driver: pl.DataFrame, tag: str, key: str, value: str) -> dict[str, float]:
+def _sums(rows: pl.DataFrame, key: str, value: str) -> dict[str, float]:
     """A tally summed over the calls, by key."""
-    rows = driver.filter(pl.col(TAG) == tag).select(
-        pl.col(column(tag, key)).alias(key), pl.col(column(tag, value)).alias(value)
-    )
     summed = rows.group_by(key, maintain_order=True).agg(pl.col(value).sum())
     return dict(summed.sort(key).rows())
