@@ -147,7 +147,10 @@ def test_refractoriness_independent_of_row_order(hs: list[dict], pd_days, rnd) -
     patients = result.lines["patient_id"].unique().to_list()
     rnd.shuffle(patients)
     lines = result.lines.join(
-        pl.DataFrame({"patient_id": patients, "rank": range(len(patients))}),
+        pl.DataFrame(
+            {"patient_id": patients, "rank": range(len(patients))},
+            schema={"patient_id": pl.String, "rank": pl.Int64},  # typed when no line opens
+        ),
         on="patient_id",
     )
     lines = lines.sort("rank", "line").drop("rank")
