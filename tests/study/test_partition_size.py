@@ -34,3 +34,9 @@ def test_a_bad_partition_size_is_refused_before_reading(
             engine=engine,  # type: ignore[arg-type]
         )
     assert not (tmp_path / "out").exists()
+
+
+def test_paths_given_as_text_are_paths(small_cohort: Path, tmp_path: Path) -> None:
+    """A script that writes ``run_study("cohort", "out")`` runs (it crashed on ``str.exists``)."""
+    run_study(str(small_cohort), str(tmp_path / "out"), stop_after="lines")
+    assert (tmp_path / "out" / "shareable" / "manifest.json").is_file()

@@ -113,8 +113,8 @@ def data_warnings(present: frozenset[str]) -> list[str]:
 
 
 def run_study(
-    cohort: Path,
-    out: Path,
+    cohort: Path | str,
+    out: Path | str,
     *,
     config: Path | str | StudyConfig | None = None,
     drug_map: Path | None = None,
@@ -160,6 +160,7 @@ def run_study(
 
         check_partition_size(partition_size, "run_study")
     stage = on_stage or (lambda name: None)
+    out = Path(out)  # a path given as text is a path
     refuse_existing(out, overwrite)
     study = config if isinstance(config, StudyConfig) else load_config(config)
     vocabulary = _vocabulary(drug_map)
@@ -434,7 +435,7 @@ def _prepare(
 
 def _summaries(
     output: OutputDirectory,
-    cohort: Path,
+    cohort: Path | str,
     present: frozenset[str],
     population: AnalysedPopulation,
     attrition: pl.DataFrame,
