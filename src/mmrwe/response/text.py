@@ -9,6 +9,7 @@ more on millions of rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,12 +40,15 @@ def numbers(
     """``prefix`` + the number rounded to ``digits`` (0: an integer) + ``suffix``; nothing where
     the value is null, NaN or infinite or ``mask`` is false."""
     arr = values.cast(pl.Float64).to_numpy() if isinstance(values, pl.Series) else values
-    return _present(
-        arr, float(10**digits), mask, lambda grid: _format(grid, digits, prefix, suffix)
-    )
+    return present(arr, float(10**digits), mask, lambda grid: _format(grid, digits, prefix, suffix))
 
 
-def _present(values: np.ndarray, scale: float, mask: np.ndarray | None, format_grid) -> Piece:
+def present(
+    values: np.ndarray,
+    scale: float,
+    mask: np.ndarray | None,
+    format_grid: Callable[[np.ndarray], pl.Series],
+) -> Piece:
     """A table of the distinct values of ``values * scale`` rounded to integers (NaN, infinite
     or masked out: absent), formatted by ``format_grid``, and each row's index into it (one
     compiled pass; a presence map over the range, no sort)."""
@@ -129,7 +133,7 @@ def dates(days: np.ndarray, prefix: str, mask: np.ndarray) -> Piece:
         text = pl.Series(grid).cast(pl.Date).cast(pl.String)
         return pl.select(pl.concat_str([pl.lit(prefix), pl.lit(text)])).to_series()
 
-    return _present(days, 1.0, mask, iso)
+    return present(days, 1.0, mask, iso)
 
 
 def join_pieces(pieces: list[Piece]) -> pl.Series:
