@@ -167,7 +167,8 @@ class CoxPH:
         Level of the hazard-ratio confidence intervals.
 
     Attributes (after ``fit``): ``params_`` (log hazard ratios), ``hazard_ratios_``,
-    ``variance_matrix_``, ``se_`` (robust if requested), ``se_model_``, ``log_likelihood_``,
+    ``variance_matrix_``, ``se_`` (robust if requested; NaN for a coefficient infinite in
+    effect, see :func:`_standard_errors`), ``se_model_``, ``log_likelihood_``,
     ``n_iter_``, ``converged_``, ``summary_`` (term, coef, se, hr, lower, upper, z, p) and
     ``tests_``: the global likelihood-ratio, Wald and score (log-rank) tests of all terms, each
     ``(statistic, df, p)``, as ``summary(coxph)`` prints them.
@@ -256,14 +257,14 @@ class CoxPH:
         self.params_ = beta
         self.log_likelihood_ = terms["loglik"]
         inv = np.linalg.inv(terms["info"])
-        self.se_model_ = np.sqrt(np.diag(inv))
+        self.se_model_ = _standard_errors(inv)
         if self.robust:
             d = (w[:, None] * _score_residuals(rs, xc, terms)) @ inv
             self.variance_matrix_ = d.T @ d
         else:
             self.variance_matrix_ = inv
-        self.se_ = np.sqrt(np.diag(self.variance_matrix_))
-        self.hazard_ratios_ = np.exp(beta)
+        self.se_ = _standard_errors(self.variance_matrix_)
+        self.hazard_ratios_ = _exp(beta)
         gain = self.log_likelihood_ - self.log_likelihood_null_
         self.tests_ = _global_tests(beta, self.variance_matrix_, null_score, null_info, gain)
         z = z_value(self.conf_level)
@@ -274,13 +275,28 @@ class CoxPH:
                 "coef": beta,
                 "se": self.se_,
                 "hr": self.hazard_ratios_,
-                "lower": np.exp(beta - z * self.se_),
-                "upper": np.exp(beta + z * self.se_),
+                "lower": _exp(beta - z * self.se_),
+                "upper": _exp(beta + z * self.se_),
                 "z": stat,
                 "p": 2 * norm.sf(np.abs(stat)),
             }
         )
         return self
+
+
+def _standard_errors(variance: np.ndarray) -> np.ndarray:
+    """Square roots of the variance's diagonal; NaN where it is not positive: a coefficient that
+    is infinite in effect (monotone likelihood, Heinze & Schemper 2001, Biometrics), whose
+    information is singular up to rounding. R's ``coxph`` warns "coefficient may be infinite"."""
+    d = np.diag(variance)
+    return np.sqrt(np.where(d > 0, d, np.nan))
+
+
+def _exp(x: np.ndarray) -> np.ndarray:
+    """exp(x), infinite without a warning where it overflows (a hazard ratio or limit of an
+    infinite coefficient)."""
+    with np.errstate(over="ignore"):
+        return np.exp(x)
 
 
 def _global_tests(
