@@ -81,3 +81,39 @@ def test_problems_in_duckdb_name_the_table(tmp_path: Path) -> None:
     _, report = validate_cohort(path)
     (p,) = report.errors
     assert (p.file, p.column, p.row) == ("cohort.duckdb:labs", "unit", 6)
+
+
+NUMERIC_LABS = """patient_id,date,test,value,unit
+P001,2015-03-20,serum_m_protein,3.1,g/dL
+P001,2015-05-20,serum_m_protein,15,g/L
+P002,2016-06-01,kappa_flc,12.5,mg/dL
+P002,2016-06-01,lambda_flc,8.0,mg/L
+"""
+
+
+@pytest.mark.parametrize("dtype", [pl.Float64, pl.Float32])
+def test_numeric_lab_values_read_as_numbers(tmp_path: Path, dtype) -> None:
+    """A lab value column stored as numbers (typed Parquet) is read as the same numbers as their
+    text (a float32 3.1 is 3.1, not 3.0999999); a non-finite number is an error naming its
+    row."""
+    tables = dict(TABLES, labs=NUMERIC_LABS)
+    csv_dir = write_cohort(tmp_path / "csv", tables)
+    typed = as_parquet(csv_dir, tmp_path / "typed")
+    labs = pl.read_csv(csv_dir / "labs.csv", infer_schema=False)
+    labs.with_columns(pl.col("value").cast(dtype)).write_parquet(typed / "labs.parquet")
+    reference, other = read_cohort(csv_dir), read_cohort(typed)
+    assert_frame_equal(reference.labs, other.labs)
+    assert other.labs["value"].to_list() == [3.1, 1.5, 125.0, 8.0]  # 15 g/L, 12.5 mg/dL
+    bad = labs.with_columns(pl.col("value").cast(dtype)).with_columns(
+        value=pl.when(pl.int_range(pl.len()) == 2).then(float("nan")).otherwise("value")
+    )
+    bad.write_parquet(typed / "labs.parquet")
+    _, report = validate_cohort(typed)
+    (p,) = report.errors
+    assert (p.check, p.file, p.column, p.row, p.value) == (
+        "bad_lab_value",
+        "labs.parquet",
+        "value",
+        3,
+        "NaN",
+    )

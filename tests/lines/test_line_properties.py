@@ -1,5 +1,6 @@
 """Properties of derived lines on random histories (hypothesis): numbering, no overlaps, every
-exposure day in exactly one line, independence of row order and of brand versus generic names."""
+exposure day in exactly one line, independence of row order and of brand versus generic names,
+refractoriness independent of row order."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from mmrwe.lines import derive_lines_of_therapy
-from tests.lines.helpers import cohort_from_histories
+from mmrwe.lines import derive_lines_of_therapy, derive_refractoriness
+from tests.lines.helpers import cohort_from_histories, day
 
 # generic name -> a brand or abbreviation of the same ingredient
 SPELLINGS = {
@@ -116,3 +117,40 @@ def test_independent_of_brand_or_generic_spelling(hs: list[dict]) -> None:
     b = derive_lines_of_therapy(cohort_from_histories(branded))
     assert_frame_equal(a.lines, b.lines)
     assert_frame_equal(a.line_exposures, b.line_exposures)
+
+
+@SETTINGS
+@given(
+    histories(),
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 1800)), max_size=6),
+    st.randoms(use_true_random=False),
+)
+def test_refractoriness_independent_of_row_order(hs: list[dict], pd_days, rnd) -> None:
+    """Refractory and exposure flags do not depend on the order of the exposure rows, nor on the
+    order of the patients in ``lines`` (each patient's lines kept in their order)."""
+    result = derive_lines_of_therapy(cohort_from_histories(hs))
+    progression = pl.DataFrame(
+        {"patient_id": [f"P{p}" for p, _ in pd_days], "date": [day(d) for _, d in pd_days]},
+        schema={"patient_id": pl.String, "date": pl.Date},
+    )
+    best = result.lines.select(
+        "patient_id",
+        "line",
+        pl.when(pl.col("line") % 2 == 0)
+        .then(pl.lit("SD"))
+        .otherwise(pl.lit("PR"))
+        .alias("best_response"),
+    )
+    exposures = result.line_exposures
+    order = list(range(exposures.height))
+    rnd.shuffle(order)
+    patients = result.lines["patient_id"].unique().to_list()
+    rnd.shuffle(patients)
+    lines = result.lines.join(
+        pl.DataFrame({"patient_id": patients, "rank": range(len(patients))}),
+        on="patient_id",
+    )
+    lines = lines.sort("rank", "line").drop("rank")
+    a = derive_refractoriness(result.lines, exposures, progression, best)
+    b = derive_refractoriness(lines, exposures[order], progression, best)
+    assert_frame_equal(a, b.sort("patient_id", "line"))

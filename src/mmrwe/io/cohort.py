@@ -144,6 +144,8 @@ def patient_index(ids: pl.Series, patient_id: pl.Series) -> np.ndarray:
     runs = patient_id.rle().struct.unnest()
     if ids.is_empty():
         return np.full(patient_id.len(), NO_PATIENT, np.int64)
+    if runs.height == ids.len() and runs["value"].equals(ids):  # sorted, every patient present
+        return np.repeat(np.arange(ids.len(), dtype=np.int64), runs["len"].to_numpy())
     pos = ids.search_sorted(runs["value"]).cast(pl.Int64)
     found = (ids.gather(pos.clip(0, ids.len() - 1)) == runs["value"]).fill_null(False)
     index = np.where(found.to_numpy(), pos.to_numpy(), NO_PATIENT)

@@ -26,6 +26,7 @@ gathered back by code with NumPy.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -76,6 +77,8 @@ TRACE_WORDS = ("trace", "faint band", "too small to quantify", "not quantifiable
 _BELOW = re.compile(rf"^(?:<=|<|≤)\s*({DECIMAL})$")
 _ABOVE = re.compile(rf"^(?:>=|>|≥)\s*({DECIMAL})$")
 _PLAIN = re.compile(rf"^{DECIMAL}$")
+#: the censored spellings (below, above) as Polars regular expressions, their number captured
+_CENSORED = (rf"(?:<=|<|≤)\s*({DECIMAL})", rf"(?:>=|>|≥)\s*({DECIMAL})")
 
 #: Canonical test names, in the order of their text (so that sorting by test sorts as text).
 TESTS: tuple[str, ...] = tuple(LAB_TEST_DTYPE.categories.to_list())
@@ -130,6 +133,41 @@ def classify_value(text: str) -> tuple[str, float | None]:
     return "bad", None
 
 
+def classify_values(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`classify_value` of each of ``values`` (distinct, stripped spellings), as kind codes
+    (:data:`NUMBER` ... :data:`BAD`) and numbers (NaN when none), worked out by Polars
+    expressions; a spelling with a character outside printable ASCII (``≤0.5``, a non-ASCII
+    digit or space) is classified by :func:`classify_value` itself, so both agree exactly."""
+    v = pl.col("v")
+    low = v.str.to_lowercase()
+    plain, below, above = (v.str.extract(f"^{p}$", 1) for p in (f"({DECIMAL})", *_CENSORED))
+    frame = pl.DataFrame({"v": values}, schema={"v": pl.String}).select(
+        simple=v.str.contains(r"^[\x20-\x7e]*$"),
+        kind=pl.when(plain.is_not_null())
+        .then(NUMBER)
+        .when(below.is_not_null())
+        .then(BELOW)
+        .when(above.is_not_null())
+        .then(ABOVE)
+        .when(low.is_in(list(ABSENT_WORDS)))
+        .then(ABSENT)
+        .when(low.is_in(list(PRESENT_WORDS)))
+        .then(PRESENT)
+        .otherwise(BAD)
+        .cast(pl.Int8),
+        x=pl.coalesce(plain, below, above).cast(pl.Float64, strict=False),
+    )
+    kind = frame["kind"].to_numpy().copy()
+    x = frame["x"].fill_null(np.nan).to_numpy().astype(float)
+    finite = np.isfinite(x)
+    kind[(kind <= ABOVE) & ~finite] = BAD
+    x[~finite | (kind > ABOVE)] = np.nan
+    for i in np.flatnonzero(~frame["simple"].to_numpy()):
+        k, number = classify_value(values[i])
+        kind[i], x[i] = _KINDS.get(k, BAD), np.nan if number is None else number
+    return kind, x
+
+
 def canonical_test(name: str) -> str | None:
     """The native test name (case, spaces and hyphens forgiven), or ``None``."""
     key = re.sub(r"[\s\-]+", "_", name.strip().lower())
@@ -164,20 +202,14 @@ def parse_lab_values(
     """Typed lab results from a raw labs chunk and its test indices (empty values are errors).
 
     Returns the columns ``test, value, result, unit, value_raw, value_rule`` aligned with
-    ``raw``; ``value_raw`` is kept only where the value was not a plain number.
+    ``raw``; ``value_raw`` is kept only where the value was not a plain number. ``value`` is text
+    as written, or typed numbers (:func:`_typed_values`).
     """
     n = raw.height
-    codes, values = encode(raw["value"])
-    _report_empty(raw, "value", codes < 0, ctx)
-    classes = [classify_value(v) for v in values]
-    kind = gather_codes(codes, np.array([_KINDS.get(k, BAD) for k, _ in classes], np.int8), -1)
-    x = gather_codes(
-        codes, np.array([np.nan if v is None else v for _, v in classes], float), np.nan
-    )
-    trace = gather_codes(
-        codes, np.array([v.strip().lower() in TRACE_WORDS for v in values], np.bool_), False
-    )
-
+    # Float32 keeps the text path: its shortest text (0.1) is the number meant, not the nearest
+    # double of the float32 (0.10000000149)
+    typed = raw.schema["value"].is_numeric() and raw.schema["value"] != pl.Float32
+    kind, x, trace, written = (_typed_values if typed else _text_values)(raw, ctx)
     if "unit" in raw.columns:
         ucodes, uvalues = encode(raw["unit"])
         keys = [unit_key(u) for u in uvalues]
@@ -208,8 +240,7 @@ def parse_lab_values(
     unquantified = mprot & (kind == PRESENT) & ~trace  # present, amount unknown: stays NaN
     result = np.where(word & (qual | mprot), np.where(kind == ABSENT, 0, 1), -1)
 
-    text = pl.Series(values, dtype=pl.String)
-    value_raw = gather(np.where(kind == NUMBER, -1, codes), text).alias("value_raw")
+    value_raw = written(kind != NUMBER).alias("value_raw")
     known = (test >= 0) & (kind >= 0)
     bad = known & (rule < 0)
     negative = number < 0
@@ -221,7 +252,7 @@ def parse_lab_values(
         frame = pl.DataFrame(
             {
                 "__row": raw["__row"],
-                "value_raw": gather(codes, text),
+                "value_raw": written(np.ones(n, np.bool_)),
                 "test": test,
                 "unit_raw": gather(ucodes, pl.Series(uvalues, dtype=pl.String)),
             }
@@ -252,6 +283,70 @@ def parse_lab_values(
         "value_raw": value_raw,
         "value_rule": enum_series("value_rule", rule, RULE_DTYPE),
     }
+
+
+def _classify(codes: np.ndarray, values: list[str]) -> tuple[np.ndarray, ...]:
+    """``kind, x, trace`` of each row from its code into the distinct ``values`` (written text,
+    stripped): the rules run once per distinct spelling (:func:`classify_values`)."""
+    kinds, numbers = classify_values(values)
+    is_trace = pl.Series(values, dtype=pl.String).str.to_lowercase().is_in(list(TRACE_WORDS))
+    kind = gather_codes(codes, kinds, -1)
+    x = gather_codes(codes, numbers, np.nan)
+    trace = gather_codes(codes, is_trace.to_numpy(), False)
+    return kind, x, trace
+
+
+def _text_values(raw: pl.DataFrame, ctx: TableContext) -> tuple[Any, ...]:
+    """``kind, x, trace`` of a text ``value`` column, and ``written(mask)``: the text of the
+    rows in ``mask`` (null elsewhere), for messages and ``value_raw``."""
+    codes, values = encode(raw["value"])
+    _report_empty(raw, "value", codes < 0, ctx)
+    text = pl.Series(values, dtype=pl.String)
+
+    def written(mask: np.ndarray) -> pl.Series:
+        return gather(np.where(mask, codes, -1), text)
+
+    return (*_classify(codes, values), written)
+
+
+#: An in-memory extract's column of the results that are not plain numbers (censored numbers
+#: ``<0.1``, words), beside a numeric ``value`` (:func:`_typed_values`)
+VALUE_TEXT = "__value_text"
+
+
+def _typed_values(raw: pl.DataFrame, ctx: TableContext) -> tuple[Any, ...]:
+    """:func:`_text_values` of a numeric ``value`` column (a typed Parquet or DuckDB column, or
+    an in-memory extract such as an OMOP CDM's): every number is read as written, no text round
+    trip; a non-finite number is an error. An in-memory extract gives the rows that are not plain
+    numbers as text in :data:`VALUE_TEXT` (value null), read by the text rules."""
+    n = raw.height
+    number = raw["value"].cast(pl.Float64)
+    words = (
+        raw[VALUE_TEXT]
+        if VALUE_TEXT in raw.columns and ctx.source.kind == "frames"
+        else pl.Series(VALUE_TEXT, [None] * n, pl.String)
+    )
+    codes, values = encode(words)
+    kind_t, x_t, trace = _classify(codes, values)
+    xn = number.to_numpy(allow_copy=True).astype(float)
+    has_num = number.is_not_null().to_numpy()
+    finite = np.isfinite(xn)
+    worded = codes >= 0
+    _report_empty(raw, "value", ~worded & ~has_num, ctx)
+    kind = np.where(worded, kind_t, np.where(has_num, np.where(finite, NUMBER, BAD), -1)).astype(
+        np.int8
+    )
+    x = np.where(worded, x_t, np.where(has_num & finite, xn, np.nan))
+    text = pl.Series(values, dtype=pl.String)
+
+    def written(mask: np.ndarray) -> pl.Series:
+        out = gather(np.where(mask, codes, -1), text)
+        numbers = np.flatnonzero(mask & ~worded & has_num)
+        if numbers.size:  # error messages only: the numbers as text
+            out = out.scatter(numbers, pl.Series(xn[numbers]).cast(pl.String))
+        return out
+
+    return kind, x, trace, written
 
 
 def _report_empty(raw: pl.DataFrame, col: str, empty: np.ndarray, ctx: TableContext) -> None:

@@ -46,7 +46,7 @@ from mmrwe.io.parse import (
 )
 from mmrwe.io.problems import ValidationReport
 from mmrwe.io.schema import TABLES, Table
-from mmrwe.io.sources import discover, input_hashes, iter_raw
+from mmrwe.io.sources import Source, discover, input_hashes, iter_raw
 from mmrwe.omop.url import is_omop_url
 
 if TYPE_CHECKING:
@@ -125,10 +125,45 @@ def validate_cohort(
             on_progress=on_progress,
         )
     wanted = _wanted(tables)
-    latest = extract_date or dt.date.today()
     sources, report = discover(Path(path), delimiter)
     sources = {name: s for name, s in sources.items() if name in wanted}
     _report_absent_tables(wanted - set(sources), report)
+    return _validate_sources(sources, report, extract_date, vocabulary, on_progress)
+
+
+def validate_frames(
+    frames: dict[str, list[pl.DataFrame]],
+    label: str,
+    *,
+    tables: Iterable[str] | None = None,
+    extract_date: dt.date | None = None,
+    vocabulary: Vocabulary | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> tuple[Cohort | None, ValidationReport]:
+    """:func:`validate_cohort` of native tables already in memory (an extract, e.g. an OMOP
+    CDM's), each a list of frames read as one table (rows counted across them; the frames are
+    released as they are read). Columns may come typed (dates as dates, lab numbers as numbers:
+    :func:`mmrwe.io.labs.parse_lab_values`); a problem names the table as ``NAME (label)``."""
+    wanted = _wanted(tables)
+    report = ValidationReport()
+    sources = {
+        name: Source(name, f"{name} ({label})", kind="frames", frames=parts)
+        for name, parts in frames.items()
+        if name in wanted
+    }
+    _report_absent_tables(wanted - set(sources), report)
+    return _validate_sources(sources, report, extract_date, vocabulary, on_progress)
+
+
+def _validate_sources(
+    sources: dict[str, Source],
+    report: ValidationReport,
+    extract_date: dt.date | None,
+    vocabulary: Vocabulary | None,
+    on_progress: Callable[[int], None] | None,
+) -> tuple[Cohort | None, ValidationReport]:
+    """Every check on the discovered tables (see :func:`validate_cohort`)."""
+    latest = extract_date or dt.date.today()
     patients = None
     if "patients" in sources:
         ctx = TableContext(sources["patients"], report, latest)
@@ -278,6 +313,8 @@ def _check_columns(columns: list[str], spec: Table, ctx: TableContext) -> None:
     for col in columns:
         if col in known or col == "__row":
             continue
+        if ctx.source.kind == "frames" and col.startswith("__"):
+            continue  # an in-memory extract's own typed columns (e.g. labs' __value_text)
         written = ctx.source.written.get(col, col)
         suggestion = did_you_mean(re.sub(r"[\s\-.]+", "_", col), known)
         ctx.flag(

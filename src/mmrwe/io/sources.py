@@ -36,15 +36,18 @@ class Source:
     label: str
     files: list[Path] = field(default_factory=list)
     offsets: list[int] = field(default_factory=list)  # rows before each file
-    kind: str = "csv"  # csv | parquet | duckdb
+    kind: str = "csv"  # csv | parquet | duckdb | frames
     base: Path | None = None
     complete: bool = False  # every file was read
     #: column names as written in the files, by their read name (lower case, stripped)
     written: dict[str, str] = field(default_factory=dict)
     delimiter: str = ","  # of a CSV's fields
+    #: kind ``frames``: tables already in memory (an OMOP CDM's extract), typed as extracted,
+    #: read as one file whose rows are counted across the frames; no file, so no hash
+    frames: list[pl.DataFrame] = field(default_factory=list)
 
     def file_label(self, i: int) -> str:
-        if self.kind == "duckdb":
+        if self.kind in ("duckdb", "frames"):
             return self.label
         assert self.base is not None
         return str(self.files[i].relative_to(self.base))
@@ -140,6 +143,9 @@ def iter_raw(source: Source, report: ValidationReport) -> Iterator[pl.DataFrame]
     unreadable are reported and end the iteration; check ``source.complete`` afterwards."""
     source.offsets = []
     source.complete = False
+    if source.kind == "frames":
+        yield from _iter_frames(source)
+        return
     total = 0
     for i, f in enumerate(source.files):
         label = source.file_label(i)
@@ -177,6 +183,21 @@ def iter_raw(source: Source, report: ValidationReport) -> Iterator[pl.DataFrame]
             yield df.slice(start, end - start)
             start = end
         del df
+    source.complete = True
+
+
+def _iter_frames(source: Source) -> Iterator[pl.DataFrame]:
+    """The in-memory frames of a ``frames`` source, one chunk each, rows numbered across them;
+    each frame is released once given (memory holds the typed tables, not the extract too)."""
+    source.offsets = [0]
+    total = 0
+    while source.frames:
+        df = source.frames.pop(0)
+        source.written.update({c: c for c in df.columns})
+        yield df.with_row_index("__row", offset=total + 1).with_columns(
+            pl.col("__row").cast(pl.Int64)
+        )
+        total += df.height
     source.complete = True
 
 

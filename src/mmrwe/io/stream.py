@@ -72,8 +72,9 @@ class FileCohortSource:
     """The :class:`CohortSource` of a cohort directory or DuckDB file (see the module).
 
     ``tables``: the optional tables to read (default all); ``extract_date``: the data cut-off of
-    the extract (default today). Use as a context manager (temporary sorted files are removed
-    on exit)."""
+    the extract (default today); ``workdir``: where the temporary sorted copies go (a run's
+    staging folder; default: the system's temporary directory). Use as a context manager
+    (temporary sorted files are removed on exit)."""
 
     def __init__(
         self,
@@ -82,6 +83,7 @@ class FileCohortSource:
         tables: Iterable[str] | None = None,
         extract_date: dt.date | None = None,
         delimiter: str = ",",
+        workdir: Path | None = None,
     ) -> None:
         from mmrwe.io.checks import check_patients, followup_table
         from mmrwe.io.read import _read_table, _report_absent_tables, _wanted
@@ -94,7 +96,7 @@ class FileCohortSource:
         self.sources = {name: s for name, s in sources.items() if name in wanted}
         _report_absent_tables(wanted - set(self.sources), self.report)
         self.present = frozenset(self.sources)
-        self._tmp = Path(tempfile.mkdtemp(prefix="mmrwe-sorted-"))
+        self._tmp = Path(tempfile.mkdtemp(prefix="mmrwe-sorted-", dir=workdir))
         self._patients: pl.DataFrame | None = None
         if "patients" in self.sources:
             ctx = TableContext(self.sources["patients"], self.report, self.latest)
@@ -515,10 +517,12 @@ def open_source(
     tables: Iterable[str] | None = None,
     extract_date: dt.date | None = None,
     delimiter: str = ",",
+    workdir: Path | None = None,
 ) -> FileCohortSource | CohortInMemory:
     """The source of ``path``: a cohort directory or DuckDB file streamed
     (:class:`FileCohortSource`); an OMOP CDM URL or a native cohort in the Spark catalog
-    (``native+spark://``) read whole by :func:`mmrwe.io.read_cohort` (:class:`CohortInMemory`)."""
+    (``native+spark://``) read whole by :func:`mmrwe.io.read_cohort` (:class:`CohortInMemory`).
+    ``workdir``: where temporary sorted copies go (a run's staging folder)."""
     from mmrwe.engine.catalog import is_catalog_url
     from mmrwe.omop.url import is_omop_url
 
@@ -528,4 +532,6 @@ def open_source(
         return CohortInMemory(
             read_cohort(path, tables=tables, extract_date=extract_date, delimiter=delimiter)
         )
-    return FileCohortSource(path, tables=tables, extract_date=extract_date, delimiter=delimiter)
+    return FileCohortSource(
+        path, tables=tables, extract_date=extract_date, delimiter=delimiter, workdir=workdir
+    )

@@ -1,7 +1,7 @@
 """The line-opening state machine over patient-sorted exposure arrays (compiled with Numba).
 
 Only the *starts* of lines are decided here; which line each exposure day belongs to follows from
-the starts (rule 9) and is computed column-wise in :mod:`mmrwe.lines.derive`. Inputs are one row
+the starts (rule 9) and is computed by :func:`mmrwe.lines.line_kernel.split_exposures`. Inputs are one row
 per exposure, sorted by patient, start day, kind and drug; days are integers (days since
 1970-01-01), end days already filled (ongoing = last contact; ASCT and CAR-T = start).
 
@@ -33,6 +33,8 @@ CAR_T = 2  # CAR-T infusion (rule 6)
 LEUKAPHERESIS = 3  # cell collection before CAR-T (rule 6)
 PREP = 4  # a non-anti-myeloma mobilisation, conditioning or lymphodepleting drug (G-CSF,
 # plerixafor, fludarabine): it matters only before an ASCT or a CAR-T infusion (rules 5 and 6)
+STEROID = -1  # a steroid: listed in the line it falls in, never opens or closes one (rule 3);
+# not an input of this kernel
 
 # rules that open a line (codes written to ``start_rule_code``)
 RULE_FIRST = 0  # the first anti-myeloma therapy
@@ -413,19 +415,28 @@ def open_lines(ex: KernelExposures, pd: KernelProgression, rules: KernelRules) -
 
 @njit(cache=True)
 def episode_starts(
-    new_group: np.ndarray, start: np.ndarray, end: np.ndarray, gap_days: int
+    patient: np.ndarray,
+    drug: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    n_drugs: int,
+    gap_days: int,
 ) -> np.ndarray:
-    """Start day of each record's episode: rows sorted by patient, drug and start; a record more
-    than ``gap_days`` after every earlier record of its group ended begins a new episode."""
+    """Start day of each record's episode of its drug (rule 4's gap within one drug): rows sorted
+    by patient then start (a drug's records in start order); a record more than ``gap_days``
+    after every earlier record of the same patient and drug ended begins a new episode."""
     n = start.shape[0]
     out = np.empty(n, np.int64)
-    episode = 0
-    latest_end = 0
+    episode = np.zeros(n_drugs, np.int64)
+    latest_end = np.zeros(n_drugs, np.int64)
+    owner = np.full(n_drugs, -1, np.int64)  # the patient whose episode each drug's state holds
     for i in range(n):
-        if new_group[i] or start[i] - latest_end > gap_days:
-            episode = start[i]
-            latest_end = end[i]
-        elif end[i] > latest_end:
-            latest_end = end[i]
-        out[i] = episode
+        d = drug[i]
+        if owner[d] != patient[i] or start[i] - latest_end[d] > gap_days:
+            owner[d] = patient[i]
+            episode[d] = start[i]
+            latest_end[d] = end[i]
+        elif end[i] > latest_end[d]:
+            latest_end[d] = end[i]
+        out[i] = episode[d]
     return out

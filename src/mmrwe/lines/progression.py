@@ -21,7 +21,8 @@ from pathlib import Path
 import polars as pl
 
 from mmrwe.io.cohort import Cohort
-from mmrwe.lines.derive import ASCT_NAME, LinesOfTherapy, derive_lines_of_therapy
+from mmrwe.lines.derive import LinesOfTherapy, derive_lines_of_therapy
+from mmrwe.lines.exposures import ASCT_NAME
 from mmrwe.lines.refractory import all_progression, recorded_progression
 from mmrwe.lines.rules import LineRules
 from mmrwe.vocab import Vocabulary

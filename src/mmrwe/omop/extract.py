@@ -19,7 +19,12 @@ The mapping rules (documented with their sources in ``docs/omop.md``):
   ``unit_concept_id`` (UCUM code) or ``unit_source_value`` or the set's implied unit, converted by
   the native unit rules. A unit that cannot be converted excludes the row (counted).
 - responses: ``observation`` rows of the observation concept set, named by the set.
+- adverse events (CRS, ICANS by their ICD-10-CM grade codes) and ECOG at diagnosis:
+  :mod:`mmrwe.omop.clinical`.
 - every event dated outside all of the person's observation periods is excluded (counted).
+
+The tables go to the native reader typed (dates, lab numbers; no text round trip), each range
+sorted by the person id as text (the native order), ranges taken in that order.
 """
 
 from __future__ import annotations
@@ -30,8 +35,14 @@ from typing import Any
 
 import polars as pl
 
-from mmrwe.io.labs import unit_key
+from mmrwe.io.labs import VALUE_TEXT, unit_key
 from mmrwe.io.schema import LAB_TESTS, UNIT_FACTORS
+from mmrwe.omop.clinical import (
+    BASELINE_MEASUREMENTS,
+    adverse_event_sets,
+    adverse_events,
+    baseline_ecog,
+)
 from mmrwe.omop.concepts import concept_ids, resolve
 from mmrwe.omop.url import OmopLocation
 
@@ -55,6 +66,13 @@ class Mapping:
     not_found: pl.DataFrame
     gender: dict[int, str]
     operators: dict[int, str]
+    #: adverse-event condition concepts: ``concept_id, term, grade`` (:mod:`mmrwe.omop.clinical`)
+    adverse_events: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: measurement concepts of ECOG performance status
+    ecog: list[int] = field(default_factory=list)
+    #: the rules of every distinct measurement code combination of the CDM, numbered (``combo``):
+    #: found once, on the first range (:func:`_measurements`)
+    measurement_rules: pl.DataFrame | None = None
 
 
 @dataclass
@@ -79,6 +97,8 @@ def build_mapping(con: Any, loc: OmopLocation, sets: pl.DataFrame) -> Mapping:
     their descendants)."""
     resolved, not_found = resolve(con, loc.vocab_schema, sets)
     cond = resolved.filter(pl.col("domain") == "condition")
+    events = adverse_event_sets(cond)
+    cond = cond.filter(~pl.col("concept_id").is_in(events["concept_id"].implode()))
     standard = cond.filter(pl.col("standard_concept") == "S")["concept_id"].to_list()
     source = cond.filter(pl.col("standard_concept") != "S")["concept_id"].to_list()
     source += cond.filter(pl.col("standard_concept").is_null())["concept_id"].to_list()
@@ -86,10 +106,14 @@ def build_mapping(con: Any, loc: OmopLocation, sets: pl.DataFrame) -> Mapping:
         ca = con.table("concept_ancestor", database=loc.vocab_schema)
         rows = ca.filter(ca.ancestor_concept_id.isin(standard)).descendant_concept_id.to_pyarrow()
         standard = sorted(set(standard) | {int(x) for x in rows.to_pylist()})
+    baseline = pl.col("mmrwe_name").is_in(BASELINE_MEASUREMENTS)
     by_domain = {
-        d: resolved.filter(pl.col("domain") == d).select("concept_id", "mmrwe_name", "unit")
+        d: resolved.filter((pl.col("domain") == d) & ~baseline).select(
+            "concept_id", "mmrwe_name", "unit"
+        )
         for d in ("drug", "procedure", "measurement", "observation")
     }
+    ecog = resolved.filter((pl.col("domain") == "measurement") & (pl.col("mmrwe_name") == "ecog"))
     gender = concept_ids(con, loc.vocab_schema, "Gender", ["M", "F"])
     ops = concept_ids(con, loc.vocab_schema, "Meas Value Operator", list(OPERATORS))
     return Mapping(
@@ -99,6 +123,8 @@ def build_mapping(con: Any, loc: OmopLocation, sets: pl.DataFrame) -> Mapping:
         not_found=not_found,
         gender={v: k for k, v in gender.items()},
         operators={v: k for k, v in ops.items()},
+        adverse_events=events,
+        ecog=ecog["concept_id"].to_list(),
     )
 
 
@@ -112,35 +138,45 @@ def myeloma_persons(con: Any, loc: OmopLocation, mapping: Mapping) -> Any:
     return hit.group_by("person_id").aggregate(diagnosis_date=hit.condition_start_date.min())
 
 
-def person_ranges(ids: list[int], size: int) -> list[tuple[int, int]]:
-    """Consecutive ``(first, last)`` person ids of ``size`` persons each (ids sorted)."""
-    ids = sorted(ids)
-    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+def person_ranges(ids: list[int], size: int) -> list[tuple[str, str]]:
+    """Consecutive ``(first, last)`` person ids of ``size`` persons each, as text and in text
+    order: the native tables are ordered by the patient id as text, so ranges extracted in this
+    order, each sorted so, need no sorting by the native reader."""
+    text = sorted(str(i) for i in ids)
+    return [(text[i], text[min(i + size, len(text)) - 1]) for i in range(0, len(text), size)]
 
 
-def _in_range(table: Any, lo: int, hi: int, cohort: Any) -> Any:
-    t = table.filter(table.person_id.between(lo, hi))
-    return t.semi_join(cohort.select("person_id"), "person_id")
+def _person_text(table: Any) -> Any:
+    return table.person_id.cast("string")
+
+
+def _in_range(table: Any, members: Any) -> Any:
+    """The rows of ``table`` of the range's myeloma persons (``members``: their ids, sent to
+    the database once per range)."""
+    return table.semi_join(members, "person_id")
 
 
 def extract_range(
-    con: Any, loc: OmopLocation, mapping: Mapping, cohort: Any, lo: int, hi: int
+    con: Any, loc: OmopLocation, mapping: Mapping, cohort: Any, lo: str, hi: str
 ) -> Extract:
-    """The native raw tables of the myeloma persons with ids in ``[lo, hi]`` (only their rows
-    leave the database)."""
-    cohort = cohort.filter(cohort.person_id.between(lo, hi))
+    """The native raw tables of the myeloma persons with ids in ``[lo, hi]`` as text (only their
+    rows leave the database), each sorted by the patient id as text, date and CDM id."""
+    import ibis
+
+    diagnosed = cohort.filter(_person_text(cohort).between(lo, hi)).to_polars()
+    cohort = ibis.memtable(diagnosed.select("person_id").to_arrow())
     cdm = loc.cdm_schema
-    periods = _in_range(con.table("observation_period", database=cdm), lo, hi, cohort)
+    periods = _in_range(con.table("observation_period", database=cdm), cohort)
     periods = periods.select(
         "person_id", start="observation_period_start_date", end="observation_period_end_date"
     ).to_polars()
-    patients, excluded = _patients(con, loc, mapping, cohort, periods, lo, hi)
+    patients, excluded = _patients(con, loc, mapping, cohort, diagnosed, periods)
     periods = periods.with_columns(pl.col("person_id").cast(pl.Int64))
-    drugs = _drugs(con, loc, mapping, cohort, lo, hi)
+    drugs = _drugs(con, loc, mapping, cohort)
     raw = {
-        "procedure_occurrence": _procedures(con, loc, mapping, cohort, lo, hi),
-        "measurement": _measurements(con, loc, mapping, cohort, lo, hi),
-        "observation": _observations(con, loc, mapping, cohort, lo, hi),
+        "procedure_occurrence": _procedures(con, loc, mapping, cohort),
+        "measurement": _measurements(con, loc, mapping, cohort),
+        "observation": _observations(con, loc, mapping, cohort),
     }
     mapped = {k: v.height for k, v in raw.items()}
     known = ~pl.col("drug").str.starts_with(UNMAPPED_DRUG)
@@ -162,14 +198,16 @@ def extract_range(
         "observation": out_resp,
         "measurement_unit": units.height and int(units["rows"].sum()),
     }
-    treatments = treatments.sort("person_id", "start_date", "event_table", "event_id", "drug")
+    treatments = _native(
+        treatments, ["drug", "start_date", "end_date", "event_table", "event_id"]
+    ).sort("patient_id", "start_date", "event_table", "event_id", "drug")
     tables = {
         "patients": patients,
-        "treatments": _native(treatments, ["drug", "start_date", "end_date"]),
-        "labs": _native(labs, ["date", "test", "value", "unit"]),
+        "treatments": treatments.drop("event_table", "event_id"),
+        "labs": _native(labs, ["date", "test", "value", VALUE_TEXT, "unit"]),
         "responses": _native(responses, ["date", "response"]),
     }
-    events = _native(treatments, ["event_table", "event_id"])
+    events = treatments.select("patient_id", "event_table", "event_id")
     keys = {
         "patients": patients.select(
             person_id=pl.col("patient_id").cast(pl.Int64),
@@ -178,7 +216,46 @@ def extract_range(
         "labs": labs.select("person_id", "cdm_id"),
         "responses": responses.select("person_id", "cdm_id"),
     }
-    return Extract(tables, excluded, mapped, units, events, keys)
+    out = Extract(tables, excluded, mapped, units, events, keys)
+    _clinical(con, loc, mapping, cohort, diagnosed, periods, out)
+    return out
+
+
+def _clinical(
+    con: Any,
+    loc: OmopLocation,
+    mapping: Mapping,
+    members: Any,
+    diagnosed: pl.DataFrame,
+    periods: pl.DataFrame,
+    out: Extract,
+) -> None:
+    """Adverse events and ECOG at diagnosis into ``out`` when their concept sets are in this CDM
+    (else the native tables and columns stay absent, as not read from the CDM)."""
+    if mapping.adverse_events.height:
+        ae = adverse_events(con, loc.cdm_schema, mapping.adverse_events, members)
+        ae, outside = _inside(ae, periods)
+        graded = ae.filter(pl.col("grade").is_not_null())
+        out.excluded |= {
+            "condition_occurrence": outside,
+            "condition_no_grade": ae.height - graded.height,
+        }
+        out.mapped["condition_occurrence"] = graded.height
+        out.tables["adverse_events"] = _native(
+            graded, ["term", pl.col("date").alias("onset_date"), "grade"]
+        )
+        out.keys["adverse_events"] = graded.select("person_id", "cdm_id")
+    if mapping.ecog:
+        ecog, read, bad = baseline_ecog(
+            con, loc.cdm_schema, mapping.ecog, members, diagnosed, loc.rules.ecog_window_days
+        )
+        out.excluded["measurement_ecog_value"] = bad
+        out.mapped["measurement"] = out.mapped.get("measurement", 0) + read
+        ecog = ecog.select(patient_id=pl.col("person_id").cast(pl.String), ecog="ecog")
+        patients = out.tables["patients"].join(
+            ecog, on="patient_id", how="left", maintain_order="left"
+        )
+        out.tables["patients"] = patients
 
 
 def _patients(
@@ -186,20 +263,18 @@ def _patients(
     loc: OmopLocation,
     mapping: Mapping,
     cohort: Any,
+    diagnosed: pl.DataFrame,
     periods: pl.DataFrame,
-    lo: int,
-    hi: int,
 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """Native patients of the range; persons without an observation period, or whose first
     myeloma condition lies after their last observation, are excluded (counted)."""
-    person = _in_range(con.table("person", database=loc.cdm_schema), lo, hi, cohort)
+    person = _in_range(con.table("person", database=loc.cdm_schema), cohort)
     person = person.select("person_id", "gender_concept_id", "year_of_birth").to_polars()
-    death = _in_range(con.table("death", database=loc.cdm_schema), lo, hi, cohort)
+    death = _in_range(con.table("death", database=loc.cdm_schema), cohort)
     death = death.group_by("person_id").aggregate(death_date=death.death_date.min()).to_polars()
-    diag = cohort.to_polars()
     op = periods.group_by("person_id").agg(pl.col("end").max().alias("op_end"))
     df = (
-        person.join(diag, on="person_id", how="left")
+        person.join(diagnosed, on="person_id", how="left")
         .join(death, on="person_id", how="left")
         .join(op, on="person_id", how="left")
         .with_columns(
@@ -210,7 +285,8 @@ def _patients(
     no_period = df.filter(pl.col("op_end").is_null()).height
     df = df.filter(pl.col("op_end").is_not_null())
     late = df.filter(pl.col("diagnosis_date") > pl.col("last_contact_date")).height
-    df = df.filter(pl.col("diagnosis_date") <= pl.col("last_contact_date")).sort("person_id")
+    df = df.filter(pl.col("diagnosis_date") <= pl.col("last_contact_date"))
+    df = df.sort(pl.col("person_id").cast(pl.String))
     out = df.select(
         patient_id=pl.col("person_id").cast(pl.String),
         diagnosis_date=pl.col("diagnosis_date").cast(pl.Date),
@@ -222,10 +298,10 @@ def _patients(
     return out, {"person_no_observation_period": no_period, "person_diagnosis_after_last": late}
 
 
-def _drugs(con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: int) -> pl.DataFrame:
+def _drugs(con: Any, loc: OmopLocation, m: Mapping, cohort: Any) -> pl.DataFrame:
     """Drug exposures with their ingredient names (or their drug-set name), start and end."""
     vocab = loc.vocab_schema
-    de = _in_range(con.table("drug_exposure", database=loc.cdm_schema), lo, hi, cohort)
+    de = _in_range(con.table("drug_exposure", database=loc.cdm_schema), cohort)
     ca = con.table("concept_ancestor", database=vocab)
     c = con.table("concept", database=vocab)
     ing = c.filter(
@@ -294,12 +370,10 @@ def _drugs(con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: in
     )
 
 
-def _procedures(
-    con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: int
-) -> pl.DataFrame:
+def _procedures(con: Any, loc: OmopLocation, m: Mapping, cohort: Any) -> pl.DataFrame:
     """Procedures of the procedure concept set, as one-day treatments named by the set."""
     ids = m.by_domain["procedure"]["concept_id"].to_list() or [-1]
-    po = _in_range(con.table("procedure_occurrence", database=loc.cdm_schema), lo, hi, cohort)
+    po = _in_range(con.table("procedure_occurrence", database=loc.cdm_schema), cohort)
     po = po.filter(po.procedure_concept_id.isin(ids) | po.procedure_source_concept_id.isin(ids))
     df = po.select(
         "person_id",
@@ -345,45 +419,50 @@ MEASUREMENT_KEYS = (
 )
 
 
-def _measurements(
-    con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: int
-) -> pl.DataFrame:
-    """Measurements of the measurement concept set as native test, value text and unit text,
-    with ``unit_ok`` (the native rules convert the unit, or the value is a word)."""
-    sets = m.by_domain["measurement"]
-    me = _in_range(con.table("measurement", database=loc.cdm_schema), lo, hi, cohort)
-    me = me.filter(me.measurement_concept_id.isin(sets["concept_id"].to_list() or [-1]))
+def _measurements(con: Any, loc: OmopLocation, m: Mapping, cohort: Any) -> pl.DataFrame:
+    """Measurements of the measurement concept set, typed: native ``test`` and ``unit``, the
+    number (``value``, rescaled) or, for a censored number or a word, its text (``VALUE_TEXT``,
+    value null), and ``unit_ok`` (the native rules convert the unit, or the value is a word)."""
     import ibis
 
-    # the distinct code combinations are found and numbered in the database; the rows come with
-    # their combination's number only, and the rules are joined to them by that number
-    combos = _measurement_rules(con, loc, m, me.select(*MEASUREMENT_KEYS).distinct().to_polars())
-    combos = combos.with_row_index("combo").with_columns(pl.col("combo").cast(pl.Int64))
+    sets = m.by_domain["measurement"]
+    table = con.table("measurement", database=loc.cdm_schema)
+    table = table.filter(table.measurement_concept_id.isin(sets["concept_id"].to_list() or [-1]))
+    if m.measurement_rules is None:
+        # the distinct code combinations are found and numbered once, in the database; the rows
+        # come with their combination's number only, sorted there, and the rules are gathered
+        distinct = table.select(*MEASUREMENT_KEYS).distinct().to_polars()
+        coded = pl.Categorical(pl.Categories.random())  # 4 bytes a row, no hashing by the reader
+        m.measurement_rules = (
+            _measurement_rules(con, loc, m, distinct)
+            .with_row_index("combo")
+            .with_columns(pl.col("combo").cast(pl.Int64), pl.col("test", "unit").cast(coded))
+        )
+    combos = m.measurement_rules
+    me = _in_range(table, cohort)
     numbered = ibis.memtable(combos.select("combo", *MEASUREMENT_KEYS).to_arrow())
-    joined = me.left_join(
-        numbered, [me[k].identical_to(numbered[k]) for k in MEASUREMENT_KEYS]
-    ).select(
-        "person_id",
-        "measurement_id",
-        "combo",
-        "value_as_number",
-        date="measurement_date",
-    )
+    joined = me.left_join(numbered, [me[k].identical_to(numbered[k]) for k in MEASUREMENT_KEYS])
     # rows in a fixed order (a database join returns them in any): same input, same bytes
-    df = joined.to_polars().sort("person_id", "date", "measurement_id")
-    df = df.join(combos.drop(MEASUREMENT_KEYS), on="combo", how="left", maintain_order="left")
-    number = pl.col("value_as_number") / pl.col("factor")
-    numeric = number.is_not_null() & number.is_finite()
-    return df.select(
-        "person_id",
+    rows = joined.select(
+        "person_id", "measurement_id", "combo", "value_as_number", "measurement_date"
+    )
+    df = rows.order_by(_person_text(rows), "measurement_date", "measurement_id").to_polars()
+    at = df["combo"]
+    rules = pl.DataFrame(
+        {c: combos[c].gather(at) for c in ("test", "op", "word", "unit", "factor", "unit_ok")}
+    )
+    number = pl.col("value_as_number").cast(pl.Float64) / pl.col("factor")
+    plain = pl.col("op").fill_null("") == ""
+    censored = pl.concat_str("op", number.cast(pl.String))
+    return pl.concat([df, rules], how="horizontal").select(
+        pl.col("person_id").cast(pl.Int64),
         cdm_id=pl.col("measurement_id").cast(pl.Int64),
-        date=pl.col("date").cast(pl.Date),
+        date=pl.col("measurement_date").cast(pl.Date),
         test="test",
-        value=pl.when(pl.col("value_as_number").is_not_null())
-        .then(pl.concat_str("op", number.cast(pl.String)))
-        .otherwise("word"),
+        value=pl.when(plain).then(number),
+        **{VALUE_TEXT: pl.when(number.is_null()).then("word").when(~plain).then(censored)},
         unit="unit",
-        unit_ok=pl.col("unit_ok") | ~numeric,
+        unit_ok=pl.col("unit_ok") | ~(number.is_not_null() & number.is_finite()),
     )
 
 
@@ -470,17 +549,15 @@ def _rescale(df: pl.DataFrame) -> pl.DataFrame:
     ).drop("target")
 
 
-def _observations(
-    con: Any, loc: OmopLocation, m: Mapping, cohort: Any, lo: int, hi: int
-) -> pl.DataFrame:
+def _observations(con: Any, loc: OmopLocation, m: Mapping, cohort: Any) -> pl.DataFrame:
     """Recorded responses: observations of the observation concept set, named by the set."""
     sets = m.by_domain["observation"]
-    ob = _in_range(con.table("observation", database=loc.cdm_schema), lo, hi, cohort)
+    ob = _in_range(con.table("observation", database=loc.cdm_schema), cohort)
     ob = ob.filter(ob.observation_concept_id.isin(sets["concept_id"].to_list() or [-1]))
     df = (
         ob.select("person_id", "observation_id", "observation_concept_id", date="observation_date")
         .to_polars()
-        .sort("person_id", "date", "observation_id")
+        .sort(pl.col("person_id").cast(pl.String), "date", "observation_id")
     )
     names = dict(zip(sets["concept_id"], sets["mmrwe_name"], strict=True))
     return df.select(
@@ -539,5 +616,5 @@ def _ongoing(treatments: pl.DataFrame, ends: pl.DataFrame) -> pl.DataFrame:
     ).drop("op_end")
 
 
-def _native(df: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+def _native(df: pl.DataFrame, columns: list[Any]) -> pl.DataFrame:
     return df.select(pl.col("person_id").cast(pl.String).alias("patient_id"), *columns)

@@ -1,7 +1,7 @@
 """Validation problems of an OMOP source told in the CDM's words.
 
-The native checks run on the extracted tables (staged as Parquet parts); their problems name a
-staged file, a native column and a row number, which mean nothing to the owner of a CDM. Each
+The native checks run on the extracted tables (in memory); their problems name a
+native table, a native column and a row number, which mean nothing to the owner of a CDM. Each
 problem is rewritten here to name the CDM table and column the value came from and, for a row,
 the CDM row's primary key and its ``person_id`` ("drug_exposure (drug_exposure_id 17, person_id
 4), column 'drug_exposure_end_date'"); the fix text names the CDM columns too.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from pathlib import Path
 
 import polars as pl
 
@@ -22,6 +21,7 @@ CDM_TABLE = {
     "patients": ("person", "person_id"),
     "labs": ("measurement", "measurement_id"),
     "responses": ("observation", "observation_id"),
+    "adverse_events": ("condition_occurrence", "condition_occurrence_id"),
 }
 #: native column → CDM column, per CDM table (a patients column from outside ``person`` is named
 #: with its table)
@@ -33,6 +33,7 @@ CDM_COLUMNS = {
         "death_date": "death.death_date",
         "sex": "gender_concept_id",
         "birth_year": "year_of_birth",
+        "ecog": "measurement.value_as_number (ECOG, nearest the diagnosis)",
     },
     "drug_exposure": {
         "patient_id": "person_id",
@@ -53,24 +54,27 @@ CDM_COLUMNS = {
         "value": "value_as_number / value_as_concept_id",
         "unit": "unit_concept_id / unit_source_value",
     },
+    "condition_occurrence": {
+        "patient_id": "person_id",
+        "term": "condition_source_concept_id",
+        "onset_date": "condition_start_date",
+        "grade": "condition_source_concept_id",
+    },
     "observation": {
         "patient_id": "person_id",
         "date": "observation_date",
         "response": "observation_concept_id",
     },
 }
-#: staged folder of the keys of patients, labs and responses rows
-KEYS = "_keys"
 
 
-def row_keys(staging: Path, name: str, rows: list[int]) -> dict[int, tuple[int, int]]:
-    """``row → (person_id, primary key)`` of staged ``patients``/``labs``/``responses`` rows (1-based, counted
-    across the parts as the native reader counts them)."""
-    folder = staging / KEYS / name
-    if not rows or not folder.is_dir():
+def row_keys(keys: pl.DataFrame | None, rows: list[int]) -> dict[int, tuple[int, int]]:
+    """``row → (person_id, primary key)`` of extracted ``patients``/``labs``/``responses`` rows
+    (1-based, counted across the ranges as the native reader counts them); ``keys`` holds
+    ``person_id, cdm_id`` in the rows' order."""
+    if not rows or keys is None:
         return {}
-    keys = pl.scan_parquet(sorted(folder.glob("*.parquet"))).with_row_index("row", offset=1)
-    found = keys.filter(pl.col("row").is_in(rows)).collect()
+    found = keys.with_row_index("row", offset=1).filter(pl.col("row").is_in(rows))
     return {
         int(r): (int(p), int(k))
         for r, p, k in found.select("row", "person_id", "cdm_id").iter_rows()
@@ -78,13 +82,13 @@ def row_keys(staging: Path, name: str, rows: list[int]) -> dict[int, tuple[int, 
 
 
 def in_cdm_words(
-    report: ValidationReport, staging: Path, events: pl.DataFrame | None
+    report: ValidationReport, keys: dict[str, pl.DataFrame], events: pl.DataFrame | None
 ) -> ValidationReport:
     """``report`` with every problem naming the CDM table, column and row (see the module)."""
     listed = {}
-    for name in ("patients", "labs", "responses"):
+    for name in ("patients", "labs", "responses", "adverse_events"):
         rows = [p.row for p in report.problems if _native(p.file) == name and p.row]
-        listed[name] = row_keys(staging, name, [int(r) for r in rows])
+        listed[name] = row_keys(keys.get(name), [int(r) for r in rows])
     treatments = {}
     if events is not None:
         rows = [p.row for p in report.problems if _native(p.file) == "treatments" and p.row]
@@ -104,7 +108,8 @@ def in_cdm_words(
 
 
 def _native(file: str) -> str:
-    return file.split("/", 1)[0].split(".", 1)[0]
+    """The native table a problem's file label names (``labs (OMOP CDM extract)`` → ``labs``)."""
+    return file.split("/", 1)[0].split(".", 1)[0].split(" ", 1)[0]
 
 
 def _table(native: str, event_table: str | None) -> str:

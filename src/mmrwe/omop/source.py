@@ -11,8 +11,6 @@ into a run's ``manifest.json``).
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +29,7 @@ from mmrwe.omop.extract import (
     myeloma_persons,
     person_ranges,
 )
-from mmrwe.omop.problems import KEYS, in_cdm_words
+from mmrwe.omop.problems import in_cdm_words
 from mmrwe.omop.url import OmopLocation, check_cdm, connect, parse_url
 
 if TYPE_CHECKING:
@@ -124,24 +122,21 @@ def validate_omop(
     on_progress: Callable[[int], None] | None = None,
 ) -> tuple[Cohort | None, ValidationReport]:
     """:func:`mmrwe.io.read.validate_cohort` for an OMOP URL: extract, then the native checks."""
-    from mmrwe.io.read import validate_cohort
+    from mmrwe.io.read import validate_frames
 
     location = parse_url(url)
     concept_map = concept_map or _url_concept_map(url)
     session = open_omop(_without_map(url), concept_map)
-    staging = Path(tempfile.mkdtemp(prefix="mmrwe-omop-"))
-    try:
-        summary = _stage(session, staging)
-        cohort, report = validate_cohort(
-            staging,
-            tables=tables,
-            extract_date=extract_date,
-            vocabulary=vocabulary,
-            on_progress=on_progress,
-        )
-        report = in_cdm_words(report, staging, session.events)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    frames, keys, summary = _extract(session)
+    cohort, report = validate_frames(
+        frames,
+        "OMOP CDM extract",
+        tables=tables,
+        extract_date=extract_date,
+        vocabulary=vocabulary,
+        on_progress=on_progress,
+    )
+    report = in_cdm_words(report, keys, session.events)
     if cohort is not None:
         cohort.attrition = pl.concat([_mapping_attrition(session, summary), cohort.attrition])
         cohort.attrition = cohort.attrition.with_columns(
@@ -169,20 +164,22 @@ def _without_map(url: str | Path) -> str:
     return base + ("?" + "&".join(kept) if kept else "")
 
 
-def _stage(session: OmopSession, staging: Path) -> dict[str, Any]:
-    """Write each range's native tables as Parquet parts; return the summed exclusions."""
+def _extract(
+    session: OmopSession,
+) -> tuple[dict[str, list[pl.DataFrame]], dict[str, pl.DataFrame], dict[str, Any]]:
+    """Each range's native tables (typed, in memory, in the native order), the CDM keys of the
+    patients, labs and responses rows (:func:`mmrwe.omop.problems.in_cdm_words`), and the
+    mapping summary with the summed exclusions."""
     excluded: dict[str, int] = {}
     mapped: dict[str, int] = {}
     units: list[pl.DataFrame] = []
     events: list[pl.DataFrame] = []
     names = ("patients", "treatments", "labs", "responses")
-    for name in names:
-        (staging / name).mkdir()
-    for i, part in enumerate(extract_cohort(session)):
-        for name in names:
-            part.tables[name].write_parquet(
-                staging / name / f"part-{i:05d}.parquet", compression="lz4"
-            )
+    frames: dict[str, list[pl.DataFrame]] = {name: [] for name in names}
+    keys: dict[str, list[pl.DataFrame]] = {}
+    for part in extract_cohort(session):
+        for name, table in part.tables.items():
+            frames.setdefault(name, []).append(table)
         for k, v in part.excluded.items():
             excluded[k] = excluded.get(k, 0) + int(v or 0)
         for k, v in part.mapped.items():
@@ -191,13 +188,10 @@ def _stage(session: OmopSession, staging: Path) -> dict[str, Any]:
             units.append(part.unit_problems)
         if part.events is not None:
             events.append(part.events)
-        for name, keys in part.keys.items():
-            folder = staging / KEYS / name
-            folder.mkdir(parents=True, exist_ok=True)
-            keys.write_parquet(folder / f"part-{i:05d}.parquet", compression="lz4")
+        for name, key in part.keys.items():
+            keys.setdefault(name, []).append(key)
     if not session.ids:
-        for name in names:
-            _empty(name).write_parquet(staging / name / "part-00000.parquet")
+        frames = {name: [_empty(name)] for name in names}
     unit_rows = (
         pl.concat(units)
         .group_by("test", "unit")
@@ -207,26 +201,30 @@ def _stage(session: OmopSession, staging: Path) -> dict[str, Any]:
         else pl.DataFrame(schema={"test": pl.String, "unit": pl.String, "rows": pl.UInt32})
     )
     session.events = treatment_events(events)
-    return {
-        "cdm_schema": session.location.cdm_schema,
-        "vocab_schema": session.location.vocab_schema,
-        "persons": session.persons,
-        "persons_with_myeloma": len(session.ids),
-        "rows": {
-            t: {"myeloma_persons": n, "mapped": mapped.get(t, 0)}
-            for t, n in _domain_rows(session).items()
+    return (
+        frames,
+        {k: pl.concat(v) for k, v in keys.items()},
+        {
+            "cdm_schema": session.location.cdm_schema,
+            "vocab_schema": session.location.vocab_schema,
+            "persons": session.persons,
+            "persons_with_myeloma": len(session.ids),
+            "rows": {
+                t: {"myeloma_persons": n, "mapped": mapped.get(t, 0)}
+                for t, n in _domain_rows(session).items()
+            },
+            "excluded": excluded,
+            "unit_problems": unit_rows.to_dicts(),
+            "codes_not_in_vocabulary": session.mapping.not_found.select(
+                "domain", "vocabulary_id", "concept_code", "mmrwe_name"
+            ).to_dicts(),
         },
-        "excluded": excluded,
-        "unit_problems": unit_rows.to_dicts(),
-        "codes_not_in_vocabulary": session.mapping.not_found.select(
-            "domain", "vocabulary_id", "concept_code", "mmrwe_name"
-        ).to_dicts(),
-    }
+    )
 
 
 def treatment_events(parts: list[pl.DataFrame]) -> pl.DataFrame:
-    """The CDM row of each staged ``treatments`` row: ``source_row`` (1-based, counted across the
-    staged parts in order, as the native reader numbers them), ``patient_id``, ``event_table``,
+    """The CDM row of each extracted ``treatments`` row: ``source_row`` (1-based, counted across the
+    ranges in order, as the native reader numbers them), ``patient_id``, ``event_table``,
     ``event_id``."""
     if not parts:
         return pl.DataFrame(schema=TREATMENT_EVENTS_SCHEMA)
@@ -235,9 +233,13 @@ def treatment_events(parts: list[pl.DataFrame]) -> pl.DataFrame:
 
 
 def _domain_rows(session: OmopSession) -> dict[str, int]:
-    """Rows of the myeloma persons in each CDM event table (a count: no row leaves)."""
+    """Rows of the myeloma persons in each CDM event table (a count: no row leaves);
+    ``condition_occurrence`` (every condition, myeloma's too) when adverse events are read."""
     out = {}
-    for name in ("drug_exposure", "procedure_occurrence", "measurement", "observation"):
+    names = ["drug_exposure", "procedure_occurrence", "measurement", "observation"]
+    if session.mapping.adverse_events.height:
+        names.append("condition_occurrence")
+    for name in names:
         table = session.con.table(name, database=session.location.cdm_schema)
         rows = table.semi_join(session.cohort.select("person_id"), "person_id").count()
         out[name] = int(rows.execute())
@@ -285,9 +287,33 @@ def _mapping_attrition(session: OmopSession, summary: dict[str, Any]) -> pl.Data
             "measurement_unit",
             "measurement rows whose unit cannot be converted to the canonical unit",
         ),
+        (
+            "condition_occurrence",
+            "condition_occurrence rows (adverse events) dated outside every observation period",
+        ),
+        (
+            "condition_no_grade",
+            "adverse-event conditions without a grade (e.g. ICD-10-CM D89.839, G92.00)",
+        ),
+        (
+            "measurement_ecog_value",
+            "ECOG measurements whose value is not a whole number 0-4",
+        ),
     ):
-        rows.append((kept, 0, ex.get(key, 0), what))
+        if key in ex or key in ALWAYS_COUNTED:  # adverse events, ECOG: when their sets are read
+            rows.append((kept, 0, ex.get(key, 0), what))
     return attrition_table(rows)
+
+
+#: exclusions shown in the attrition table even when none (the others only when their concept
+#: set is in the CDM's vocabulary)
+ALWAYS_COUNTED = (
+    "drug_exposure",
+    "procedure_occurrence",
+    "measurement",
+    "observation",
+    "measurement_unit",
+)
 
 
 def unmapped_top(

@@ -1,6 +1,7 @@
 """OMOP CDM locations: ``omop+duckdb:///ABS/PATH/cdm.duckdb``,
 ``omop+postgresql://USER:PASSWORD@HOST:PORT/DB`` and ``omop+spark://`` (tables of the active
-SparkSession's catalog), each with ``?cdm_schema=…&vocab_schema=…``.
+SparkSession's catalog), each with ``?cdm_schema=…&vocab_schema=…`` and the mapping's rule options
+(:class:`~mmrwe.omop.rules.OmopRules`, e.g. ``&ecog_window_days=28``).
 
 The URL is parsed here, the database opened through ibis (one expression API over DuckDB,
 PostgreSQL, Spark and the other ibis backends: the mapping is written once, for all of them) and the CDM checked before anything is read: the schemas
@@ -11,12 +12,15 @@ Every refusal names what is missing and how to point mmrwe at it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from pydantic import ValidationError
+
 from mmrwe.errors import InvalidDataError
+from mmrwe.omop.rules import RULE_OPTIONS, OmopRules
 
 #: The URL prefixes of an OMOP CDM (a Path turns ``///`` into ``/``: both are read).
 URL_PATTERN = re.compile(r"^omop\+(duckdb|postgresql|spark):/+(.*)$")
@@ -50,16 +54,20 @@ class OmopLocation:
     target: str
     cdm_schema: str
     vocab_schema: str
+    rules: OmopRules = field(default_factory=OmopRules)
 
     @property
     def label(self) -> str:
         target = re.sub(r":[^:@/]*@", ":***@", self.target)
+        rules = "".join(
+            f"&{k}={v}" for k, v in self.rules.model_dump(exclude_defaults=True).items()
+        )
         if self.backend == "duckdb":
             target = "/" + target.lstrip("/")
-            return f"omop+duckdb://{target}?cdm_schema={self.cdm_schema}"
+            return f"omop+duckdb://{target}?cdm_schema={self.cdm_schema}{rules}"
         return (
             f"omop+{self.backend}://{target}?cdm_schema={self.cdm_schema}"
-            f"&vocab_schema={self.vocab_schema}"
+            f"&vocab_schema={self.vocab_schema}{rules}"
         )
 
 
@@ -75,11 +83,12 @@ def parse_url(source: str | Path) -> OmopLocation:
     backend, rest = m.group(1), m.group(2)
     target, _, query = rest.partition("?")
     params = {k: v[-1] for k, v in parse_qs(query).items()}
-    unknown = set(params) - {"cdm_schema", "vocab_schema", "concept_map"}
+    options = ("cdm_schema", "vocab_schema", "concept_map", *RULE_OPTIONS)
+    unknown = set(params) - set(options)
     if unknown:
         raise InvalidDataError(
             f"unknown option(s) {', '.join(sorted(unknown))} in the OMOP URL; the options are "
-            "cdm_schema, vocab_schema and concept_map"
+            f"{', '.join(options)}"
         )
     if backend == "spark" and target.strip("/"):
         raise InvalidDataError(
@@ -87,7 +96,20 @@ def parse_url(source: str | Path) -> OmopLocation:
             "SparkSession's catalog); write omop+spark://?cdm_schema=DATABASE&vocab_schema=DATABASE"
         )
     cdm = params.get("cdm_schema", DEFAULT_SCHEMA[backend])
-    return OmopLocation(backend, unquote(target), cdm, params.get("vocab_schema", cdm))
+    rules = _rules(params)
+    return OmopLocation(backend, unquote(target), cdm, params.get("vocab_schema", cdm), rules)
+
+
+def _rules(params: dict[str, str]) -> OmopRules:
+    """The :class:`OmopRules` set by the URL's options; a bad value names its option."""
+    try:
+        return OmopRules(**{k: v for k, v in params.items() if k in RULE_OPTIONS})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InvalidDataError(
+            f"OMOP URL option {err['loc'][0]}={params[str(err['loc'][0])]!r}: {err['msg']} "
+            f"({OmopRules.model_fields[str(err['loc'][0])].description})"
+        ) from None
 
 
 def connect(location: OmopLocation) -> Any:

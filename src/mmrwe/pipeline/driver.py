@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -49,6 +50,8 @@ DEFAULT_WORKERS = 2
 
 #: the endpoint columns the summaries and the report read (the rest is in the written table)
 KEPT_ENDPOINT_COLUMNS = ("patient_id", "line", "endpoint", "time_days", "time_months", "event")
+#: the line response columns the summaries read (response rates)
+KEPT_RESPONSE_COLUMNS = ("patient_id", "line", "best_response")
 #: the text columns of ``analysis_lines`` no summary or figure reads: kept on disk only (they
 #: are half its memory), written to the output table from there
 UNSUMMARISED_COLUMNS = ("start_rule", "drugs", "drug_classes", "maintenance")
@@ -62,10 +65,10 @@ Tables = Mapping[str, pa.Table | pl.DataFrame]
 class AnalysedPopulation:
     """What the chain keeps of all partitions: the analysed lines (in memory, with their
     groups, without :data:`UNSUMMARISED_COLUMNS`; whole by :meth:`analysis_line_parts`), and on
-    disk (:class:`KeptTables`, read back on demand) their patient-level results
-    that the summaries and figures read (``endpoints`` with :data:`KEPT_ENDPOINT_COLUMNS` only,
-    ``line_response``, ``adverse_events``, ``patients``; empty when the chain stopped before
-    ``population``); the combined unmapped drugs and attrition, rows per patient-level table, a
+    disk (:class:`KeptTables`, read back on demand) their patient-level results that the
+    summaries and figures read (``endpoints`` with :data:`KEPT_ENDPOINT_COLUMNS` only,
+    ``line_response`` with :data:`KEPT_RESPONSE_COLUMNS` only, ``adverse_events``,
+    ``patients``; empty when the chain stopped before ``population``); the combined unmapped drugs and attrition, rows per patient-level table, a
     few tallies and timings."""
 
     analysis_lines: pl.DataFrame
@@ -100,7 +103,8 @@ class AnalysedPopulation:
 
     @property
     def line_response(self) -> pl.DataFrame:
-        """The analysed lines' responses (read from disk at each use)."""
+        """The analysed lines' best responses (:data:`KEPT_RESPONSE_COLUMNS`; read from disk at
+        each use)."""
         return self.kept.read("line_response")
 
     @property
@@ -168,14 +172,14 @@ class _Kept:
     """What is kept of each partition while the patient-level tables are written away: the
     analysed lines in memory, their patient-level results on disk (:class:`KeptTables`)."""
 
-    def __init__(self, stop_after: Stage) -> None:
+    def __init__(self, stop_after: Stage, workdir: Path | None = None) -> None:
         self.counts = dict.fromkeys(tables_of(stop_after), 0)
         self.sources: dict[str, int] = {}
         self.with_lines = 0
         self.analysis_lines: list[pl.DataFrame] = []
         self.unmapped: list[pl.DataFrame] = []
         self.attrition: list[pl.DataFrame] = []
-        self.tables = KeptTables()
+        self.tables = KeptTables(workdir)
 
     def add(self, part: Cohort, result: PartitionResult) -> None:
         tables = result.tables
@@ -196,7 +200,8 @@ class _Kept:
             self.analysis_lines.append(narrow)
             endpoints = tables["endpoints"].select(KEPT_ENDPOINT_COLUMNS)
             kept.append("endpoints", endpoints.join(keys, on=on, how="semi"))
-            kept.append("line_response", tables["line_response"].join(keys, on=on, how="semi"))
+            response = tables["line_response"].select(KEPT_RESPONSE_COLUMNS)
+            kept.append("line_response", response.join(keys, on=on, how="semi"))
             ae = part.adverse_events.join(keys, on="patient_id", how="semi")
             kept.append("adverse_events", ae)
             kept.append("patients", part.patients.join(keys, on="patient_id", how="semi"))
@@ -310,12 +315,15 @@ def analyse_partitions(
     stop_after: Stage = "population",
     workers: int = DEFAULT_WORKERS,
     on_progress: Callable[[int], None] | None = None,
+    workdir: Path | None = None,
 ) -> AnalysedPopulation:
     """Run the chain up to ``stop_after`` on each partition of ``parts`` (the cohort tables of
     whole patients, e.g. :meth:`mmrwe.io.stream.CohortSource.partitions`), ``workers`` at a
     time; hand each partition's patient-level tables to ``sink(name, table)`` in partition
-    order; return what is kept. ``on_progress`` is advanced by the patients done."""
-    kept = _Kept(stop_after)
+    order; return what is kept. ``on_progress`` is advanced by the patients done; ``workdir``:
+    where the kept rows are written (a run's staging folder; default: the system's temporary
+    directory)."""
+    kept = _Kept(stop_after, workdir)
     timer = StageTimer()
     names = tables_of(stop_after)
 

@@ -3,7 +3,10 @@
 Each partition's kept rows (the analysed patients' endpoints, line responses, adverse events and
 patient rows) are written as one Parquet file per partition in a temporary folder, and read back
 on demand, only the columns asked for: the memory of a run is bounded by its partitions, not
-by the cohort (issue 18). The files are removed when the tables are no longer referenced.
+by the cohort (issue 18). A run keeps them inside its own staging folder (``.NAME.partial``),
+so that a killed run leaves nothing elsewhere (the next run into the same directory removes
+its staging folder); they are removed by :meth:`KeptTables.close` or when the tables are no
+longer referenced.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ class KeptTables:
     Polars frames with their Polars types, or as lazy scans."""
 
     def __init__(self, folder: Path | None = None) -> None:
-        """``folder``: where the temporary folder is made (default: the system's temporary
-        directory)."""
+        """``folder``: where the temporary folder is made (a run's staging folder; default: the
+        system's temporary directory)."""
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._folder = folder
         self._parts: dict[str, int] = {}
@@ -43,6 +46,13 @@ class KeptTables:
         folder.mkdir(exist_ok=True)
         table.write_parquet(folder / f"{n:06d}.parquet", compression="lz4", statistics=False)
         self._parts[name] = n + 1
+
+    def close(self) -> None:
+        """Remove the files written (the tables read from disk are then empty)."""
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+        self._parts.clear()
 
     def __contains__(self, name: str) -> bool:
         return name in self._memory or name in self._parts

@@ -11,7 +11,7 @@ published cell is left to withhold. See docs/privacy.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -199,18 +199,24 @@ def _subgroups() -> Shared:
     )
 
 
-def shared_tables() -> dict[str, Shared]:
-    """Every aggregate table a run shares, as the release model reads it."""
-    return {
-        "summary_by_line": _summary_by_line(),
-        "response_rates": _response_rates(),
-        "adverse_events": _adverse_events(),
-        "baseline": _baseline(),
-        "subgroup_hazard_ratios": _subgroups(),
-        "attrition": Shared(ATTRITION_COUNTS, lambda df: attrition_relations(df)),
-        "unmapped_drugs": Shared(("rows", "patients"), lambda df: [AtMost("rows", ("patients",))]),
-        "manifest": Shared(("patients", "lines")),
+def shared_tables(names: Iterable[str] | None = None) -> dict[str, Shared]:
+    """Every aggregate table a run shares (only ``names`` when given), as the release model
+    reads it. Built on demand: the statistics tables' specifications import the statistics
+    (SciPy, most of a second), which a run without them (``mmrwe lines``) does not need."""
+    builders: dict[str, Callable[[], Shared]] = {
+        "summary_by_line": _summary_by_line,
+        "response_rates": _response_rates,
+        "adverse_events": _adverse_events,
+        "baseline": _baseline,
+        "subgroup_hazard_ratios": _subgroups,
+        "attrition": lambda: Shared(ATTRITION_COUNTS, lambda df: attrition_relations(df)),
+        "unmapped_drugs": lambda: Shared(
+            ("rows", "patients"), lambda df: [AtMost("rows", ("patients",))]
+        ),
+        "manifest": lambda: Shared(("patients", "lines")),
     }
+    wanted = builders if names is None else [n for n in builders if n in set(names)]
+    return {name: builders[name]() for name in wanted}
 
 
 #: endpoints every analysed line has a row of (their n is the group's size)
@@ -295,7 +301,7 @@ def release_model(
 ) -> Model:
     """Every count of the shared ``tables`` (as published) and the relations a reader knows."""
     model = Model()
-    specs = shared_tables()
+    specs = shared_tables(tables)
     for name, df in tables.items():
         spec = specs.get(name)
         if spec is None or df.is_empty():
@@ -434,7 +440,7 @@ def _write_back(
     tables: Mapping[str, pl.DataFrame], model: Model, added: set[int]
 ) -> dict[str, pl.DataFrame]:
     """The tables with the newly withheld cells (and what is derived from them) hidden."""
-    specs = shared_tables()
+    specs = shared_tables(tables)
     out = dict(tables)
     by_table: dict[str, dict[str, list[int]]] = {}
     for c in added:

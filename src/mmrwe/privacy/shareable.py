@@ -26,10 +26,9 @@ class ShareableNotProtected(MmrweError):
     """Something under ``shareable/`` would publish a withheld count or a patient identifier."""
 
 
-def run_patient_ids(run_dir: Path | str) -> set[str]:
-    """The patient identifiers of a run: every ``patient_id`` of its patient-level ``lines``
-    (or ``analysis_lines``) table, a Parquet file or the Spark engine's folder of parts; empty
-    when there is none."""
+def _run_id_column(run_dir: Path | str) -> pl.Series | None:
+    """Every ``patient_id`` of the run's patient-level ``lines`` (or ``analysis_lines``) table,
+    a Parquet file or the Spark engine's folder of parts, as text; None when there is none."""
     import pyarrow.parquet as pq
 
     from mmrwe.io.output import RunLayout
@@ -41,8 +40,39 @@ def run_patient_ids(run_dir: Path | str) -> set[str]:
         if source.exists():
             ids = pl.from_arrow(pq.read_table(source, columns=["patient_id"]))
             assert isinstance(ids, pl.DataFrame)
-            return set(ids["patient_id"].cast(pl.String).unique().to_list())
-    return set()
+            return ids["patient_id"].cast(pl.String)
+    return None
+
+
+def run_patient_ids(run_dir: Path | str) -> set[str]:
+    """The patient identifiers of a run: every ``patient_id`` of its patient-level ``lines``
+    (or ``analysis_lines``) table, a Parquet file or the Spark engine's folder of parts; empty
+    when there is none."""
+    ids = _run_id_column(run_dir)
+    return set() if ids is None else set(ids.unique().to_list())
+
+
+def run_ids_among(run_dir: Path | str, words: set[str]) -> set[str]:
+    """The patient identifiers of a run (as :func:`run_patient_ids` finds them) that are among
+    ``words``: the run's identifiers are matched in Arrow, never made into a Python set (a
+    million patients' identifiers cost seconds as one)."""
+    ids = _run_id_column(run_dir) if words else None
+    if ids is None:
+        return set()
+    return set(ids.filter(ids.is_in(pl.Series(list(words), dtype=pl.String))).unique().to_list())
+
+
+def shared_words(folder: Path) -> dict[Path, set[str]]:
+    """The words of each file under ``folder`` that a reader sees: the text of a text file
+    split at :data:`_WORD_BREAK`, the cells of a Parquet table (other files carry no text)."""
+    out = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if path.suffix in TEXT_SUFFIXES:
+            out[path] = set(_WORD_BREAK.split(path.read_text(encoding="utf-8", errors="replace")))
+        elif path.suffix == ".parquet":
+            df = pl.read_parquet(path)
+            out[path] = {str(v) for c in df.columns for v in df[c].cast(pl.String).drop_nulls()}
+    return out
 
 
 def identifiers_in(folder: Path, ids: set[str]) -> list[str]:
@@ -50,18 +80,15 @@ def identifiers_in(folder: Path, ids: set[str]) -> list[str]:
     (Parquet tables by their cells). An all-digit identifier (an OMOP ``person_id``) cannot be
     told from a count, in text or in a cell; it is looked for in the figures' element ids only
     (:mod:`mmrwe.report.figure_audit`)."""
+    return _identifiers_found(folder, shared_words(folder), ids)
+
+
+def _identifiers_found(folder: Path, words: dict[Path, set[str]], ids: set[str]) -> list[str]:
+    """:func:`identifiers_in` of the words of each file (:func:`shared_words`)."""
     wordy = {i for i in ids if not i.isdigit()}
     found = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        if path.suffix in TEXT_SUFFIXES:
-            words = set(_WORD_BREAK.split(path.read_text(encoding="utf-8", errors="replace")))
-            hits = words & wordy
-        elif path.suffix == ".parquet":
-            df = pl.read_parquet(path)
-            cells = {str(v) for c in df.columns for v in df[c].cast(pl.String).drop_nulls()}
-            hits = cells & wordy
-        else:
-            continue
+    for path, seen in words.items():
+        hits = seen & wordy
         if hits:
             found.append(f"{path.relative_to(folder)} shows patient identifier {min(hits)!r}")
     return found
@@ -83,7 +110,9 @@ def audit_shareable(run_dir: Path | str, threshold: int) -> list[str]:
         ]
     if (layout.shareable / "figures").is_dir():
         problems += audit_figures(run_dir)
-    problems += identifiers_in(layout.shareable, run_patient_ids(run_dir))
+    words = shared_words(layout.shareable)
+    ids = run_ids_among(run_dir, set().union(*words.values()))
+    problems += _identifiers_found(layout.shareable, words, ids)
     return problems
 
 

@@ -44,7 +44,6 @@ def _analysed_patients(manifest: dict) -> int | None:
 def audit_figures(run_dir: Path | str) -> list[str]:
     """Problems of the run's figures (empty: every listed figure passes rules 1–4)."""
     from mmrwe.io.output import shareable_folder
-    from mmrwe.privacy.shareable import run_patient_ids
     from mmrwe.report.figure_set import PATIENT_LEVEL_FIGURES, SWIMMER_PATIENTS, groups_with
     from mmrwe.report.html import read_text_table, recorded_config
 
@@ -73,26 +72,32 @@ def audit_figures(run_dir: Path | str) -> list[str]:
         analysed = _analysed_patients(manifest)
         if analysed is None or rows > min(SWIMMER_PATIENTS, analysed // 2):
             problems.append(f"swimmer: {rows} patients drawn of {analysed} analysed (a census)")
-    problems += _identifiers(shared, listed, run_patient_ids(run_dir))
+    problems += _identifiers(shared, listed, run_dir)
     return problems
 
 
-def _identifiers(shared: Path, listed: dict[str, dict], ids: set[str]) -> list[str]:
-    """Figures whose text or element ids include a patient identifier of the run."""
-    if not ids:
-        return []
+def _identifiers(shared: Path, listed: dict[str, dict], run_dir: Path | str) -> list[str]:
+    """Figures whose text or element ids include a patient identifier of the run (the run's
+    identifiers matched against the figures' words, :func:`run_ids_among`)."""
+    from mmrwe.privacy.shareable import run_ids_among
+
     # an all-digit id (an OMOP person_id) cannot be told from a number a figure prints (an axis
     # tick, a count): it is looked for in element ids only
-    wordy = {i for i in ids if not i.isdigit()}
-    problems = []
+    seen = {}
     for name, entry in listed.items():
         svg = _svg(shared, entry)
         found = {a or b for a, b in _TEXT.findall(svg)}
         words = found | {w for t in found for w in t.split()}
-        element_ids = {b for _, b in _TEXT.findall(svg) if b}
-        if (words & wordy) or (element_ids & ids):
-            problems.append(f"{name}: shows a patient identifier")
-    return problems
+        seen[name] = (words, {b for _, b in _TEXT.findall(svg) if b})
+    ids = run_ids_among(run_dir, set().union(*(w | e for w, e in seen.values())))
+    if not ids:
+        return []
+    wordy = {i for i in ids if not i.isdigit()}
+    return [
+        f"{name}: shows a patient identifier"
+        for name, (words, element_ids) in seen.items()
+        if (words & wordy) or (element_ids & ids)
+    ]
 
 
 def check_figures(run_dir: Path | str) -> None:

@@ -48,7 +48,17 @@ FIGURE_COLUMNS: dict[str, list[str]] = {
         "urine_m",
         "dflc",
     ],
+    "line_response": [
+        "patient_id",
+        "line",
+        "best_response",
+        "measurable_by",
+        "first_response_date",
+        "progression_date",
+    ],
 }
+#: the patient-level tables read only for the analysed patients (every figure draws them alone)
+ANALYSED_ONLY = ("lines", "line_response")
 #: the tables the figures scan lazily instead of reading whole (the largest, one row per
 #: assessment: the waterfall aggregates it, the trajectory filters one patient)
 LAZY_TABLES = ("assessments",)
@@ -203,13 +213,18 @@ def write_figures_and_report(
         )
     output.close_parts()
     tables: dict[str, pl.DataFrame] = {**summaries, "analysis_lines": lines}
+    analysed_ids = lines["patient_id"].unique() if lines.height else pl.Series([], dtype=pl.String)
 
     def read(name: str) -> pl.DataFrame | pl.LazyFrame:
         if name in LAZY_TABLES:  # scanned at each use: figures filter or aggregate it
             return pl.scan_parquet(output.file(f"{name}.parquet")).select(FIGURE_COLUMNS[name])
         if name not in tables:
-            path = output.file(f"{name}.parquet")
-            tables[name] = pl.read_parquet(path, columns=FIGURE_COLUMNS.get(name))
+            scan = pl.scan_parquet(output.file(f"{name}.parquet"))
+            if name in FIGURE_COLUMNS:
+                scan = scan.select(FIGURE_COLUMNS[name])
+            if name in ANALYSED_ONLY:  # a filter keeps the table's order
+                scan = scan.filter(pl.col("patient_id").is_in(analysed_ids.implode()))
+            tables[name] = scan.collect()
         return tables[name]
 
     from mmrwe.report.figure_set import standard_figures

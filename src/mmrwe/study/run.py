@@ -174,8 +174,10 @@ def run_study(
         engine.start()
     stage("reading and validating")
     with (
-        open_source(cohort, tables=TABLES_READ[stop_after], delimiter=delimiter) as source,
         OutputDirectory(out, overwrite=overwrite, command=command, timer=timer, csv=csv) as output,
+        open_source(
+            cohort, tables=TABLES_READ[stop_after], delimiter=delimiter, workdir=output.staging
+        ) as source,
     ):
         stage(CHAIN_NAMES[stop_after])
         with timer.stage("patient_level"):
@@ -219,6 +221,7 @@ def run_study(
                         study,
                         output.manifest["patient_level_figures"],
                     )
+        population.kept.close()  # the kept rows live in the staging folder, not in the run
         if sas_transport is not None:
             with timer.stage("adam_xpt_wait"):
                 output.patient_level["sas_transport"] = sas_transport()
@@ -270,6 +273,7 @@ def _analyse(
         output.append,
         stop_after=stop_after,
         on_progress=on_progress,
+        workdir=output.staging,
     )
     _require_valid(source)
     return population, _run_attrition(source, cutoffs, population)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from mmrwe.contract import TableContract
@@ -45,29 +46,50 @@ def map_drugs(
             drug_map if isinstance(drug_map, pl.DataFrame) else read_drug_map(drug_map, vocabulary)
         )
         vocabulary = vocabulary.with_drug_map(table)
-    lookup = vocabulary.names.select("key", "generic_name").join(
-        vocabulary.drugs.select("generic_name", "drug_class", "anti_myeloma", "role"),
-        on="generic_name",
-        how="left",
+    codes, distinct = drug_lookup(treatments["drug"], vocabulary)
+    mapped = treatments.drop([c for c in MAPPED_COLUMNS if c in treatments.columns]).with_columns(
+        pl.col("drug").cast(pl.String),
+        *distinct.select(MAPPED_COLUMNS)[codes].get_columns(),
     )
+    return mapped, unmapped_drugs(treatments, codes, distinct)
+
+
+def drug_lookup(drug: pl.Series, vocabulary: Vocabulary) -> tuple[np.ndarray, pl.DataFrame]:
+    """Each row's index into the table of its distinct names as written (``drug``, then the
+    :data:`MAPPED_COLUMNS`; a null name is the last row, unmapped): one lookup per distinct name,
+    so the cost of the string work grows with the names, not the rows."""
+    lookup = (
+        vocabulary.names.select("key", "generic_name")
+        .join(
+            vocabulary.drugs.select("generic_name", "drug_class", "anti_myeloma", "role"),
+            on="generic_name",
+            how="left",
+        )
+        .unique(subset="key", keep="first", maintain_order=True)
+    )  # one row per key (tables.py)
+    drug = drug.cast(pl.String)
+    names = drug.drop_nulls().unique(maintain_order=True)
     distinct = (
-        treatments.select(pl.col("drug").cast(pl.String))
-        .unique()
+        pl.concat([names.to_frame("drug"), pl.DataFrame({"drug": [None]}, {"drug": pl.String})])
         .with_columns(key=normalize_drug_expr(pl.col("drug")))
-        .join(lookup, on="key", how="left")
+        .join(lookup, on="key", how="left", maintain_order="left")
         .drop("key")
-    )
-    mapped = (
-        treatments.drop([c for c in MAPPED_COLUMNS if c in treatments.columns])
-        .with_columns(pl.col("drug").cast(pl.String))
-        .join(distinct, on="drug", how="left", nulls_equal=True, maintain_order="left")
         .with_columns(pl.col("anti_myeloma").fill_null(False))
     )
-    unmapped = (
-        mapped.filter(pl.col("generic_name").is_null())
+    codes = drug.cast(pl.Enum(names)).to_physical().fill_null(names.len())
+    return codes.cast(pl.Int64).to_numpy(), distinct
+
+
+def unmapped_drugs(
+    treatments: pl.DataFrame, codes: np.ndarray, distinct: pl.DataFrame
+) -> pl.DataFrame:
+    """``unmapped_drugs``: rows and patients of each distinct name in no vocabulary (rule 10)."""
+    unmapped_code = np.flatnonzero(distinct["generic_name"].is_null().to_numpy())
+    rows = np.flatnonzero(np.isin(codes, unmapped_code))
+    return (
+        treatments.select("patient_id", pl.col("drug").cast(pl.String))[rows]
         .group_by("drug")
         .agg(rows=pl.len().cast(pl.Int64), patients=pl.col("patient_id").n_unique().cast(pl.Int64))
         .sort(["rows", "drug"], descending=[True, False], nulls_last=True)
         .select(UNMAPPED_COLUMNS)
     )
-    return mapped, unmapped
