@@ -183,3 +183,26 @@ def test_every_command_reads_the_cohort_as_known_at_the_data_cutoff(
         assert lines["end_date"].max() <= cutoff
         reasons = pl.read_parquet(run_file(out, "attrition.parquet"))["reason"]
         assert reasons.str.contains(f"after the data cut-off {cutoff}").sum() >= 2
+
+
+def test_second_pass_rows_are_merged_in_by_patient_as_a_sort_would_place_them() -> None:
+    """Rule 5's second pass replaces some patients' rows (``_splice_patients``): the merged
+    table is the one sorting old (minus those patients) and new rows by patient would give,
+    including a replaced patient with no old rows (first, middle, last) and one with no new
+    rows; rows within a patient keep their order."""
+    from mmrwe.pipeline.partition import _splice_patients
+
+    old = pl.DataFrame(
+        {"patient_id": ["P02", "P02", "P04", "P06", "P06", "P08"], "k": [1, 2, 3, 4, 5, 6]}
+    )
+    new = pl.DataFrame(
+        {"patient_id": ["P01", "P04", "P04", "P05", "P09"], "k": [10, 11, 12, 13, 14]}
+    )
+    replaced = pl.Series(["P01", "P04", "P05", "P06", "P09"])
+    expected = pl.DataFrame(
+        {
+            "patient_id": ["P01", "P02", "P02", "P04", "P04", "P05", "P08", "P09"],
+            "k": [10, 1, 2, 11, 12, 13, 6, 14],
+        }
+    )
+    assert_frame_equal(_splice_patients(old, new, replaced), expected)

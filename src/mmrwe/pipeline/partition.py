@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, get_args
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
@@ -204,7 +205,8 @@ def _lab_progression_pass(
     final = rederive_after_lab_progression(cohort, lot, lab_pd, config.lines, vocabulary=vocabulary)
     if final is lot:
         return lot
-    redo = pl.col("patient_id").is_in(patients_to_rederive(lot, lab_pd, config.lines).implode())
+    redone = patients_to_rederive(lot, lab_pd, config.lines)
+    redo = pl.col("patient_id").is_in(redone.implode())
     subset = Cohort(
         patients=cohort.patients.filter(redo),
         treatments=cohort.treatments.filter(redo),
@@ -212,12 +214,24 @@ def _lab_progression_pass(
         responses=cohort.responses.filter(redo),
     )
     assessments, line_response = _response(subset, final.lines.filter(redo), config)
-    for name, new, keys in (
-        ("assessments", assessments, ["patient_id", "line", "date"]),
-        ("line_response", line_response, ["patient_id", "line"]),
-    ):
-        out[name] = pl.concat([out[name].filter(~redo), new]).sort(keys)
+    out["assessments"] = _splice_patients(out["assessments"], assessments, redone)
+    out["line_response"] = _splice_patients(out["line_response"], line_response, redone)
     return final
+
+
+def _splice_patients(old: pl.DataFrame, new: pl.DataFrame, patients: pl.Series) -> pl.DataFrame:
+    """``old`` with the rows of ``patients`` replaced by ``new`` (their rows only). Both are
+    sorted by ``patient_id`` first and the result keeps that order: the new rows are merged in
+    by patient in one gather, instead of sorting the whole table again (its reason texts)."""
+    keep = ~old["patient_id"].is_in(patients.implode()).to_numpy()
+    kept_ids = old["patient_id"].filter(pl.Series(keep))
+    at = kept_ids.search_sorted(new["patient_id"], side="left").to_numpy().astype(np.int64)
+    is_new = np.zeros(kept_ids.len() + new.height, np.bool_)
+    is_new[at + np.arange(new.height)] = True
+    order = np.empty(is_new.size, np.int64)
+    order[is_new] = old.height + np.arange(new.height)
+    order[~is_new] = np.flatnonzero(keep)
+    return pl.concat([old, new.select(old.columns)], rechunk=True)[order]  # gathers 1 chunk
 
 
 def _response_attrition(

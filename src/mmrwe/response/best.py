@@ -24,7 +24,7 @@ import polars as pl
 from mmrwe.contract import TableContract
 from mmrwe.response import kernel as K
 from mmrwe.response.categories import CATEGORY_RANK, category_name
-from mmrwe.response.lines import group_pointers, line_frame
+from mmrwe.response.lines import group_pointers, line_frame, next_in_group
 from mmrwe.response.rules import ResponseRules
 
 LINE_RESPONSE_SCHEMA: dict[str, pl.DataType] = {
@@ -273,7 +273,7 @@ def _confirmed_progression(
         .sort("line_row", "date")
         .join(end, on="line_row", how="left", maintain_order="left")
     )
-    next_rank = pl.col("rank").shift(-1).over("line_row")
+    next_rank = next_in_group("rank", "line_row")
     followed = (pl.col("end_day") - pl.col("date").cast(pl.Int64)) <= pd_window
     confirmed = (pl.col("rank") == K.PD) & ((next_rank == K.PD) | (next_rank.is_null() & followed))
     calls = calls.with_columns(confirmed.fill_null(False).alias("pd_confirmed")).drop("end_day")
@@ -292,7 +292,7 @@ def _confirmed_levels(upto: pl.DataFrame) -> pl.DataFrame:
     (MR or better) is confirmed at the lower of itself and the line's next call when that is SD or
     better (VGPR then CR: VGPR; sCR then PR: PR); followed by PD or by nothing it counts as SD;
     SD needs no confirmation; a confirmed PD stays PD, an unconfirmed one counts for nothing."""
-    rank, next_rank = pl.col("rank"), pl.col("rank").shift(-1).over("line_row")
+    rank, next_rank = pl.col("rank"), next_in_group("rank", "line_row")
     level = (
         pl.when(rank >= K.MR)
         .then(

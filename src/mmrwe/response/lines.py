@@ -41,12 +41,19 @@ def line_frame(lines: pl.DataFrame, car_t_index: str, owner: str) -> pl.DataFram
             "patient_id", pl.col("line").cast(pl.Int64), "start_date", index.alias("index_date")
         )
         .sort("patient_id", "line")
-        .with_columns(pl.col("start_date").shift(-1).over("patient_id").alias("next_start"))
+        .with_columns(next_in_group("start_date", "patient_id").alias("next_start"))
     )
     return out.with_columns(
         pl.col("index_date").cast(pl.Int64).alias("index_day"),
         pl.col("next_start").cast(pl.Int64).fill_null(FAR).alias("next_day"),
     )
+
+
+def next_in_group(column: str, group: str) -> pl.Expr:
+    """``column`` of the next row when it is in the same ``group`` (null at a group's last row),
+    for rows sorted by ``group``: ``shift(-1).over(group)`` without hashing the groups."""
+    same = pl.col(group) == pl.col(group).shift(-1)
+    return pl.when(same).then(pl.col(column).shift(-1))
 
 
 def patient_pointers(sorted_index: np.ndarray, n_patients: int) -> np.ndarray:

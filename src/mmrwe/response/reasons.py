@@ -23,16 +23,19 @@ def num(x: pl.Expr, digits: int) -> pl.Expr:
 
 
 def change_text(pct: np.ndarray) -> T.Piece:
-    """``, 93 % below baseline `` (``pct`` = rounded reduction; negative: above)."""
-    ok = np.isfinite(pct)
-    if not ok.any():
-        return T.none(pct.size)
-    lo, hi = int(pct[ok].min()), int(pct[ok].max())
-    table = [
-        f", {g} % below baseline " if g >= 0 else f", {-g} % above baseline "
-        for g in range(lo, hi + 1)
-    ]
-    return T.Piece(table, np.where(ok, np.nan_to_num(pct) - lo, -1).astype(np.int32))
+    """``, 93 % below baseline `` (``pct`` = rounded reduction; negative: above), a text made
+    only for the distinct values present (a value far above a small baseline widens the range
+    to hundreds of thousands of percent)."""
+
+    def words(grid: np.ndarray) -> pl.Series:
+        g = pl.Series(grid)
+        return pl.select(
+            pl.when(g >= 0)
+            .then(pl.format(", {} % below baseline ", g))
+            .otherwise(pl.format(", {} % above baseline ", -g))
+        ).to_series()
+
+    return T.present(pct, 1.0, None, words)
 
 
 def criteria(rules: ResponseRules) -> dict[int, str]:

@@ -9,12 +9,13 @@ more on millions of rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
-from numba import njit, prange
+from numba import njit
 
 
 @dataclass
@@ -39,12 +40,15 @@ def numbers(
     """``prefix`` + the number rounded to ``digits`` (0: an integer) + ``suffix``; nothing where
     the value is null, NaN or infinite or ``mask`` is false."""
     arr = values.cast(pl.Float64).to_numpy() if isinstance(values, pl.Series) else values
-    return _present(
-        arr, float(10**digits), mask, lambda grid: _format(grid, digits, prefix, suffix)
-    )
+    return present(arr, float(10**digits), mask, lambda grid: _format(grid, digits, prefix, suffix))
 
 
-def _present(values: np.ndarray, scale: float, mask: np.ndarray | None, format_grid) -> Piece:
+def present(
+    values: np.ndarray,
+    scale: float,
+    mask: np.ndarray | None,
+    format_grid: Callable[[np.ndarray], pl.Series],
+) -> Piece:
     """A table of the distinct values of ``values * scale`` rounded to integers (NaN, infinite
     or masked out: absent), formatted by ``format_grid``, and each row's index into it (one
     compiled pass; a presence map over the range, no sort)."""
@@ -129,7 +133,7 @@ def dates(days: np.ndarray, prefix: str, mask: np.ndarray) -> Piece:
         text = pl.Series(grid).cast(pl.Date).cast(pl.String)
         return pl.select(pl.concat_str([pl.lit(prefix), pl.lit(text)])).to_series()
 
-    return _present(days, 1.0, mask, iso)
+    return present(days, 1.0, mask, iso)
 
 
 def join_pieces(pieces: list[Piece]) -> pl.Series:
@@ -175,47 +179,45 @@ def _utf8(table: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return offsets[:-1].copy(), offsets[1:].copy(), np.concatenate([data, np.zeros(8, np.uint8)])
 
 
-@njit(cache=True, parallel=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _size(index, base, start, end, pos, size):
     """Add each row's piece lengths to ``size`` at its position (``index``: a tuple of one index
-    array per piece; piece by piece, rows in parallel)."""
+    array per piece; piece by piece). Serial: partitions already run two at a time in threads,
+    and a parallel region per piece cost ten times the CPU on a busy machine."""
     for p in range(len(index)):
         piece = index[p]
-        for r in prange(piece.size):
+        for r in range(piece.size):
             k = piece[r]
             if k >= 0:
                 size[pos[r]] += end[base[p] + k] - start[base[p] + k]
 
 
-@njit(cache=True, parallel=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _copy(index, base, start, end, data, pos, offsets, out):
-    """Copy each row's pieces to ``out`` from its offset (blocks of rows in parallel).
+    """Copy each row's pieces to ``out`` from its offset, row by row (serial, as :func:`_size`).
 
     Bytes move in words of 8: a piece's last word may run past the piece into the rest of its
     own row, which the row's next pieces overwrite (rows are written piece by piece in order);
     only where a word would cross the row's end are the last bytes copied one by one.
     """
-    n = pos.size
-    block = 4096
-    for b in prange((n + block - 1) // block):
-        for r in range(b * block, min(n, (b + 1) * block)):
-            c = offsets[pos[r]]
-            stop = offsets[pos[r] + 1]
-            for p in range(len(index)):
-                k = index[p][r]
-                if k < 0:
-                    continue
-                k += base[p]
-                s = start[k]
-                e = end[k]
-                while s < e:
-                    if c + 8 <= stop:
-                        for j in range(8):
-                            out[c + j] = data[s + j]
-                        step = min(8, e - s)
-                    else:
-                        step = e - s
-                        for j in range(step):
-                            out[c + j] = data[s + j]
-                    c += step
-                    s += step
+    for r in range(pos.size):
+        c = offsets[pos[r]]
+        stop = offsets[pos[r] + 1]
+        for p in range(len(index)):
+            k = index[p][r]
+            if k < 0:
+                continue
+            k += base[p]
+            s = start[k]
+            e = end[k]
+            while s < e:
+                if c + 8 <= stop:
+                    for j in range(8):
+                        out[c + j] = data[s + j]
+                    step = min(8, e - s)
+                else:
+                    step = e - s
+                    for j in range(step):
+                        out[c + j] = data[s + j]
+                c += step
+                s += step
