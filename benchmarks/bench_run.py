@@ -64,8 +64,10 @@ print(json.dumps({"wall": time.perf_counter() - t}))
 def child(code: str, *args: str) -> dict:
     env = dict(os.environ, PYTHONPATH=str(HERE.parent / "src"))
     done = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=True
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env
     )
+    if done.returncode:  # show why, not only that, the measured command failed
+        sys.exit(f"the measured command failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
