@@ -59,7 +59,9 @@ def run_ids_among(run_dir: Path | str, words: set[str]) -> set[str]:
     ids = _run_id_column(run_dir) if words else None
     if ids is None:
         return set()
-    return set(ids.filter(ids.is_in(pl.Series(list(words), dtype=pl.String))).unique().to_list())
+    return set(
+        ids.filter(ids.is_in(pl.Series(list(words), dtype=pl.String).implode())).unique().to_list()
+    )
 
 
 def shared_words(folder: Path) -> dict[Path, set[str]]:
