@@ -44,17 +44,9 @@ def _run_id_column(run_dir: Path | str) -> pl.Series | None:
     return None
 
 
-def run_patient_ids(run_dir: Path | str) -> set[str]:
-    """The patient identifiers of a run: every ``patient_id`` of its patient-level ``lines``
-    (or ``analysis_lines``) table, a Parquet file or the Spark engine's folder of parts; empty
-    when there is none."""
-    ids = _run_id_column(run_dir)
-    return set() if ids is None else set(ids.unique().to_list())
-
-
 def run_ids_among(run_dir: Path | str, words: set[str]) -> set[str]:
-    """The patient identifiers of a run (as :func:`run_patient_ids` finds them) that are among
-    ``words``: the run's identifiers are matched in Arrow, never made into a Python set (a
+    """The patient identifiers of a run (every ``patient_id`` of its patient-level ``lines`` or
+    ``analysis_lines``, :func:`_run_id_column`) that are among ``words``: the run's identifiers are matched in Arrow, never made into a Python set (a
     million patients' identifiers cost seconds as one)."""
     ids = _run_id_column(run_dir) if words else None
     if ids is None:
